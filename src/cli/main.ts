@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { ConfigError } from '../config/config-error';
+import { AppError } from '../errors/app-error';
+import { caCommand } from './ca-command';
+import { migrateCommand } from './migrate-command';
+import { serveCommand } from './serve-command';
+
+const program = new Command('exportfact')
+  .description('share facts between Puppet nodes through a mutual-TLS broker')
+  .version(require('../../../package.json').version)
+  .addCommand(serveCommand())
+  .addCommand(caCommand())
+  .addCommand(migrateCommand());
+
+/** Operator mistakes end in one line naming the problem, not a stack trace. */
+function fail(err: unknown): never {
+  const e = err as NodeJS.ErrnoException;
+  const known = err instanceof ConfigError || err instanceof AppError || ['EADDRINUSE', 'EACCES', 'ECONNREFUSED', 'ENOTFOUND', '3D000', '28P01'].includes(e.code ?? '');
+  process.stderr.write(`exportfact: ${known ? e.message : (e.stack ?? String(err))}\n`);
+  process.exit(known ? 2 : 1);
+}
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,96 @@
+import { ConfigError } from './config-error';
+import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
+
+export type StoreConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string };
+
+export interface ServeConfig {
+  host: string;
+  port: number;
+  tls: TlsFiles;
+  crlUrl?: string;
+  crlPollMs: number;
+  crlWatchMs: number;
+  store: StoreConfig;
+  defaultEnvironment: string;
+  bodyLimitBytes: number;
+  devCaDir?: string;
+}
+
+/** Options as commander hands them over (strings; env variables already merged in). */
+export interface ServeOptions {
+  ca?: string;
+  crl?: string;
+  crlUrl?: string;
+  crlInterval?: string;
+  crlWatchInterval?: string;
+  cert?: string;
+  key?: string;
+  ssldir?: string;
+  certname?: string;
+  listen: string;
+  dataDir?: string;
+  databaseUrl?: string;
+  defaultEnvironment: string;
+  devCa?: string | boolean;
+}
+
+export function parseListen(value: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || port > 65535) throw new ConfigError(`--listen ${JSON.stringify(value)} is not HOST:PORT (for example 127.0.0.1:8150 or [::1]:8150)`);
+  return { host: m[1] ?? m[2], port };
+}
+
+export function parseDatabaseUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('--database-url is not a URL (expected postgres://user@host:port/database)');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError(`--database-url must start with postgres:// or postgresql://, not ${url.protocol}//`);
+  }
+  if (!url.hostname && !url.searchParams.get('host')) throw new ConfigError('--database-url names no host');
+  return value;
+}
+
+function seconds(option: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${option} ${JSON.stringify(value)} is not a positive number of seconds`);
+  return Math.round(n * 1000);
+}
+
+/** Turns the CLI's strings into a checked configuration; every mistake is one line naming the option. */
+export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): ServeConfig {
+  const { host, port } = parseListen(o.listen);
+  if (o.dataDir && o.databaseUrl) throw new ConfigError('give either --data-dir (embedded store) or --database-url (PostgreSQL), not both');
+  if ((o.ssldir && !o.certname) || (!o.ssldir && o.certname)) throw new ConfigError('--ssldir and --certname go together');
+
+  const fromSsldir = o.ssldir && o.certname ? filesFromSsldir(o.ssldir, o.certname) : undefined;
+  const base = fromSsldir ?? devCaFiles;
+  const tls: Partial<TlsFiles> = { ca: o.ca ?? base?.ca, crl: o.crl ?? base?.crl, cert: o.cert ?? base?.cert, key: o.key ?? base?.key };
+  for (const k of ['ca', 'cert', 'key'] as const) {
+    if (!tls[k]) throw new ConfigError(`--${k} is required (or --ssldir with --certname, or --dev-ca)`);
+  }
+  if (o.crlUrl) {
+    try {
+      if (new URL(o.crlUrl).protocol !== 'https:') throw new Error();
+    } catch {
+      throw new ConfigError(`--crl-url ${JSON.stringify(o.crlUrl)} is not an https:// URL`);
+    }
+  }
+  return {
+    host,
+    port,
+    tls: tls as TlsFiles,
+    crlUrl: o.crlUrl,
+    crlPollMs: seconds('--crl-interval', o.crlInterval, 10_000),
+    crlWatchMs: seconds('--crl-watch-interval', o.crlWatchInterval, 2_000),
+    store: o.databaseUrl ? { kind: 'postgres', url: parseDatabaseUrl(o.databaseUrl) } : { kind: 'embedded', dataDir: o.dataDir ?? 'data' },
+    defaultEnvironment: o.defaultEnvironment,
+    bodyLimitBytes: 256 * 1024,
+    devCaDir: typeof o.devCa === 'string' ? o.devCa : o.devCa ? 'certs' : undefined,
+  };
+}

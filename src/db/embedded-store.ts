@@ -1,0 +1,77 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Mutex } from 'async-mutex';
+import lockfile from 'proper-lockfile';
+import { AppError } from '../errors/app-error';
+import { normaliseRow, type Queryable, type QueryResult, type Store } from './store';
+
+/**
+ * The embedded default: PostgreSQL compiled to WASM (PGlite), persisted in a folder.
+ *
+ * PGlite has ONE session for every caller: advisory locks do not exclude and a
+ * transaction would interleave with other callers' queries. So every operation goes
+ * through one in-process mutex, and the data folder is locked so that a second
+ * process cannot open it (two processes on one folder were measured to lose writes).
+ */
+export class EmbeddedStore implements Store {
+  readonly kind = 'embedded' as const;
+  private readonly mutex = new Mutex();
+
+  private constructor(
+    private readonly db: PGlite,
+    private readonly releaseFolder: () => Promise<void>,
+  ) {}
+
+  static async open(dataDir: string): Promise<EmbeddedStore> {
+    fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    let release: () => Promise<void>;
+    try {
+      // proper-lockfile refreshes the lock's mtime; a lock left by a killed process goes stale and is taken over.
+      release = await lockfile.lock(dataDir, { lockfilePath: path.join(dataDir, 'broker.lock'), stale: 15000, update: 5000 });
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ELOCKED') {
+        throw new AppError(500, 'data_dir_locked', `data directory ${dataDir} is in use by another exportfact broker; stop it or use another --data-dir`);
+      }
+      throw err;
+    }
+    try {
+      const db = await PGlite.create(path.join(dataDir, 'pgdata'));
+      return new EmbeddedStore(db, release);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+  }
+
+  private async raw<T>(q: Queryable | PGlite, sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    const r = await (q as PGlite).query<Record<string, unknown>>(sql, params);
+    return { rows: r.rows.map((row) => normaliseRow<T>(row)), rowCount: r.affectedRows ?? r.rows.length };
+  }
+
+  query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    return this.mutex.runExclusive(() => this.raw<T>(this.db, sql, params));
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.mutex.runExclusive(() =>
+      this.db.transaction((tx) => fn({ query: (sql, params) => this.raw(tx as unknown as PGlite, sql, params) })),
+    );
+  }
+
+  withLock<T>(_key: number, fn: Parameters<Store['withLock']>[1]): Promise<T> {
+    // One process owns the folder, and the mutex serialises it: that is the lock.
+    return this.mutex.runExclusive(
+      async () =>
+        (await fn({
+          query: (sql, params) => this.raw(this.db, sql, params),
+          exec: async (sql) => void (await this.db.exec(sql)),
+        })) as T,
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.mutex.runExclusive(() => this.db.close());
+    await this.releaseFolder();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * The one interface services and stores see. Two implementations: PostgreSQL through `pg`
+ * (pg-store.ts) and the embedded PGlite default (embedded-store.ts). The same SQL runs on both.
+ */
+export interface QueryResult<T> {
+  rows: T[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
+}
+
+export interface Store extends Queryable {
+  readonly kind: 'embedded' | 'postgres';
+  /** Runs fn in one transaction; rolls back when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** Runs fn while holding a cluster-wide lock (session advisory lock on PostgreSQL). */
+  withLock<T>(key: number, fn: (db: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Advisory lock keys, one per purpose, so that unrelated locks never collide. */
+export const LOCK_MIGRATIONS = 0x65786601; // "exf" + 1
+
+/**
+ * pg and PGlite return int8 and bytea as different JS types; rows leave a store only
+ * through this so callers always see numbers (int8 below 2^53) and Buffers.
+ */
+export function normaliseRow<T>(row: Record<string, unknown>): T {
+  for (const key of Object.keys(row)) {
+    const v = row[key];
+    if (typeof v === 'bigint') row[key] = Number(v);
+    else if (v instanceof Uint8Array && !Buffer.isBuffer(v)) row[key] = Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  }
+  return row as T;
+}

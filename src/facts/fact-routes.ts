@@ -1,0 +1,79 @@
+import express, { type Request, type Response } from 'express';
+import { AppError } from '../errors/app-error';
+import { matchesIfNoneMatch } from '../http/etag';
+import { methodNotAllowed } from '../http/method-not-allowed';
+import { parseBody } from '../http/validate';
+import { callerOf } from '../http/caller';
+import { checkName } from './fact-names';
+import { publishBody, pruneBody } from './fact-schemas';
+import type { FactService } from './fact-service';
+
+/** Routes parse, call one service method, and shape the answer; rules live in the service. */
+export function factRoutes(facts: FactService): express.Router {
+  const r = express.Router();
+
+  const sendView = async (req: Request, res: Response, category?: string) => {
+    const caller = callerOf(req);
+    // The cheap path first: a tag that still matches costs one primary-key lookup.
+    const tag = await facts.currentTag(caller, category);
+    res.set('ETag', tag.etag).set('Cache-Control', 'private, no-cache');
+    if (matchesIfNoneMatch(req.get('If-None-Match'), tag.etag)) return void res.status(304).end();
+    const view = await facts.view(caller, category);
+    res.set('ETag', view.etag).type('application/json').send(view.body);
+  };
+
+  r.route('/facts')
+    .get((req, res) => sendView(req, res))
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/facts/:category')
+    .get((req, res) => sendView(req, res, checkName('category', String(req.params.category))))
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/facts/:category/:name')
+    .put(async (req, res) => {
+      const category = checkName('category', String(req.params.category));
+      const name = checkName('name', String(req.params.name));
+      requireJson(req);
+      const body = parseBody(publishBody, req.body);
+      const result = await facts.publish(callerOf(req), { category, name, value: body.value, sensitive: body.sensitive, multi: body.multi });
+      const { created, ...shown } = result;
+      res.status(created ? 201 : 200).json(shown);
+    })
+    .delete(async (req, res) => {
+      const category = checkName('category', String(req.params.category));
+      const name = checkName('name', String(req.params.name));
+      const { version } = await facts.withdraw(callerOf(req), category, name);
+      res.json({ environment: callerOf(req).environment, category, name, withdrawn: true, version });
+    })
+    .all(methodNotAllowed(['PUT', 'DELETE']));
+
+  r.route('/secrets/:category/:name')
+    .get(async (req, res) => {
+      const category = checkName('category', String(req.params.category));
+      const name = checkName('name', String(req.params.name));
+      res.set('Cache-Control', 'no-store').json(await facts.secret(callerOf(req), category, name));
+    })
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/exports')
+    .get(async (req, res) => res.json({ exports: await facts.exports(callerOf(req)) }))
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/exports/prune')
+    .post(async (req, res) => {
+      requireJson(req);
+      const { keep } = parseBody(pruneBody, req.body);
+      res.json({ withdrawn: await facts.prune(callerOf(req), keep) });
+    })
+    .all(methodNotAllowed(['POST']));
+
+  return r;
+}
+
+/** express.json() leaves the body unset when the type is not JSON: say so instead of "value is required". */
+function requireJson(req: Request): void {
+  if (!req.is('application/json')) {
+    throw new AppError(415, 'unsupported_media_type', 'request body must be JSON with Content-Type: application/json');
+  }
+}

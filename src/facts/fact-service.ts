@@ -1,0 +1,146 @@
+import { ConflictError, NotFoundError } from '../errors/app-error';
+import type { Caller } from '../identity/caller';
+import type { FactStore, ViewRow } from './fact-store';
+
+export interface PublishInput {
+  category: string;
+  name: string;
+  value: unknown;
+  sensitive: boolean;
+  multi: boolean;
+}
+
+export interface PublishResult {
+  environment: string;
+  category: string;
+  name: string;
+  version: number;
+  multi: boolean;
+  sensitive: boolean;
+  changed: boolean;
+  created: boolean;
+}
+
+export interface FactsView {
+  environment: string;
+  facts: Record<string, Record<string, unknown>>;
+  per_node: Record<string, Record<string, Record<string, unknown>>>;
+  secrets: Record<string, Record<string, { version: number }>>;
+}
+
+/** A rendered view: the body is serialised once per (environment, category, version) and shared. */
+export interface RenderedView {
+  etag: string;
+  body: string;
+}
+
+const kindName = (multi: boolean, sensitive: boolean) => `${multi ? 'per-node' : 'single'}${sensitive ? ' sensitive' : ''}`;
+
+export class FactService {
+  /** Rendered views by environment/category. Keyed by the database's view version, so it is
+   *  correct when several brokers share one database: a stale entry is simply not used. */
+  private readonly views = new Map<string, { version: number; view: RenderedView }>();
+
+  constructor(private readonly store: FactStore) {}
+
+  async publish(caller: Caller, input: PublishInput): Promise<PublishResult> {
+    const { category, name, value, sensitive, multi } = input;
+    const env = caller.environment;
+    return this.store.transaction(async (tx) => {
+      const fact = await this.store.lockFact(tx, env, category, name, multi, sensitive);
+      const current = await this.store.exporters(tx, fact.id, value);
+      if (fact.multi !== multi || fact.sensitive !== sensitive) {
+        if (current.length) {
+          throw new ConflictError(
+            'fact_kind_conflict',
+            `${category}.${name} is a ${kindName(fact.multi, fact.sensitive)} fact; it was published as ${kindName(multi, sensitive)} (its kind can change only once every value is withdrawn)`,
+          );
+        }
+        await this.store.setKind(tx, fact.id, multi, sensitive);
+        Object.assign(fact, { multi, sensitive });
+      }
+      const other = !multi && current.find((c) => c.exporter !== caller.certname);
+      if (other) {
+        throw new ConflictError('fact_owned_by_other', `${category}.${name} is already exported by ${other.exporter}; it must withdraw it before another node can publish it`);
+      }
+      const mine = current.find((c) => c.exporter === caller.certname);
+      const result = { environment: env, category, name, multi, sensitive };
+      if (mine?.same) return { ...result, version: mine.version, changed: false, created: false };
+      const version = await this.store.writeValue(tx, env, fact, caller.certname, value, mine ? 'change' : 'create');
+      return { ...result, version, changed: true, created: !mine };
+    });
+  }
+
+  async withdraw(caller: Caller, category: string, name: string): Promise<{ version: number }> {
+    return this.store.transaction(async (tx) => {
+      const fact = await this.store.findLocked(tx, caller.environment, category, name);
+      const version = fact && (await this.store.withdrawValue(tx, caller.environment, fact, caller.certname));
+      if (!version) throw new NotFoundError('fact_not_found', `${caller.certname} exports no fact ${category}.${name}`);
+      return { version };
+    });
+  }
+
+  /** Withdraws, atomically, every fact the caller exports that is not in `keep`. */
+  async prune(caller: Caller, keep: { category: string; name: string }[]): Promise<{ category: string; name: string }[]> {
+    const kept = new Set(keep.map((k) => `${k.category}.${k.name}`));
+    return this.store.transaction(async (tx) => {
+      const mine = await this.store.exportsOf(tx, caller.environment, caller.certname, true);
+      const withdrawn: { category: string; name: string }[] = [];
+      for (const row of mine) {
+        if (kept.has(`${row.category}.${row.name}`)) continue;
+        // Re-read the version under the lock taken by exportsOf.
+        const fact = await this.store.findLocked(tx, caller.environment, row.category, row.name);
+        if (fact && (await this.store.withdrawValue(tx, caller.environment, fact, caller.certname))) {
+          withdrawn.push({ category: row.category, name: row.name });
+        }
+      }
+      return withdrawn;
+    });
+  }
+
+  async exports(caller: Caller) {
+    const rows = await this.store.exportsOf(this.store.db, caller.environment, caller.certname);
+    return rows.map(({ category, name, multi, sensitive, version }) => ({ category, name, multi, sensitive, version }));
+  }
+
+  /** The current view's tag: one primary-key lookup, the whole cost of a 304. */
+  async currentTag(caller: Caller, category?: string): Promise<{ version: number; etag: string }> {
+    const version = await this.store.viewVersion(caller.environment);
+    return { version, etag: `"${caller.environment}.${version}${category ? `.${category}` : ''}"` };
+  }
+
+  async view(caller: Caller, category?: string): Promise<RenderedView> {
+    const { version, etag } = await this.currentTag(caller, category);
+    const key = `${caller.environment}\0${category ?? ''}`;
+    const cached = this.views.get(key);
+    if (cached && cached.version === version) return cached.view;
+    // Read after the version: the rows are at least that new, so the tag never claims older data than it labels.
+    const view = { etag, body: JSON.stringify(buildView(caller.environment, await this.store.viewRows(caller.environment, category))) };
+    this.views.set(key, { version, view });
+    return view;
+  }
+
+  async secret(caller: Caller, category: string, name: string) {
+    const found = await this.store.secretValues(caller.environment, category, name);
+    if (!found) throw new NotFoundError('secret_not_found', `no sensitive fact ${category}.${name} in environment ${caller.environment}`);
+    const { fact, values } = found;
+    if (fact.multi) {
+      return { category, name, version: fact.version, values: Object.fromEntries(values.map((v) => [v.exporter, v.value])) };
+    }
+    return { category, name, version: fact.version, value: values[0].value };
+  }
+}
+
+export function buildView(environment: string, rows: ViewRow[]): FactsView {
+  const view: FactsView = { environment, facts: {}, per_node: {}, secrets: {} };
+  for (const row of rows) {
+    if (row.sensitive) {
+      (view.secrets[row.category] ??= {})[row.name] = { version: row.version };
+    } else if (row.multi) {
+      ((view.per_node[row.category] ??= {})[row.name] ??= {})[row.exporter] = row.value;
+    } else {
+      (view.facts[row.category] ??= {})[row.name] = row.value;
+    }
+  }
+  return view;
+}

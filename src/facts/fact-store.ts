@@ -1,0 +1,156 @@
+import type { Queryable, Store } from '../db/store';
+
+export interface FactRow {
+  id: number;
+  multi: boolean;
+  sensitive: boolean;
+  version: number;
+}
+
+export interface ViewRow {
+  category: string;
+  name: string;
+  multi: boolean;
+  sensitive: boolean;
+  version: number;
+  exporter: string;
+  value: unknown; // null for sensitive facts: the view query never selects their values
+}
+
+export interface ExportRow {
+  id: number;
+  category: string;
+  name: string;
+  multi: boolean;
+  sensitive: boolean;
+  version: number;
+}
+
+/** SQL for facts. Every statement takes $n parameters; values go in as JSON text cast to jsonb. */
+export class FactStore {
+  constructor(private readonly store: Store) {}
+
+  /** Plain queries outside a transaction. */
+  get db(): Queryable {
+    return this.store;
+  }
+
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    return this.store.transaction(fn);
+  }
+
+  /** Creates the fact row when absent and locks it: every writer of one fact queues here. */
+  async lockFact(tx: Queryable, env: string, category: string, name: string, multi: boolean, sensitive: boolean): Promise<FactRow> {
+    await tx.query('INSERT INTO environments (name) VALUES ($1) ON CONFLICT DO NOTHING', [env]);
+    await tx.query(
+      `INSERT INTO facts (environment, category, name, multi, sensitive) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (environment, category, name) DO NOTHING`,
+      [env, category, name, multi, sensitive],
+    );
+    const { rows } = await tx.query<FactRow>(
+      'SELECT id, multi, sensitive, version FROM facts WHERE environment = $1 AND category = $2 AND name = $3 FOR UPDATE',
+      [env, category, name],
+    );
+    return rows[0];
+  }
+
+  async findLocked(tx: Queryable, env: string, category: string, name: string): Promise<FactRow | undefined> {
+    const { rows } = await tx.query<FactRow>(
+      'SELECT id, multi, sensitive, version FROM facts WHERE environment = $1 AND category = $2 AND name = $3 FOR UPDATE',
+      [env, category, name],
+    );
+    return rows[0];
+  }
+
+  /** Current exporters of a fact, and whether each one's value equals `value`. */
+  async exporters(tx: Queryable, factId: number, value: unknown): Promise<{ exporter: string; same: boolean; version: number }[]> {
+    const { rows } = await tx.query<{ exporter: string; same: boolean; version: number }>(
+      'SELECT exporter, value = $2::jsonb AS same, version FROM fact_values WHERE fact_id = $1 ORDER BY exporter',
+      [factId, JSON.stringify(value ?? null)],
+    );
+    return rows;
+  }
+
+  async setKind(tx: Queryable, factId: number, multi: boolean, sensitive: boolean): Promise<void> {
+    await tx.query('UPDATE facts SET multi = $2, sensitive = $3 WHERE id = $1', [factId, multi, sensitive]);
+  }
+
+  /** Writes a value as the fact's next version, records it, and bumps the environment's view. */
+  async writeValue(tx: Queryable, env: string, fact: FactRow, exporter: string, value: unknown, action: 'create' | 'change'): Promise<number> {
+    const version = fact.version + 1;
+    const json = JSON.stringify(value);
+    await tx.query('UPDATE facts SET version = $2 WHERE id = $1', [fact.id, version]);
+    await tx.query(
+      `INSERT INTO fact_values (fact_id, exporter, value, version) VALUES ($1, $2, $3::jsonb, $4)
+       ON CONFLICT (fact_id, exporter) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = now()`,
+      [fact.id, exporter, json, version],
+    );
+    await tx.query('INSERT INTO fact_history (fact_id, version, exporter, action, value) VALUES ($1, $2, $3, $4, $5::jsonb)', [
+      fact.id,
+      version,
+      exporter,
+      action,
+      fact.sensitive ? null : json,
+    ]);
+    await this.bumpView(tx, env);
+    return version;
+  }
+
+  /** Removes one exporter's value; returns the new fact version, or undefined if it had none. */
+  async withdrawValue(tx: Queryable, env: string, fact: FactRow, exporter: string): Promise<number | undefined> {
+    const deleted = await tx.query('DELETE FROM fact_values WHERE fact_id = $1 AND exporter = $2', [fact.id, exporter]);
+    if (deleted.rowCount === 0) return undefined;
+    const version = fact.version + 1;
+    await tx.query('UPDATE facts SET version = $2 WHERE id = $1', [fact.id, version]);
+    await tx.query("INSERT INTO fact_history (fact_id, version, exporter, action) VALUES ($1, $2, $3, 'withdraw')", [fact.id, version, exporter]);
+    await this.bumpView(tx, env);
+    return version;
+  }
+
+  private async bumpView(tx: Queryable, env: string): Promise<void> {
+    await tx.query('UPDATE environments SET view_version = view_version + 1 WHERE name = $1', [env]);
+  }
+
+  /** The caller's own values, locked in id order so that concurrent prunes cannot deadlock. */
+  async exportsOf(q: Queryable, env: string, exporter: string, lock = false): Promise<ExportRow[]> {
+    const { rows } = await q.query<ExportRow>(
+      `SELECT f.id, f.category, f.name, f.multi, f.sensitive, v.version
+         FROM fact_values v JOIN facts f ON f.id = v.fact_id
+        WHERE f.environment = $1 AND v.exporter = $2
+        ORDER BY f.id ${lock ? 'FOR UPDATE OF f' : ''}`,
+      [env, exporter],
+    );
+    return rows;
+  }
+
+  async viewVersion(env: string): Promise<number> {
+    const { rows } = await this.store.query<{ view_version: number }>('SELECT view_version FROM environments WHERE name = $1', [env]);
+    return rows[0]?.view_version ?? 0;
+  }
+
+  /** Everything readers of an environment see; sensitive values are not even selected. */
+  async viewRows(env: string, category?: string): Promise<ViewRow[]> {
+    const { rows } = await this.store.query<ViewRow>(
+      `SELECT f.category, f.name, f.multi, f.sensitive, f.version, v.exporter,
+              CASE WHEN f.sensitive THEN NULL ELSE v.value END AS value
+         FROM facts f JOIN fact_values v ON v.fact_id = f.id
+        WHERE f.environment = $1 AND ($2::text IS NULL OR f.category = $2)
+        ORDER BY f.category, f.name, v.exporter`,
+      [env, category ?? null],
+    );
+    return rows;
+  }
+
+  async secretValues(env: string, category: string, name: string): Promise<{ fact: FactRow; values: { exporter: string; value: unknown }[] } | undefined> {
+    const { rows } = await this.store.query<FactRow & { exporter: string; value: unknown }>(
+      `SELECT f.id, f.multi, f.sensitive, f.version, v.exporter, v.value
+         FROM facts f JOIN fact_values v ON v.fact_id = f.id
+        WHERE f.environment = $1 AND f.category = $2 AND f.name = $3 AND f.sensitive
+        ORDER BY v.exporter`,
+      [env, category, name],
+    );
+    if (!rows.length) return undefined;
+    const { id, multi, sensitive, version } = rows[0];
+    return { fact: { id, multi, sensitive, version }, values: rows.map((r) => ({ exporter: r.exporter, value: r.value })) };
+  }
+}

@@ -1,0 +1,91 @@
+import type { TLSSocket } from 'node:tls';
+import express from 'express';
+import pinoHttp from 'pino-http';
+import type { Store } from '../db/store';
+import { FactService } from '../facts/fact-service';
+import { factRoutes } from '../facts/fact-routes';
+import { healthRoutes } from '../health/health-routes';
+import type { BrokerMetrics } from '../health/metrics';
+import type { Logger } from '../log/logger';
+import { nodeRoutes } from '../nodes/node-routes';
+import type { NodeService } from '../nodes/node-service';
+import type { PeerAuthenticator } from '../tls/peer-authenticator';
+import type { RevocationList } from '../tls/revocation';
+import { callerOf, setCaller } from './caller';
+import { errorMapper, sendError } from './error-mapper';
+
+export interface AppDeps {
+  store: Store;
+  facts: FactService;
+  nodes: NodeService;
+  authenticator: PeerAuthenticator;
+  revocation: RevocationList;
+  metrics: BrokerMetrics;
+  log: Logger;
+  bodyLimitBytes: number;
+}
+
+/** The agent port's HTTP layer: authenticate, log, route, map errors. Nothing else. */
+export function createAgentApp(deps: AppDeps): express.Express {
+  const app = express();
+  app.set('etag', false); // views carry their own tag; hashing every body would cost more than the 304 saves
+  app.set('x-powered-by', false);
+  app.set('query parser', false);
+
+  app.use(
+    pinoHttp({
+      logger: deps.log,
+      // One line per request: who, what route, status, time. Never bodies, never values.
+      serializers: {
+        req: (req) => ({ method: req.method, url: req.url }),
+        res: (res) => ({ status: res.statusCode }),
+      },
+      customProps: (req) => {
+        const caller = (() => {
+          try {
+            return callerOf(req as express.Request);
+          } catch {
+            return undefined;
+          }
+        })();
+        return { certname: caller?.certname };
+      },
+      customSuccessMessage: () => 'request',
+      customErrorMessage: () => 'request',
+      wrapSerializers: false,
+      quietReqLogger: true,
+    }),
+  );
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      const labels = { route, method: req.method };
+      deps.metrics.requests.inc({ ...labels, status: String(res.statusCode) });
+      deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    next();
+  });
+
+  // Identity comes from the verified certificate only, never from a header or the body.
+  app.use((req, _res, next) => {
+    try {
+      const caller = deps.authenticator.authenticate(req.socket as TLSSocket);
+      setCaller(req, caller);
+      deps.nodes.seen(caller).then(() => next(), next);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'certificate_revoked') deps.metrics.revokedRefusals.inc();
+      next(err);
+    }
+  });
+
+  app.use(healthRoutes(deps.store, deps.revocation, deps.metrics));
+  app.use('/v1', express.json({ limit: deps.bodyLimitBytes, strict: false, type: 'application/json' }));
+  app.use('/v1', factRoutes(deps.facts));
+  app.use('/v1', nodeRoutes(deps.nodes));
+
+  app.use((req, res) => sendError(res, 404, 'route_not_found', `no route ${req.method} ${req.path}; see docs/api.md`));
+  app.use(errorMapper(deps.log));
+  return app;
+}

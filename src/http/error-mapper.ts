@@ -1,0 +1,45 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { AppError } from '../errors/app-error';
+import type { Logger } from '../log/logger';
+
+/** body-parser's error types, turned into our stable codes. */
+const PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  'entity.parse.failed': { status: 400, code: 'invalid_json', message: 'request body is not valid JSON' },
+  'entity.too.large': { status: 413, code: 'body_too_large', message: 'request body is larger than the limit' },
+  'encoding.unsupported': { status: 415, code: 'unsupported_media_type', message: 'unsupported body encoding' },
+  'charset.unsupported': { status: 415, code: 'unsupported_media_type', message: 'unsupported body charset' },
+  'request.aborted': { status: 400, code: 'request_aborted', message: 'request body was not received in full' },
+};
+
+export function sendError(res: Parameters<RequestHandler>[1], status: number, code: string, message: string): void {
+  res.status(status).json({ error: { code, message } });
+}
+
+/** The one place that turns errors into HTTP: clients get stable codes, logs get the cause. */
+export function errorMapper(log: Logger): ErrorRequestHandler {
+  return (err, _req, res, _next) => {
+    if (err instanceof AppError) {
+      res.set(err.headers);
+      return sendError(res, err.status, err.code, err.message);
+    }
+    const parser = typeof err?.type === 'string' ? PARSER_ERRORS[err.type] : undefined;
+    if (parser) {
+      const message = err.type === 'entity.too.large' ? `request body is larger than ${err.limit} bytes` : parser.message;
+      return sendError(res, parser.status, parser.code, message);
+    }
+    if (isStoreUnavailable(err)) {
+      log.error({ err: { message: err.message, code: err.code } }, 'store unavailable');
+      return sendError(res, 503, 'store_unavailable', 'the fact store cannot be reached; try again later');
+    }
+    log.error({ err: { message: err?.message, stack: err?.stack } }, 'unexpected error');
+    return sendError(res, 500, 'internal_error', 'internal error; see the broker log');
+  };
+}
+
+/** Connection-level failures of the database, as opposed to bugs. */
+function isStoreUnavailable(err: { code?: string; message?: string }): boolean {
+  return (
+    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P03', '53300', '08006', '08001', '08003'].includes(err?.code ?? '') ||
+    /Connection terminated|timeout exceeded when trying to connect/i.test(err?.message ?? '')
+  );
+}

@@ -1,0 +1,66 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from '../config/config-error';
+
+export interface TlsFiles {
+  ca: string;
+  crl?: string;
+  cert: string;
+  key: string;
+}
+
+export interface TlsMaterial {
+  caPem: string;
+  crlPem?: string;
+  certPem: string;
+  keyPem: string;
+  files: TlsFiles;
+}
+
+/** The four files of a Puppet ssldir, the same paths Puppet's own settings resolve to. */
+export function filesFromSsldir(ssldir: string, certname: string): TlsFiles {
+  return {
+    ca: path.join(ssldir, 'certs', 'ca.pem'),
+    crl: path.join(ssldir, 'crl.pem'),
+    cert: path.join(ssldir, 'certs', `${certname}.pem`),
+    key: path.join(ssldir, 'private_keys', `${certname}.pem`),
+  };
+}
+
+function readFile(option: string, file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : (err as Error).message;
+    throw new ConfigError(`${option} ${file} ${why}`);
+  }
+}
+
+/** Reads and checks the broker's TLS files; every failure is one line naming the file. */
+export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
+  const caPem = readFile('--ca', files.ca);
+  const certPem = readFile('--cert', files.cert);
+  const keyPem = readFile('--key', files.key);
+  const crlPem = files.crl ? readFile('--crl', files.crl) : undefined;
+
+  if (!/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new ConfigError(`--ca ${files.ca} holds no PEM certificate`);
+  let cert: crypto.X509Certificate;
+  try {
+    cert = new crypto.X509Certificate(certPem);
+  } catch {
+    throw new ConfigError(`--cert ${files.cert} is not a PEM certificate`);
+  }
+  let key: crypto.KeyObject;
+  try {
+    key = crypto.createPrivateKey(keyPem);
+  } catch {
+    // The key's content is never echoed: it is the broker's private key.
+    throw new ConfigError(`--key ${files.key} is not a readable PEM private key`);
+  }
+  if (!cert.checkPrivateKey(key)) {
+    throw new ConfigError(`--key ${files.key} does not match the certificate in --cert ${files.cert}`);
+  }
+  return { caPem, crlPem, certPem, keyPem, files };
+}

@@ -1,0 +1,64 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { startBroker, type Broker } from '../../src/broker';
+import type { ServeConfig, StoreConfig } from '../../src/config/serve-config';
+import { createLogger } from '../../src/log/logger';
+import { Client } from './client';
+import { getTestPki, type TestCert, type TestPki } from './pki';
+
+export function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-${label}-`));
+}
+
+/** Captures the broker's JSON log lines so tests can assert what is (never) logged. */
+export class LogCapture {
+  readonly lines: string[] = [];
+  readonly stream = { write: (line: string) => void this.lines.push(line) };
+  get text(): string {
+    return this.lines.join('');
+  }
+}
+
+export interface TestBroker {
+  broker: Broker;
+  pki: TestPki;
+  logs: LogCapture;
+  config: ServeConfig;
+  client(cert?: TestCert): Client;
+  close(): Promise<void>;
+}
+
+/** An in-process broker on a random port with the test PKI; embedded store unless given one. */
+export async function startTestBroker(opts: { store?: StoreConfig; crl?: string | null; crlWatchMs?: number } = {}): Promise<TestBroker> {
+  const pki = await getTestPki();
+  // Files of this broker only: reload tests rewrite its crl.pem.
+  const dir = tempDir('tls');
+  const write = (name: string, content: string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, content, { mode: 0o600 });
+    return file;
+  };
+  const crl = opts.crl === undefined ? write('crl.pem', pki.crlBundlePem) : (opts.crl ?? undefined);
+  const config: ServeConfig = {
+    host: '127.0.0.1',
+    port: 0,
+    tls: { ca: write('ca.pem', pki.caBundlePem), crl, cert: write('server.pem', pki.server.certPem), key: write('server_key.pem', pki.server.keyPem) },
+    crlPollMs: 1000,
+    crlWatchMs: opts.crlWatchMs ?? 200,
+    store: opts.store ?? { kind: 'embedded', dataDir: tempDir('data') },
+    defaultEnvironment: 'production',
+    bodyLimitBytes: 256 * 1024,
+  };
+  const logs = new LogCapture();
+  const broker = await startBroker(config, createLogger('info', logs.stream as unknown as pino.DestinationStream));
+  return {
+    broker,
+    pki,
+    logs,
+    config,
+    client: (cert?: TestCert) => new Client(broker.url, pki.caBundlePem, cert),
+    close: () => broker.close(),
+  };
+}
