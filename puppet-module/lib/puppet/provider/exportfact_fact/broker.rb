@@ -1,0 +1,110 @@
+# frozen_string_literal: true
+
+require_relative '../../../puppet_x/exportfact/client'
+require_relative '../../../puppet_x/exportfact/values'
+
+Puppet::Type.type(:exportfact_fact).provide(:broker) do
+  desc 'Publishes and withdraws facts through the exportfact broker with this node\'s certificate.'
+
+  mk_resource_methods
+
+  # One look at the broker per run: what this node exports, and their current values.
+  def self.prefetch(resources)
+    client = PuppetX::Exportfact::Client.new
+    begin
+      exports = client.exports
+      view = client.view[:body] || {}
+    ensure
+      client.close
+    end
+    certname = Puppet[:certname]
+    resources.each_value do |res|
+      cat = res[:category]
+      name = res[:fact]
+      mine = exports.find { |e| e['category'] == cat && e['name'] == name }
+      current = if mine.nil?
+                  { ensure: :absent }
+                elsif mine['multi']
+                  values = view.dig('per_node', cat, name)
+                  { ensure: :present, multi: true, value: values.is_a?(Hash) ? values[certname] : nil, version: mine['version'] }
+                else
+                  { ensure: :present, multi: false, value: view.dig('facts', cat, name), version: mine['version'] }
+                end
+      current[:prefetched] = true
+      res.provider = new(current)
+    end
+  rescue PuppetX::Exportfact::Error => e
+    # Each resource fails on its own with this message (see #check_prefetch!).
+    resources.each_value { |res| res.provider = new(prefetch_error: e.message) }
+  end
+
+  def exists?
+    check_prefetch!
+    @property_hash[:ensure] == :present
+  end
+
+  def value
+    check_prefetch!
+    @property_hash[:value]
+  end
+
+  def create
+    publish(resource.should(:value))
+  end
+
+  def value=(v)
+    publish(v)
+  end
+
+  def destroy
+    result = with_client { |c| c.withdraw(resource[:category], resource[:fact]) }
+    @property_hash[:ensure] = :absent
+    Puppet.debug("exportfact: #{key} was not published") if result.nil?
+  end
+
+  private
+
+  def key
+    "#{resource[:category]}.#{resource[:fact]}"
+  end
+
+  def check_prefetch!
+    if resource.respond_to?(:sensitive_value?) && resource.sensitive_value?
+      raise Puppet::Error, "exportfact: #{key}: refusing a Sensitive value: a value in a manifest lands in the catalog, " \
+                           'the report and PuppetDB; secrets are generated and kept by the broker'
+    end
+    return unless @property_hash[:prefetch_error]
+    raise Puppet::Error, "exportfact: cannot publish #{key}: #{@property_hash[:prefetch_error]}"
+  end
+
+  def publish(value)
+    check_prefetch!
+    result = with_client { |c| c.publish(resource[:category], resource[:fact], value, multi: resource[:multi]) }
+    @property_hash.update(ensure: :present, value: value, version: result['version'])
+  rescue PuppetX::Exportfact::Error => e
+    raise Puppet::Error, publish_error(e)
+  end
+
+  def publish_error(err)
+    case err.code
+    when 'fact_owned_by_other'
+      "exportfact: cannot publish #{key}: another node already exports it (#{err.message}). " \
+        'A single fact has one exporter: remove it from one node, or declare it multi => true on every exporter'
+    when 'fact_kind_conflict'
+      "exportfact: cannot publish #{key} as #{resource[:multi] ? 'per-node (multi => true)' : 'single'}: " \
+        "it is published with the other kind (#{err.message})"
+    else
+      "exportfact: cannot publish #{key}: #{err.message}"
+    end
+  end
+
+  def with_client
+    client = PuppetX::Exportfact::Client.new
+    yield client
+  rescue PuppetX::Exportfact::Error => e
+    raise e if e.code
+    raise Puppet::Error, "exportfact: #{key}: #{e.message}"
+  ensure
+    client&.close
+  end
+end

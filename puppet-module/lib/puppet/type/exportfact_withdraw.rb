@@ -1,0 +1,63 @@
+# frozen_string_literal: true
+
+Puppet::Type.newtype(:exportfact_withdraw) do
+  @doc = <<-DOC
+    @summary Withdraws the facts this node published that its catalog no longer declares.
+
+    Declared once by the class `exportfact` (in a run stage after `main`); not meant to be
+    declared by hand. At the end of a run it asks the broker which facts this node
+    exports and withdraws, in one request, those that no `exportfact_fact` of this catalog
+    declares (a fact removed from the manifests, or a role removed from the node).
+
+    It does nothing:
+    * in a noop run (it reports what it would withdraw),
+    * in a run limited by `tags` or `skip_tags` (the catalog was only partly applied),
+    * in a failed run: it depends on every resource of the stage `main`, so Puppet skips it
+      when anything there failed,
+    * when this run's view of the broker was not fresh (`view_source` is `cache` or `none`):
+      gates were evaluated on old or missing facts, and a role that is absent from the catalog
+      only for that reason must not lose its facts.
+  DOC
+
+  newparam(:name, namevar: true) do
+    desc 'Any name; there is one per catalog.'
+  end
+
+  newparam(:view_source) do
+    desc 'Where this run\'s exportfact facts came from (`$facts[\'exportfact_status\'][\'source\']`): `broker`, `cache` or `none`. Withdrawal happens only for `broker`.'
+    defaultto 'broker'
+  end
+
+  newproperty(:withdrawn, array_matching: :all) do
+    desc 'The facts (`category.name`) published by this node and not declared in the catalog; always brought to `[]`.'
+    defaultto []
+
+    def insync?(is)
+      is.nil? || is == :absent || is.empty?
+    end
+
+    def change_to_s(current, _desired)
+      "withdrew #{Array(current).join(', ')} (no longer declared in this node's catalog)"
+    end
+
+    def should_to_s(value)
+      Array(value).join(', ')
+    end
+
+    def is_to_s(value) # rubocop:disable Naming/PredicateName
+      Array(value).join(', ')
+    end
+  end
+
+  # The facts this catalog declares (ensure => present), as [category, name].
+  def declared
+    catalog.resources.select { |r| r.type == :exportfact_fact && r.should(:ensure) != :absent }
+           .map { |r| [r[:category], r[:fact]] }.uniq
+  end
+
+  # Publish before withdrawing (the class `exportfact` also puts this resource in a stage
+  # after `main`, so that a failure anywhere in `main` skips it).
+  autorequire(:exportfact_fact) do
+    catalog.resources.select { |r| r.type == :exportfact_fact }.map(&:ref)
+  end
+end

@@ -1,0 +1,47 @@
+# frozen_string_literal: true
+
+require 'json'
+
+module PuppetX
+  module Exportfact
+    # Comparing and checking fact values.
+    module Values
+      # A canonical JSON text: hashes with sorted keys, so {a,b} equals {b,a}.
+      def self.canonical(value)
+        JSON.generate(sort(value))
+      end
+
+      def self.sort(value)
+        case value
+        when Hash then value.keys.map(&:to_s).sort.each_with_object({}) { |k, h| h[k] = sort(value[k] || value[k.to_sym]) }
+        when Array then value.map { |v| sort(v) }
+        when Symbol then value.to_s
+        else value
+        end
+      end
+
+      # Why this value cannot be published, or nil.
+      def self.invalid(value, path = 'value')
+        case value
+        when nil, :undef then path == 'value' ? "#{path} must not be undef" : nil
+        when String, Integer, true, false then nil
+        when Float then value.finite? ? nil : "#{path} must be a finite number"
+        when Array
+          value.each_with_index do |v, i|
+            bad = invalid(v, "#{path}[#{i}]")
+            return bad if bad
+          end
+          nil
+        when Hash
+          value.each do |k, v|
+            return "#{path} has a key that is not a string: #{k.inspect}" unless k.is_a?(String)
+            bad = invalid(v, "#{path}[#{k.inspect}]")
+            return bad if bad
+          end
+          nil
+        else "#{path} is a #{value.class}, not a JSON value"
+        end
+      end
+    end
+  end
+end
