@@ -1,20 +1,33 @@
 import { expect } from 'chai';
 import { startTestBroker, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
+import { createTestDatabase, skipPg } from '../support/pg';
 
-describe('facts API (embedded store, real mTLS)', () => {
+for (const backend of ['embedded', 'postgres'] as const)
+describe(`facts API (${backend} store, real mTLS)`, function () {
   let t: TestBroker;
+  let dropDb: (() => Promise<void>) | undefined;
   let alice: Client; // production, RSA
   let bob: Client; // production, EC
   let staging: Client;
 
-  before(async () => {
-    t = await startTestBroker();
+  before(async function () {
+    if (backend === 'postgres') {
+      if (skipPg()) return this.skip();
+      const db = await createTestDatabase('api');
+      dropDb = db.drop;
+      t = await startTestBroker({ store: { kind: 'postgres', url: db.url } });
+    } else {
+      t = await startTestBroker();
+    }
     alice = t.client(t.pki.clients.alice);
     bob = t.client(t.pki.clients.bob);
     staging = t.client(t.pki.clients.staging);
   });
-  after(() => t?.close());
+  after(async () => {
+    await t?.close();
+    await dropDb?.();
+  });
 
   describe('publishing', () => {
     it('answers 201 on create, 200 on change, and the same version without a new one when unchanged', async () => {
