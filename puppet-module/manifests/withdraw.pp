@@ -2,8 +2,6 @@
 #
 # @api private
 class exportfact::withdraw {
-  assert_private()
-
   exportfact_withdraw { 'exportfact':
     view_source => $facts.dig('exportfact_status', 'source').lest || { 'none' },
   }
