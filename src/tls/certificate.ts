@@ -1,0 +1,192 @@
+// Identity of a peer, read from its Puppet certificate.
+//
+// Parsed with @peculiar/x509 rather than node-forge because forge's certificate
+// parser refuses EC keys, and Puppet CAs in the wild issue both RSA and EC certs.
+import 'reflect-metadata';
+import { createHash } from 'node:crypto';
+import { Name, X509Certificate } from '@peculiar/x509';
+
+/** Puppet's enterprise arc; only extensions below it describe a node. */
+export const PUPPET_ARC = '1.3.6.1.4.1.34380';
+/** ppRegCertExt: the registered pp_* extensions. */
+export const PUPPET_EXT_BASE = '1.3.6.1.4.1.34380.1.1';
+/** ppAuthCertExt arc (pp_authorization, pp_auth_role, ...). */
+export const PUPPET_AUTH_EXT_BASE = '1.3.6.1.4.1.34380.1.3';
+export const PP_AUTH_ROLE_OID = '1.3.6.1.4.1.34380.1.3.13';
+
+export interface PeerIdentity {
+  /** Subject CN: Puppet's certname. */
+  certname: string;
+  /** Puppet extensions by short name (pp_role, ...); Puppet-arc OIDs without a short name by dotted OID. */
+  extensions: Record<string, string>;
+  /** See canonicalSerial: lowercase hex of the integer, no leading zeros ("0" for zero). */
+  serial: string;
+  /** See canonicalName: the issuer DN as a string, comparable with CrlInfo.issuer. */
+  issuer: string;
+  notAfter: Date;
+  /** SHA-256 of the DER, uppercase hex pairs joined by ':' — the same form as Node's X509Certificate.fingerprint256. */
+  fingerprint256: string;
+}
+
+// Copied from Puppet's lib/puppet/ssl/oids.rb (PUPPET_OIDS), which puppetserver mirrors.
+const PUPPET_SHORT_NAMES: ReadonlyArray<readonly [string, string]> = [
+  ['1.3.6.1.4.1.34380.1.1.1', 'pp_uuid'],
+  ['1.3.6.1.4.1.34380.1.1.2', 'pp_instance_id'],
+  ['1.3.6.1.4.1.34380.1.1.3', 'pp_image_name'],
+  ['1.3.6.1.4.1.34380.1.1.4', 'pp_preshared_key'],
+  ['1.3.6.1.4.1.34380.1.1.5', 'pp_cost_center'],
+  ['1.3.6.1.4.1.34380.1.1.6', 'pp_product'],
+  ['1.3.6.1.4.1.34380.1.1.7', 'pp_project'],
+  ['1.3.6.1.4.1.34380.1.1.8', 'pp_application'],
+  ['1.3.6.1.4.1.34380.1.1.9', 'pp_service'],
+  ['1.3.6.1.4.1.34380.1.1.10', 'pp_employee'],
+  ['1.3.6.1.4.1.34380.1.1.11', 'pp_created_by'],
+  ['1.3.6.1.4.1.34380.1.1.12', 'pp_environment'],
+  ['1.3.6.1.4.1.34380.1.1.13', 'pp_role'],
+  ['1.3.6.1.4.1.34380.1.1.14', 'pp_software_version'],
+  ['1.3.6.1.4.1.34380.1.1.15', 'pp_department'],
+  ['1.3.6.1.4.1.34380.1.1.16', 'pp_cluster'],
+  ['1.3.6.1.4.1.34380.1.1.17', 'pp_provisioner'],
+  ['1.3.6.1.4.1.34380.1.1.18', 'pp_region'],
+  ['1.3.6.1.4.1.34380.1.1.19', 'pp_datacenter'],
+  ['1.3.6.1.4.1.34380.1.1.20', 'pp_zone'],
+  ['1.3.6.1.4.1.34380.1.1.21', 'pp_network'],
+  ['1.3.6.1.4.1.34380.1.1.22', 'pp_securitypolicy'],
+  ['1.3.6.1.4.1.34380.1.1.23', 'pp_cloudplatform'],
+  ['1.3.6.1.4.1.34380.1.1.24', 'pp_apptier'],
+  ['1.3.6.1.4.1.34380.1.1.25', 'pp_hostname'],
+  ['1.3.6.1.4.1.34380.1.1.26', 'pp_owner'],
+  ['1.3.6.1.4.1.34380.1.3.1', 'pp_authorization'],
+  ['1.3.6.1.4.1.34380.1.3.2', 'pp_auth_auto_renew'],
+  ['1.3.6.1.4.1.34380.1.3.13', 'pp_auth_role'],
+  ['1.3.6.1.4.1.34380.1.3.39', 'pp_cli_auth'],
+];
+const NAME_BY_OID = new Map(PUPPET_SHORT_NAMES.map(([oid, name]) => [oid, name]));
+const OID_BY_NAME = new Map(PUPPET_SHORT_NAMES.map(([oid, name]) => [name, oid]));
+const DOTTED_OID = /^[0-2](\.(0|[1-9][0-9]*))+$/;
+
+export function puppetExtensionName(oid: string): string {
+  return NAME_BY_OID.get(oid) ?? oid;
+}
+
+export function puppetExtensionOid(name: string): string {
+  const oid = OID_BY_NAME.get(name);
+  if (oid !== undefined) return oid;
+  if (DOTTED_OID.test(name)) return name;
+  throw new Error(`unknown Puppet certificate extension name "${name}" (expected a pp_* short name or a dotted OID)`);
+}
+
+export function isPuppetArcOid(oid: string): boolean {
+  return oid.startsWith(`${PUPPET_ARC}.`);
+}
+
+/**
+ * The one serial form used across exportfact: lowercase hex of the integer value with
+ * every leading zero removed ("0" for zero). Accepts any hex spelling (upper case,
+ * colons, a DER sign byte 00, Node's even-length "0A1B") so callers never need to know
+ * where a serial came from.
+ */
+export function canonicalSerial(hex: string): string {
+  const digits = hex.replace(/[:\s]/g, '').toLowerCase();
+  if (!/^[0-9a-f]+$/.test(digits)) throw new Error(`serial number is not hexadecimal: "${hex}"`);
+  return digits.replace(/^0+/, '') || '0';
+}
+
+/**
+ * The one DN string form used to match certificates, CA certificates and CRLs:
+ * RFC 4514-style "CN=..., O=..." in DER order, as @peculiar/x509 prints it. Values are
+ * decoded, so a PrintableString and a UTF8String of the same text compare equal.
+ */
+export function canonicalName(name: Name | BufferSource): string {
+  return (name instanceof Name ? name : new Name(name)).toString();
+}
+
+export function fingerprint256(der: Uint8Array): string {
+  const hex = createHash('sha256').update(der).digest('hex').toUpperCase();
+  return hex.match(/../g)!.join(':');
+}
+
+export function parsePuppetCertificate(der: Buffer): PeerIdentity {
+  if (!der || der.length === 0) throw new Error('peer certificate is empty');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(new Uint8Array(der)); // copy: peculiar wants a plain ArrayBuffer
+  } catch (err) {
+    throw new Error(`peer certificate is not a valid DER X.509 certificate: ${(err as Error).message}`);
+  }
+  return {
+    certname: certnameOf(cert),
+    extensions: puppetExtensionsOf(cert),
+    serial: canonicalSerial(cert.serialNumber),
+    issuer: canonicalName(cert.issuerName),
+    notAfter: cert.notAfter,
+    fingerprint256: fingerprint256(der),
+  };
+}
+
+function certnameOf(cert: X509Certificate): string {
+  const commonNames = cert.subjectName.getField('CN');
+  // Two CNs would make the identity depend on which one a reader picks.
+  if (commonNames.length !== 1 || commonNames[0] === '') {
+    throw new Error(`peer certificate subject must hold exactly one non-empty CN, found ${commonNames.length} in "${cert.subject}"`);
+  }
+  return commonNames[0];
+}
+
+function puppetExtensionsOf(cert: X509Certificate): Record<string, string> {
+  const extensions: Record<string, string> = {};
+  for (const extension of cert.extensions) {
+    if (!isPuppetArcOid(extension.type)) continue;
+    const key = puppetExtensionName(extension.type);
+    // RFC 5280 forbids repeats; accepting one would let the reader's order pick a role.
+    if (key in extensions) throw new Error(`peer certificate carries extension ${key} more than once`);
+    extensions[key] = decodeExtensionString(new Uint8Array(extension.value));
+  }
+  return extensions;
+}
+
+// DER string types Puppet (and older Puppet) put into extension values.
+const STRING_TAGS = new Set([
+  0x0c, // UTF8String: Puppet since 3.x
+  0x13, // PrintableString
+  0x14, // T61String (treated as Latin-1-compatible bytes)
+  0x16, // IA5String
+  0x1a, // VisibleString
+]);
+
+/**
+ * Puppet wraps each extension value in a DER UTF8String; certificates signed by older
+ * tooling hold IA5/PrintableString or the bare bytes. Anything that is not exactly one
+ * string TLV spanning the whole value is read as raw UTF-8.
+ */
+export function decodeExtensionString(value: Uint8Array): string {
+  const tlv = readSingleTlv(value);
+  const bytes = Buffer.from(value);
+  if (tlv && STRING_TAGS.has(tlv.tag)) {
+    const content = bytes.subarray(tlv.contentStart);
+    return tlv.tag === 0x14 ? content.toString('latin1') : content.toString('utf8');
+  }
+  return bytes.toString('utf8');
+}
+
+interface Tlv { tag: number; contentStart: number; }
+
+/** A single definite-length TLV covering all of `data`, or null. */
+export function readSingleTlv(data: Uint8Array): Tlv | null {
+  if (data.length < 2) return null;
+  const tag = data[0];
+  const first = data[1];
+  let length: number;
+  let contentStart: number;
+  if (first < 0x80) {
+    length = first;
+    contentStart = 2;
+  } else {
+    const lengthBytes = first & 0x7f;
+    if (lengthBytes === 0 || lengthBytes > 4 || data.length < 2 + lengthBytes) return null;
+    length = 0;
+    for (let i = 0; i < lengthBytes; i++) length = length * 256 + data[2 + i];
+    contentStart = 2 + lengthBytes;
+  }
+  return contentStart + length === data.length ? { tag, contentStart } : null;
+}
