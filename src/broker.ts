@@ -1,6 +1,7 @@
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { ConfigError } from './config/config-error';
 import type { ServeConfig } from './config/serve-config';
 import { openStore } from './db/open-store';
 import type { Store } from './db/store';
@@ -27,7 +28,12 @@ export interface Broker {
 export async function startBroker(config: ServeConfig, log: Logger): Promise<Broker> {
   const tls = loadTlsMaterial(config.tls);
   const revocation = new RevocationList(tls.caPem, log);
-  if (tls.crlPem !== undefined) await revocation.load(tls.crlPem, config.tls.crl!);
+  if (tls.crlPem !== undefined) {
+    // At start there is no older set to fall back on: a bad CRL file stops the start.
+    await revocation.load(tls.crlPem, config.tls.crl!).catch((err: Error) => {
+      throw new ConfigError(`--crl ${config.tls.crl}: ${err.message}`);
+    });
+  }
 
   const store = await openStore(config.store);
   const metrics = new BrokerMetrics();

@@ -27,8 +27,14 @@ export class EmbeddedStore implements Store {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     let release: () => Promise<void>;
     try {
-      // proper-lockfile refreshes the lock's mtime; a lock left by a killed process goes stale and is taken over.
-      release = await lockfile.lock(dataDir, { lockfilePath: path.join(dataDir, 'broker.lock'), stale: 15000, update: 5000 });
+      // proper-lockfile refreshes the lock's mtime every `update` ms; a lock left by a killed
+      // process goes stale after `stale` ms, and the retries let a restart after kill -9 take it over.
+      release = await lockfile.lock(dataDir, {
+        lockfilePath: path.join(dataDir, 'broker.lock'),
+        stale: 10_000,
+        update: 2_000,
+        retries: { retries: 6, factor: 1, minTimeout: 2_000 },
+      });
     } catch (err) {
       if ((err as { code?: string }).code === 'ELOCKED') {
         throw new AppError(500, 'data_dir_locked', `data directory ${dataDir} is in use by another exportfact broker; stop it or use another --data-dir`);
