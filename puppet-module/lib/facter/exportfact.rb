@@ -59,8 +59,19 @@ if defined?(Puppet) && Puppet.respond_to?(:settings) && Puppet.settings.global_d
       Puppet.warning("exportfact: not shown as top-level facts, as several categories export them: #{ambiguous.join('; ')} " \
                      '(read them as $facts[\'exportfact\'][category][name])')
     end
+    # The old exportfact module wrote <category>.txt external facts, which override custom
+    # facts: a top-level fact whose category has such a file outweighs it, so its stale value
+    # cannot win (the class exportfact removes the file in this run).
+    old_files = PuppetX::Exportfact::FactNames.old_module_files(exportfact_view.facts.keys)
     top.each do |name, value|
+      category = exportfact_view.facts.find { |_, names| names.is_a?(Hash) && names.key?(name) }&.first
+      old = old_files[category]
+      if old
+        Puppet.warning("exportfact: #{old} (left by the old exportfact module) is stale; " \
+                       "#{name} comes from the broker (the class exportfact removes that file)")
+      end
       Facter.add(name.to_sym) do
+        has_weight(old ? 20_000 : 0)
         setcode { value }
       end
     end

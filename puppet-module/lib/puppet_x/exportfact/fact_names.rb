@@ -36,6 +36,29 @@ module PuppetX
         []
       end
 
+      # Old-module files (<external dir>/<category>.txt) for these categories.
+      # @return [Hash{String => String}] category => path
+      def self.old_module_files(categories)
+        dirs = external_dirs
+        categories.each_with_object({}) do |cat, found|
+          dirs.each do |dir|
+            path = File.join(dir, "#{cat}.txt")
+            if File.file?(path)
+              found[cat] = path
+              break
+            end
+          end
+        end
+      end
+
+      def self.external_dirs
+        dirs = defined?(Facter::Options) ? Array(Facter::Options.external_dir) : []
+        dirs += ['/etc/facter/facts.d', '/etc/puppetlabs/facter/facts.d']
+        dirs.compact.uniq
+      rescue StandardError
+        []
+      end
+
       def self.custom_facts
         collection = Facter.respond_to?(:collection) ? Facter.collection : nil
         collection ||= LegacyFacter.collection if defined?(LegacyFacter)

@@ -1,7 +1,7 @@
 # @summary Database node: creates the databases, then publishes their URLs.
 class kickstack::role::database {
   include kickstack
-  $fqdn = $facts['networking']['fqdn']
+  $fqdn = $trusted['certname']
 
   file { "${kickstack::root}/mysql.cnf":
     ensure  => file,

@@ -15,7 +15,7 @@ class kickstack::role::keystone {
       }),
     }
     -> exportfact_fact { 'keystone.url':
-      value => "http://${facts['networking']['fqdn']}:5000/v3",
+      value => "http://${trusted['certname']}:5000/v3",
     }
   }
 }

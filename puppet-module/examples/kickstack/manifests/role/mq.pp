@@ -9,10 +9,10 @@ class kickstack::role::mq {
 
   file { "${kickstack::root}/${backend}.conf":
     ensure  => file,
-    content => "listen = ${facts['networking']['fqdn']}\n",
+    content => "listen = ${trusted['certname']}\n",
   }
   -> exportfact_fact {
-    "${backend}.host": value => $facts['networking']['fqdn'], multi => true;
+    "${backend}.host": value => $trusted['certname'], multi => true;
     'mq.rpc_backend':  value => $backend, multi => true;
   }
 }

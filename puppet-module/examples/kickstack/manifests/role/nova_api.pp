@@ -15,7 +15,7 @@ class kickstack::role::nova_api {
       }),
     }
     -> exportfact_fact { 'nova.api_url':
-      value => "http://${facts['networking']['fqdn']}:8774/v2.1",
+      value => "http://${trusted['certname']}:8774/v2.1",
     }
   }
 }

@@ -1,0 +1,249 @@
+/**
+ * Integration harness for the Puppet module: a real broker (child process of the built CLI),
+ * a dev CA with one Puppet-style ssldir per node, and real `puppet apply` runs, each node with
+ * its own confdir, vardir, ssldir, Hiera data and certificate. At most two Puppet processes
+ * run at once (the machines have two cores).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+export const REPO = path.resolve(__dirname, '..', '..', '..');
+export const MODULE_DIR = path.join(REPO, 'puppet-module');
+export const EXAMPLES_DIR = path.join(MODULE_DIR, 'examples');
+const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
+const FIXTURES = path.join(REPO, 'test', 'puppet', 'fixtures');
+
+export function tempDir(label: string): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-puppet-${label}-`));
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** Two permits: never more than two Puppet processes at once. */
+class Semaphore {
+  private waiting: (() => void)[] = [];
+  constructor(private permits: number) {}
+  async use<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.permits > 0) this.permits--;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    try {
+      return await fn();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.permits++;
+    }
+  }
+}
+const puppetSlots = new Semaphore(2);
+
+/** The dev CA of one test file, with an ssldir per node. */
+export class DevCa {
+  constructor(readonly dir: string) {}
+  static async init(dir: string, nodes: string[]): Promise<DevCa> {
+    const args = [CLI, 'ca', 'init', '--dir', dir, ...nodes.flatMap((n) => ['--node', n])];
+    const r = await run(process.execPath, args);
+    if (r.code !== 0) throw new Error(`ca init failed: ${r.stderr}${r.stdout}`);
+    return new DevCa(dir);
+  }
+  ssldir(node: string): string {
+    return path.join(this.dir, 'nodes', node);
+  }
+}
+
+/** The real broker, as a child process on a free port with its own data folder. */
+export class BrokerProcess {
+  private child?: ChildProcess;
+  log = '';
+  constructor(readonly ca: DevCa, readonly port: number, readonly dataDir: string) {}
+
+  static async start(ca: DevCa, dataDir: string): Promise<BrokerProcess> {
+    const b = new BrokerProcess(ca, await freePort(), dataDir);
+    await b.start();
+    return b;
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const d = this.ca.dir;
+    const args = [CLI, 'serve', '--ca', path.join(d, 'ca.pem'), '--crl', path.join(d, 'crl.pem'), '--cert', path.join(d, 'server.pem'),
+      '--key', path.join(d, 'server_key.pem'), '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout!.on('data', (c) => (this.log += c));
+    child.stderr!.on('data', (c) => (this.log += c));
+    const deadline = Date.now() + 60000;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}: ${this.log}`);
+      if (await canConnect(this.port)) return;
+      await sleep(200);
+    }
+    throw new Error(`broker did not listen on ${this.port}: ${this.log}`);
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    await exited;
+    clearTimeout(timer);
+    this.child = undefined;
+  }
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export interface RunResult {
+  node: string;
+  code: number;
+  output: string;
+  /** Lines of the run without Facter's harmless noise. */
+  lines: string[];
+}
+
+/** One simulated node: confdir, vardir, codedir, Hiera data, ssldir from the dev CA. */
+export class PuppetNode {
+  readonly dir: string;
+  constructor(readonly name: string, readonly root: string, readonly ca: DevCa, readonly modulepath: string) {
+    this.dir = path.join(root, 'nodes', name);
+  }
+
+  get confdir(): string { return path.join(this.dir, 'conf'); }
+  get vardir(): string { return path.join(this.dir, 'var'); }
+  get cacheFile(): string { return path.join(this.vardir, 'exportfact', 'view.json'); }
+  /** Where the "old module" wrote external facts on this node (Facter reads it: pluginfactdest). */
+  get factsd(): string { return path.join(this.dir, 'facts.d'); }
+  /** Where the Kickstack example "installs" its services on this node. */
+  get serviceRoot(): string { return path.join(this.dir, 'srv'); }
+
+  setup(brokerUrls: string | string[], hiera: Record<string, unknown> = {}, extraConfig: Record<string, unknown> = {}): void {
+    for (const d of [this.confdir, this.vardir, path.join(this.dir, 'hieradata'), path.join(this.dir, 'code')]) fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(path.join(this.confdir, 'puppet.conf'), [
+      '[main]',
+      `certname = ${this.name}`,
+      `ssldir = ${this.ca.ssldir(this.name)}`,
+      `vardir = ${this.vardir}`,
+      `logdir = ${path.join(this.vardir, 'log')}`,
+      `rundir = ${path.join(this.vardir, 'run')}`,
+      `codedir = ${path.join(this.dir, 'code')}`,
+      `hiera_config = ${path.join(this.confdir, 'hiera.yaml')}`,
+      `pluginfactdest = ${this.factsd}`,
+      'server = localhost',
+      '',
+    ].join('\n'));
+    fs.writeFileSync(path.join(this.confdir, 'hiera.yaml'), [
+      '---', 'version: 5', 'defaults:', `  datadir: ${path.join(this.dir, 'hieradata')}`, '  data_hash: yaml_data',
+      'hierarchy:', '  - name: common', '    path: common.yaml', '',
+    ].join('\n'));
+    this.setHiera({ 'kickstack::root': this.serviceRoot, 'exportfact::old_factsdir': this.factsd, ...hiera });
+    this.setBroker(brokerUrls, extraConfig);
+  }
+
+  setHiera(data: Record<string, unknown>): void {
+    fs.writeFileSync(path.join(this.dir, 'hieradata', 'common.yaml'), '---\n' + Object.entries(data).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
+  }
+
+  updateHiera(data: Record<string, unknown>): void {
+    const file = path.join(this.dir, 'hieradata', 'common.yaml');
+    const current: Record<string, unknown> = {};
+    for (const line of fs.readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const m = /^([^:]+(?:::[^:]+)*): (.*)$/.exec(line);
+      if (m) current[m[1]] = JSON.parse(m[2]);
+    }
+    this.setHiera({ ...current, ...data });
+  }
+
+  setBroker(urls: string | string[], extra: Record<string, unknown> = {}): void {
+    const settings = { url: urls, connect_timeout: 2, read_timeout: 5, ...extra };
+    fs.writeFileSync(path.join(this.confdir, 'exportfact.yaml'), Object.entries(settings).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
+  }
+
+  /** `puppet apply` of a manifest file or of code (-e). */
+  async apply(manifest: { file?: string; code?: string }, flags: string[] = []): Promise<RunResult> {
+    const args = ['apply', '--confdir', this.confdir, '--modulepath', this.modulepath, '--detailed-exitcodes', '--color=false', ...flags];
+    if (manifest.code !== undefined) args.push('-e', manifest.code);
+    else args.push(manifest.file!);
+    const env = {
+      ...process.env,
+      RUBYOPT: `-r${path.join(FIXTURES, 'facter-preload.rb')}`,
+      EXPORTFACT_TEST_FACTER_CONF: path.join(FIXTURES, 'facter.conf'),
+    };
+    const r = await puppetSlots.use(() => run('puppet', args, { env, cwd: this.dir }));
+    const output = r.stdout + r.stderr;
+    const lines = output.split('\n').filter((l) => l.trim() !== '' && !l.includes('/proc/1/environ'));
+    if (process.env.EXPORTFACT_TEST_VERBOSE) console.log(`--- ${this.name} (exit ${r.code})\n${lines.join('\n')}`);
+    return { node: this.name, code: r.code, output: lines.join('\n'), lines };
+  }
+
+  lastReport(): string {
+    return fs.readFileSync(path.join(this.vardir, 'state', 'last_run_report.yaml'), 'utf8');
+  }
+}
+
+/** A module path with the module under its name (`exportfact`), plus the examples. */
+export function makeModulepath(root: string): string {
+  const dir = path.join(root, 'modules');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.symlinkSync(MODULE_DIR, path.join(dir, 'exportfact'));
+  return `${dir}${path.delimiter}${EXAMPLES_DIR}`;
+}
+
+/** Runs the nodes in order, two at a time (a pair runs concurrently). */
+export async function runInPairs(nodes: PuppetNode[], manifest: { file?: string; code?: string }, flags: string[] = []): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (let i = 0; i < nodes.length; i += 2) {
+    const pair = nodes.slice(i, i + 2);
+    results.push(...(await Promise.all(pair.map((n) => n.apply(manifest, flags)))));
+  }
+  return results;
+}
+
+/** A failure to read when an assertion on a run fails. */
+export function explain(r: RunResult): string {
+  return `${r.node} exit ${r.code}:\n${r.output}`;
+}
+
+/** True when the run applied without failures (detailed exit codes 0 or 2). */
+export function succeeded(r: RunResult): boolean {
+  return r.code === 0 || r.code === 2;
+}
