@@ -116,6 +116,8 @@ export class FactService {
     if (cached && cached.version === version) return cached.view;
     // Read after the version: the rows are at least that new, so the tag never claims older data than it labels.
     const view = { etag, body: JSON.stringify(buildView(caller.environment, await this.store.viewRows(caller.environment, category))) };
+    // Bounded: a node asking for many made-up categories must not grow the cache without end.
+    if (this.views.size >= 1000) this.views.clear();
     this.views.set(key, { version, view });
     return view;
   }

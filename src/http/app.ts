@@ -48,7 +48,8 @@ export function createAgentApp(deps: AppDeps): express.Express {
             return undefined;
           }
         })();
-        return { certname: caller?.certname };
+        const route = (req as express.Request).route?.path as string | undefined;
+        return { certname: caller?.certname, route };
       },
       customSuccessMessage: () => 'request',
       customErrorMessage: () => 'request',

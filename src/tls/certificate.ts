@@ -124,6 +124,12 @@ export function parsePuppetCertificate(der: Buffer): PeerIdentity {
   };
 }
 
+/** Issuer and serial only: what revocation needs of a CA certificate, whose subject need not be Puppet-shaped. */
+export function parseIssuerAndSerial(der: Buffer): { issuer: string; serial: string } {
+  const cert = new X509Certificate(new Uint8Array(der));
+  return { issuer: canonicalName(cert.issuerName), serial: canonicalSerial(cert.serialNumber) };
+}
+
 function certnameOf(cert: X509Certificate): string {
   const commonNames = cert.subjectName.getField('CN');
   // Two CNs would make the identity depend on which one a reader picks.

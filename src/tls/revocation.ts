@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import type { Logger } from '../log/logger';
 import { parseCrlBundle, type CrlSet } from './crl-set';
-import type { PeerIdentity } from './certificate';
+import type { ChainLink } from './peer-authenticator';
 
 export interface CrlStatus {
   issuer: string;
@@ -101,7 +101,7 @@ export class RevocationList extends EventEmitter {
   }
 
   /** True when any certificate of the chain (leaf first) is listed by its issuer's CRL. */
-  isRevoked(chain: PeerIdentity[]): boolean {
+  isRevoked(chain: ChainLink[]): boolean {
     const set = this.current;
     return !!set && chain.some((c) => set.isRevoked(c.issuer, c.serial));
   }
