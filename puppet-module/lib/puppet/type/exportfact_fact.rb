@@ -132,6 +132,12 @@ Puppet::Type.newtype(:exportfact_fact) do
   def key
     "#{self[:category]}.#{self[:fact]}"
   end
+
+  # With two namevars Puppet has no single `name`; prefetch keys resources by it, so give
+  # each resource its own (`category.name`).
+  def name
+    key
+  end
 end
 
 require_relative '../../puppet_x/exportfact/values'

@@ -17,25 +17,26 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
     ensure
       client.close
     end
-    certname = Puppet[:certname]
     resources.each_value do |res|
-      cat = res[:category]
-      name = res[:fact]
-      mine = exports.find { |e| e['category'] == cat && e['name'] == name }
-      current = if mine.nil?
-                  { ensure: :absent }
-                elsif mine['multi']
-                  values = view.dig('per_node', cat, name)
-                  { ensure: :present, multi: true, value: values.is_a?(Hash) ? values[certname] : nil, version: mine['version'] }
-                else
-                  { ensure: :present, multi: false, value: view.dig('facts', cat, name), version: mine['version'] }
-                end
-      current[:prefetched] = true
-      res.provider = new(current)
+      res.provider = new(state(exports, view, res[:category], res[:fact]))
     end
   rescue PuppetX::Exportfact::Error => e
     # Each resource fails on its own with this message (see #check_prefetch!).
     resources.each_value { |res| res.provider = new(prefetch_error: e.message) }
+  end
+
+  # What this node publishes under category.name, from GET /v1/exports and GET /v1/facts.
+  def self.state(exports, view, cat, name)
+    mine = exports.find { |e| e['category'] == cat && e['name'] == name }
+    current = if mine.nil?
+                { ensure: :absent }
+              elsif mine['multi']
+                values = view.dig('per_node', cat, name)
+                { ensure: :present, multi: true, value: values.is_a?(Hash) ? values[Puppet[:certname]] : nil, version: mine['version'] }
+              else
+                { ensure: :present, multi: false, value: view.dig('facts', cat, name), version: mine['version'] }
+              end
+    current.merge(prefetched: true)
   end
 
   def exists?
@@ -73,8 +74,14 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
       raise Puppet::Error, "exportfact: #{key}: refusing a Sensitive value: a value in a manifest lands in the catalog, " \
                            'the report and PuppetDB; secrets are generated and kept by the broker'
     end
-    return unless @property_hash[:prefetch_error]
-    raise Puppet::Error, "exportfact: cannot publish #{key}: #{@property_hash[:prefetch_error]}"
+    if @property_hash[:prefetch_error]
+      raise Puppet::Error, "exportfact: cannot publish #{key}: #{@property_hash[:prefetch_error]}"
+    end
+    return if @property_hash[:prefetched]
+
+    # Not prefetched (e.g. a resource created by hand): look it up on its own.
+    exports, view = with_client { |c| [c.exports, c.view[:body] || {}] }
+    @property_hash = self.class.state(exports, view, resource[:category], resource[:fact])
   end
 
   def publish(value)
