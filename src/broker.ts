@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -5,13 +6,14 @@ import { ConfigError } from './config/config-error';
 import type { ServeConfig } from './config/serve-config';
 import { openStore } from './db/open-store';
 import type { Store } from './db/store';
-import { FactService } from './facts/fact-service';
-import { FactStore } from './facts/fact-store';
 import { BrokerMetrics } from './health/metrics';
 import { createAgentApp } from './http/app';
 import type { Logger } from './log/logger';
-import { NodeService } from './nodes/node-service';
-import { NodeStore } from './nodes/node-store';
+import { KeyRotation } from './secrets/key-rotation';
+import { Keyring } from './secrets/keyring';
+import { openKeyring, recordKeyChecks } from './secrets/keyring-bootstrap';
+import { SecretVault } from './secrets/secret-vault';
+import { createServices, type Services } from './services';
 import { PeerAuthenticator } from './tls/peer-authenticator';
 import { RevocationList } from './tls/revocation';
 import { loadTlsMaterial } from './tls/tls-material';
@@ -20,11 +22,16 @@ export interface Broker {
   url: string;
   port: number;
   store: Store;
+  services: Services;
   revocation: RevocationList;
+  keyRotation: KeyRotation;
+  vault: SecretVault;
+  /** Re-reads the keyring file (SIGHUP, or the file changed); a bad file keeps the keys in force. */
+  reloadKeyring(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Wires one broker: store, services, TLS listener. Used by `exportfact serve` and by the tests. */
+/** Wires one broker: store, keys, services, TLS listener. Used by `exportfact serve` and by the tests. */
 export async function startBroker(config: ServeConfig, log: Logger): Promise<Broker> {
   const tls = loadTlsMaterial(config.tls);
   const revocation = new RevocationList(tls.caPem, log);
@@ -36,81 +43,104 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
   }
 
   const store = await openStore(config.store);
-  const metrics = new BrokerMetrics();
-  const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment);
-  const app = createAgentApp({
-    store,
-    facts: new FactService(new FactStore(store)),
-    nodes: new NodeService(new NodeStore(store)),
-    authenticator,
-    revocation,
-    metrics,
-    log,
-    bodyLimitBytes: config.bodyLimitBytes,
-  });
-
-  const server = https.createServer(
-    {
-      ca: tls.caPem,
-      cert: tls.certPem,
-      key: tls.keyPem,
-      requestCert: true,
-      rejectUnauthorized: true, // chain and dates are checked in the handshake; revocation per request
-      minVersion: 'TLSv1.2',
-    },
-    app,
-  );
-  server.keepAliveTimeout = 30_000;
-  server.headersTimeout = 35_000;
-
-  // Open connections, so a CRL reload can close the revoked ones at once.
-  const sockets = new Set<TLSSocket>();
-  server.on('secureConnection', (socket: TLSSocket) => {
-    metrics.handshakes.inc();
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake refused'));
-  revocation.on('updated', () => {
-    for (const socket of sockets) {
-      try {
-        if (revocation.isRevoked(authenticator.chainOf(socket))) socket.destroy();
-      } catch {
-        /* a socket without an accepted certificate never reaches the app */
-      }
-    }
-  });
-
-  if (config.tls.crl) revocation.watchFile(config.tls.crl, config.crlWatchMs);
-  if (config.crlUrl) revocation.pollUrl(config.crlUrl, config.crlPollMs, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem });
-
+  const cleanups: (() => unknown)[] = [() => revocation.close(), () => store.close()];
+  const cleanup = async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  };
   try {
+    const { keyring, writeKeyId } = await openKeyring(store, config.keyring, log);
+    const vault = new SecretVault(keyring, writeKeyId);
+    const services = createServices(store, vault, { graceSeconds: config.secretGraceSeconds });
+    const keyRotation = new KeyRotation(store, vault, log, config.reencryptBatch);
+    await keyRotation.register();
+    cleanups.push(() => keyRotation.unregister().catch(() => undefined));
+
+    const reloadKeyring = async () => {
+      if (config.keyring.json) return; // from the environment: nothing to re-read
+      try {
+        const next = Keyring.load(config.keyring.file);
+        if (!next.has(vault.currentWriteKeyId)) throw new Error(`it lacks key ${vault.currentWriteKeyId}, the key the store writes with`);
+        await recordKeyChecks(store, next);
+        vault.replaceKeyring(next);
+        log.info({ keyring: config.keyring.file, keys: next.ids }, 'keyring reloaded');
+        await keyRotation.tick();
+      } catch (err) {
+        log.error({ keyring: config.keyring.file, err: (err as Error).message }, 'keyring refused; keeping the keys in force');
+      }
+    };
+    if (!config.keyring.json) {
+      fs.watchFile(config.keyring.file, { interval: 1000, persistent: false }, (curr, prev) => {
+        if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino) void reloadKeyring();
+      });
+      cleanups.push(() => fs.unwatchFile(config.keyring.file));
+    }
+
+    // Heartbeat, key rotation steps and the end of grace periods, on one timer.
+    const maintenance = setInterval(() => {
+      keyRotation.tick().catch((err: Error) => log.error({ err: err.message }, 'key rotation step failed; will retry'));
+      services.secrets.sweepExpired().catch((err: Error) => log.error({ err: err.message }, 'destroying expired secret versions failed; will retry'));
+    }, config.maintenanceMs);
+    maintenance.unref();
+    cleanups.push(() => clearInterval(maintenance));
+
+    const metrics = new BrokerMetrics();
+    const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment);
+    const app = createAgentApp({ store, services, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
+
+    const server = https.createServer(
+      {
+        ca: tls.caPem,
+        cert: tls.certPem,
+        key: tls.keyPem,
+        requestCert: true,
+        rejectUnauthorized: true, // chain and dates are checked in the handshake; revocation per request
+        minVersion: 'TLSv1.2',
+      },
+      app,
+    );
+    server.keepAliveTimeout = 30_000;
+    server.headersTimeout = 35_000;
+
+    // Open connections, so a CRL reload can close the revoked ones at once.
+    const sockets = new Set<TLSSocket>();
+    server.on('secureConnection', (socket: TLSSocket) => {
+      metrics.handshakes.inc();
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+    server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake refused'));
+    revocation.on('updated', () => {
+      for (const socket of sockets) {
+        try {
+          if (revocation.isRevoked(authenticator.chainOf(socket))) socket.destroy();
+        } catch {
+          /* a socket without an accepted certificate never reaches the app */
+        }
+      }
+    });
+
+    if (config.tls.crl) revocation.watchFile(config.tls.crl, config.crlWatchMs);
+    if (config.crlUrl) revocation.pollUrl(config.crlUrl, config.crlPollMs, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem });
+
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.port, config.host, () => resolve());
     });
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+          setTimeout(() => server.closeAllConnections(), 2000).unref();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    log.info({ listen: `${host}:${port}`, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
+
+    return { url: `https://${host}:${port}`, port, store, services, revocation, keyRotation, vault, reloadKeyring, close: cleanup };
   } catch (err) {
-    revocation.close();
-    await store.close();
+    await cleanup();
     throw err;
   }
-  const port = (server.address() as AddressInfo).port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  log.info({ listen: `${host}:${port}`, store: store.kind }, 'exportfact broker listening');
-
-  return {
-    url: `https://${host}:${port}`,
-    port,
-    store,
-    revocation,
-    async close() {
-      revocation.close();
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
-      await store.close();
-    },
-  };
 }

@@ -31,6 +31,9 @@ export function serveCommand(): Command {
     .addOption(opt('--data-dir <dir>', 'embedded store folder (the default store; default ./data)', 'EXPORTFACT_DATA_DIR'))
     .addOption(opt('--database-url <url>', 'PostgreSQL URL, e.g. postgres://exportfact@db:5432/exportfact', 'EXPORTFACT_DATABASE_URL'))
     .addOption(opt('--default-environment <name>', 'environment of certificates without pp_environment', 'EXPORTFACT_DEFAULT_ENVIRONMENT').default('production'))
+    .addOption(opt('--keyring <file>', 'keyring with the encryption keys (mode 0600; created if the store holds no secret yet; default ./keyring.json). EXPORTFACT_KEYRING_JSON may hold the keyring itself', 'EXPORTFACT_KEYRING'))
+    .addOption(opt('--secret-grace <seconds>', 'how long a previous secret version stays readable after a rotation (default 86400)', 'EXPORTFACT_SECRET_GRACE'))
+    .addOption(opt('--reencrypt-batch <rows>', 'rows re-sealed per transaction during a key rotation (default 200)', 'EXPORTFACT_REENCRYPT_BATCH'))
     .addOption(opt('--dev-ca [dir]', 'create (once) and use a development CA in dir (default ./certs) for any TLS file not given', 'EXPORTFACT_DEV_CA'))
     .action(async (o: ServeOptions) => {
       const log = createLogger();
@@ -52,6 +55,7 @@ export function serveCommand(): Command {
           () => process.exit(1),
         );
       };
+      process.on('SIGHUP', () => void broker.reloadKeyring());
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });

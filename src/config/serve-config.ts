@@ -14,6 +14,11 @@ export interface ServeConfig {
   defaultEnvironment: string;
   bodyLimitBytes: number;
   devCaDir?: string;
+  keyring: { file: string; json?: string };
+  secretGraceSeconds: number;
+  reencryptBatch: number;
+  /** How often the broker heartbeats, advances key rotations and destroys expired versions. */
+  maintenanceMs: number;
 }
 
 /** Options as commander hands them over (strings; env variables already merged in). */
@@ -32,6 +37,9 @@ export interface ServeOptions {
   databaseUrl?: string;
   defaultEnvironment: string;
   devCa?: string | boolean;
+  keyring?: string;
+  secretGrace?: string;
+  reencryptBatch?: string;
 }
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -53,6 +61,13 @@ export function parseDatabaseUrl(value: string): string {
   }
   if (!url.hostname && !url.searchParams.get('host')) throw new ConfigError('--database-url names no host');
   return value;
+}
+
+function positiveInt(option: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${option} ${JSON.stringify(value)} is not a positive whole number`);
+  return n;
 }
 
 function seconds(option: string, value: string | undefined, fallback: number): number {
@@ -91,6 +106,10 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     store: o.databaseUrl ? { kind: 'postgres', url: parseDatabaseUrl(o.databaseUrl) } : { kind: 'embedded', dataDir: o.dataDir ?? 'data' },
     defaultEnvironment: o.defaultEnvironment,
     bodyLimitBytes: 256 * 1024,
+    keyring: { file: o.keyring ?? 'keyring.json', json: process.env.EXPORTFACT_KEYRING_JSON || undefined },
+    secretGraceSeconds: positiveInt('--secret-grace', o.secretGrace, 86_400),
+    reencryptBatch: positiveInt('--reencrypt-batch', o.reencryptBatch, 200),
+    maintenanceMs: 2_000,
     devCaDir: typeof o.devCa === 'string' ? o.devCa : o.devCa ? 'certs' : undefined,
   };
 }

@@ -48,14 +48,6 @@ export function factRoutes(facts: FactService): express.Router {
     })
     .all(methodNotAllowed(['PUT', 'DELETE']));
 
-  r.route('/secrets/:category/:name')
-    .get(async (req, res) => {
-      const category = checkName('category', String(req.params.category));
-      const name = checkName('name', String(req.params.name));
-      res.set('Cache-Control', 'no-store').json(await facts.secret(callerOf(req), category, name));
-    })
-    .all(methodNotAllowed(['GET']));
-
   r.route('/exports')
     .get(async (req, res) => res.json({ exports: await facts.exports(callerOf(req)) }))
     .all(methodNotAllowed(['GET']));

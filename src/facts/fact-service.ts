@@ -1,6 +1,15 @@
 import { ConflictError, NotFoundError } from '../errors/app-error';
 import type { Caller } from '../identity/caller';
-import type { FactStore, ViewRow } from './fact-store';
+import type { Queryable } from '../db/store';
+import type { FactRow, FactStore, ViewRow } from './fact-store';
+
+/** How facts hand sensitive values to the secrets side (sealing, versions), inside the same transaction. */
+export interface SensitiveValues {
+  fingerprint(value: unknown): Promise<Buffer>;
+  currentFingerprints(tx: Queryable, factId: number): Promise<Map<string, Buffer>>;
+  write(tx: Queryable, at: { environment: string; category: string; name: string; exporter: string; version: number; factId: number }, value: unknown): Promise<void>;
+  destroy(tx: Queryable, factId: number, exporter: string): Promise<void>;
+}
 
 export interface PublishInput {
   category: string;
@@ -41,14 +50,26 @@ export class FactService {
    *  correct when several brokers share one database: a stale entry is simply not used. */
   private readonly views = new Map<string, { version: number; view: RenderedView }>();
 
-  constructor(private readonly store: FactStore) {}
+  constructor(
+    private readonly store: FactStore,
+    private readonly sensitiveValues: SensitiveValues,
+  ) {}
 
   async publish(caller: Caller, input: PublishInput): Promise<PublishResult> {
     const { category, name, value, sensitive, multi } = input;
     const env = caller.environment;
+    // Hashing happens before the row lock is taken, to keep the lock short.
+    const fingerprint = sensitive ? await this.sensitiveValues.fingerprint(value) : undefined;
     return this.store.transaction(async (tx) => {
       const fact = await this.store.lockFact(tx, env, category, name, multi, sensitive);
+      if (fact.generator) {
+        throw new ConflictError('secret_generated', `${category}.${name} is a broker-generated secret; nodes cannot publish it`);
+      }
       const current = await this.store.exporters(tx, fact.id, value);
+      if (fingerprint && fact.sensitive) {
+        const fingerprints = await this.sensitiveValues.currentFingerprints(tx, fact.id);
+        for (const c of current) c.same = fingerprints.get(c.exporter)?.equals(fingerprint) ?? false;
+      }
       if (fact.multi !== multi || fact.sensitive !== sensitive) {
         if (current.length) {
           throw new ConflictError(
@@ -67,6 +88,7 @@ export class FactService {
       const result = { environment: env, category, name, multi, sensitive };
       if (mine?.same) return { ...result, version: mine.version, changed: false, created: false };
       const version = await this.store.writeValue(tx, env, fact, caller.certname, value, mine ? 'change' : 'create');
+      if (fact.sensitive) await this.sensitiveValues.write(tx, { environment: env, category, name, exporter: caller.certname, version, factId: fact.id }, value);
       return { ...result, version, changed: true, created: !mine };
     });
   }
@@ -74,7 +96,7 @@ export class FactService {
   async withdraw(caller: Caller, category: string, name: string): Promise<{ version: number }> {
     return this.store.transaction(async (tx) => {
       const fact = await this.store.findLocked(tx, caller.environment, category, name);
-      const version = fact && (await this.store.withdrawValue(tx, caller.environment, fact, caller.certname));
+      const version = fact && (await this.withdrawLocked(tx, caller, fact));
       if (!version) throw new NotFoundError('fact_not_found', `${caller.certname} exports no fact ${category}.${name}`);
       return { version };
     });
@@ -90,12 +112,19 @@ export class FactService {
         if (kept.has(`${row.category}.${row.name}`)) continue;
         // Re-read the version under the lock taken by exportsOf.
         const fact = await this.store.findLocked(tx, caller.environment, row.category, row.name);
-        if (fact && (await this.store.withdrawValue(tx, caller.environment, fact, caller.certname))) {
+        if (fact && (await this.withdrawLocked(tx, caller, fact))) {
           withdrawn.push({ category: row.category, name: row.name });
         }
       }
       return withdrawn;
     });
+  }
+
+  /** A withdrawn sensitive value is destroyed, not just hidden. */
+  private async withdrawLocked(tx: Queryable, caller: Caller, fact: FactRow): Promise<number | undefined> {
+    const version = await this.store.withdrawValue(tx, caller.environment, fact, caller.certname);
+    if (version && fact.sensitive) await this.sensitiveValues.destroy(tx, fact.id, caller.certname);
+    return version;
   }
 
   async exports(caller: Caller) {
@@ -122,22 +151,15 @@ export class FactService {
     return view;
   }
 
-  async secret(caller: Caller, category: string, name: string) {
-    const found = await this.store.secretValues(caller.environment, category, name);
-    if (!found) throw new NotFoundError('secret_not_found', `no sensitive fact ${category}.${name} in environment ${caller.environment}`);
-    const { fact, values } = found;
-    if (fact.multi) {
-      return { category, name, version: fact.version, values: Object.fromEntries(values.map((v) => [v.exporter, v.value])) };
-    }
-    return { category, name, version: fact.version, value: values[0].value };
-  }
 }
 
 export function buildView(environment: string, rows: ViewRow[]): FactsView {
   const view: FactsView = { environment, facts: {}, per_node: {}, secrets: {} };
   for (const row of rows) {
     if (row.sensitive) {
-      (view.secrets[row.category] ??= {})[row.name] = { version: row.version };
+      // Per-node secrets: the newest of the exporters' current versions.
+      const shown = (view.secrets[row.category] ??= {})[row.name];
+      if (!shown || shown.version < row.version) view.secrets[row.category][row.name] = { version: row.version };
     } else if (row.multi) {
       ((view.per_node[row.category] ??= {})[row.name] ??= {})[row.exporter] = row.value;
     } else {

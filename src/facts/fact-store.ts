@@ -5,6 +5,8 @@ export interface FactRow {
   multi: boolean;
   sensitive: boolean;
   version: number;
+  /** Set for broker-generated secrets: how to make the next value. */
+  generator: { length: number; alphabet: string } | null;
 }
 
 export interface ViewRow {
@@ -48,7 +50,7 @@ export class FactStore {
       [env, category, name, multi, sensitive],
     );
     const { rows } = await tx.query<FactRow>(
-      'SELECT id, multi, sensitive, version FROM facts WHERE environment = $1 AND category = $2 AND name = $3 FOR UPDATE',
+      'SELECT id, multi, sensitive, version, generator FROM facts WHERE environment = $1 AND category = $2 AND name = $3 FOR UPDATE',
       [env, category, name],
     );
     return rows[0];
@@ -56,7 +58,15 @@ export class FactStore {
 
   async findLocked(tx: Queryable, env: string, category: string, name: string): Promise<FactRow | undefined> {
     const { rows } = await tx.query<FactRow>(
-      'SELECT id, multi, sensitive, version FROM facts WHERE environment = $1 AND category = $2 AND name = $3 FOR UPDATE',
+      'SELECT id, multi, sensitive, version, generator FROM facts WHERE environment = $1 AND category = $2 AND name = $3 FOR UPDATE',
+      [env, category, name],
+    );
+    return rows[0];
+  }
+
+  async findUnlocked(env: string, category: string, name: string): Promise<FactRow | undefined> {
+    const { rows } = await this.store.query<FactRow>(
+      'SELECT id, multi, sensitive, version, generator FROM facts WHERE environment = $1 AND category = $2 AND name = $3',
       [env, category, name],
     );
     return rows[0];
@@ -71,27 +81,23 @@ export class FactStore {
     return rows;
   }
 
-  async setKind(tx: Queryable, factId: number, multi: boolean, sensitive: boolean): Promise<void> {
-    await tx.query('UPDATE facts SET multi = $2, sensitive = $3 WHERE id = $1', [factId, multi, sensitive]);
+  async setKind(tx: Queryable, factId: number, multi: boolean, sensitive: boolean, generator: FactRow['generator'] = null): Promise<void> {
+    await tx.query('UPDATE facts SET multi = $2, sensitive = $3, generator = $4::jsonb WHERE id = $1', [factId, multi, sensitive, generator && JSON.stringify(generator)]);
   }
 
-  /** Writes a value as the fact's next version, records it, and bumps the environment's view. */
+  /**
+   * Writes a value as the fact's next version, records it, and bumps the environment's view.
+   * A sensitive fact's value is not written here (nor in the history): the caller seals it into secret_versions.
+   */
   async writeValue(tx: Queryable, env: string, fact: FactRow, exporter: string, value: unknown, action: 'create' | 'change'): Promise<number> {
-    const version = fact.version + 1;
-    const json = JSON.stringify(value);
-    await tx.query('UPDATE facts SET version = $2 WHERE id = $1', [fact.id, version]);
+    const version = await this.nextVersion(tx, fact);
+    const json = fact.sensitive ? null : JSON.stringify(value);
     await tx.query(
       `INSERT INTO fact_values (fact_id, exporter, value, version) VALUES ($1, $2, $3::jsonb, $4)
        ON CONFLICT (fact_id, exporter) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = now()`,
       [fact.id, exporter, json, version],
     );
-    await tx.query('INSERT INTO fact_history (fact_id, version, exporter, action, value) VALUES ($1, $2, $3, $4, $5::jsonb)', [
-      fact.id,
-      version,
-      exporter,
-      action,
-      fact.sensitive ? null : json,
-    ]);
+    await tx.query('INSERT INTO fact_history (fact_id, version, exporter, action, value) VALUES ($1, $2, $3, $4, $5::jsonb)', [fact.id, version, exporter, action, json]);
     await this.bumpView(tx, env);
     return version;
   }
@@ -100,11 +106,27 @@ export class FactStore {
   async withdrawValue(tx: Queryable, env: string, fact: FactRow, exporter: string): Promise<number | undefined> {
     const deleted = await tx.query('DELETE FROM fact_values WHERE fact_id = $1 AND exporter = $2', [fact.id, exporter]);
     if (deleted.rowCount === 0) return undefined;
-    const version = fact.version + 1;
-    await tx.query('UPDATE facts SET version = $2 WHERE id = $1', [fact.id, version]);
+    const version = await this.nextVersion(tx, fact);
     await tx.query("INSERT INTO fact_history (fact_id, version, exporter, action) VALUES ($1, $2, $3, 'withdraw')", [fact.id, version, exporter]);
     await this.bumpView(tx, env);
     return version;
+  }
+
+  /** Takes the fact's next version number; the caller holds the fact's row lock, so there are no gaps. */
+  async nextVersion(tx: Queryable, fact: FactRow): Promise<number> {
+    fact.version += 1;
+    await tx.query('UPDATE facts SET version = $2 WHERE id = $1', [fact.id, fact.version]);
+    return fact.version;
+  }
+
+  /** Makes a new current version of an exporter's value visible (secrets: after a rotation). */
+  async setCurrentVersion(tx: Queryable, env: string, factId: number, exporter: string, version: number): Promise<void> {
+    await tx.query(
+      `INSERT INTO fact_values (fact_id, exporter, value, version) VALUES ($1, $2, NULL, $3)
+       ON CONFLICT (fact_id, exporter) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
+      [factId, exporter, version],
+    );
+    await this.bumpView(tx, env);
   }
 
   private async bumpView(tx: Queryable, env: string): Promise<void> {
@@ -131,7 +153,7 @@ export class FactStore {
   /** Everything readers of an environment see; sensitive values are not even selected. */
   async viewRows(env: string, category?: string): Promise<ViewRow[]> {
     const { rows } = await this.store.query<ViewRow>(
-      `SELECT f.category, f.name, f.multi, f.sensitive, f.version, v.exporter,
+      `SELECT f.category, f.name, f.multi, f.sensitive, v.version, v.exporter,
               CASE WHEN f.sensitive THEN NULL ELSE v.value END AS value
          FROM facts f JOIN fact_values v ON v.fact_id = f.id
         WHERE f.environment = $1 AND ($2::text IS NULL OR f.category = $2)
@@ -141,16 +163,4 @@ export class FactStore {
     return rows;
   }
 
-  async secretValues(env: string, category: string, name: string): Promise<{ fact: FactRow; values: { exporter: string; value: unknown }[] } | undefined> {
-    const { rows } = await this.store.query<FactRow & { exporter: string; value: unknown }>(
-      `SELECT f.id, f.multi, f.sensitive, f.version, v.exporter, v.value
-         FROM facts f JOIN fact_values v ON v.fact_id = f.id
-        WHERE f.environment = $1 AND f.category = $2 AND f.name = $3 AND f.sensitive
-        ORDER BY v.exporter`,
-      [env, category, name],
-    );
-    if (!rows.length) return undefined;
-    const { id, multi, sensitive, version } = rows[0];
-    return { fact: { id, multi, sensitive, version }, values: rows.map((r) => ({ exporter: r.exporter, value: r.value })) };
-  }
 }

@@ -2,13 +2,13 @@ import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import pinoHttp from 'pino-http';
 import type { Store } from '../db/store';
-import { FactService } from '../facts/fact-service';
 import { factRoutes } from '../facts/fact-routes';
 import { healthRoutes } from '../health/health-routes';
 import type { BrokerMetrics } from '../health/metrics';
 import type { Logger } from '../log/logger';
 import { nodeRoutes } from '../nodes/node-routes';
-import type { NodeService } from '../nodes/node-service';
+import { secretRoutes } from '../secrets/secret-routes';
+import type { Services } from '../services';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
 import type { RevocationList } from '../tls/revocation';
 import { callerOf, setCaller } from './caller';
@@ -16,8 +16,7 @@ import { errorMapper, sendError } from './error-mapper';
 
 export interface AppDeps {
   store: Store;
-  facts: FactService;
-  nodes: NodeService;
+  services: Services;
   authenticator: PeerAuthenticator;
   revocation: RevocationList;
   metrics: BrokerMetrics;
@@ -30,7 +29,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
   const app = express();
   app.set('etag', false); // views carry their own tag; hashing every body would cost more than the 304 saves
   app.set('x-powered-by', false);
-  app.set('query parser', false);
+  app.set('query parser', 'simple'); // flat key=value only: no nested objects from the query string
 
   app.use(
     pinoHttp({
@@ -74,7 +73,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
     try {
       const caller = deps.authenticator.authenticate(req.socket as TLSSocket);
       setCaller(req, caller);
-      deps.nodes.seen(caller).then(() => next(), next);
+      deps.services.nodes.seen(caller).then(() => next(), next);
     } catch (err) {
       if ((err as { code?: string }).code === 'certificate_revoked') deps.metrics.revokedRefusals.inc();
       next(err);
@@ -83,8 +82,9 @@ export function createAgentApp(deps: AppDeps): express.Express {
 
   app.use(healthRoutes(deps.store, deps.revocation, deps.metrics));
   app.use('/v1', express.json({ limit: deps.bodyLimitBytes, strict: false, type: 'application/json' }));
-  app.use('/v1', factRoutes(deps.facts));
-  app.use('/v1', nodeRoutes(deps.nodes));
+  app.use('/v1', factRoutes(deps.services.facts));
+  app.use('/v1', secretRoutes(deps.services.secrets));
+  app.use('/v1', nodeRoutes(deps.services.nodes));
 
   app.use((req, res) => sendError(res, 404, 'route_not_found', `no route ${req.method} ${req.path}; see docs/api.md`));
   app.use(errorMapper(deps.log));

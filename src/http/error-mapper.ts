@@ -1,6 +1,8 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
+import { DecryptionError } from '../secrets/cipher';
+import { KeyMissingError } from '../secrets/keyring';
 
 /** body-parser's error types, turned into our stable codes. */
 const PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
@@ -26,6 +28,11 @@ export function errorMapper(log: Logger): ErrorRequestHandler {
     if (parser) {
       const message = err.type === 'entity.too.large' ? `request body is larger than ${err.limit} bytes` : parser.message;
       return sendError(res, parser.status, parser.code, message);
+    }
+    if (err instanceof DecryptionError || err instanceof KeyMissingError) {
+      // Tampered or moved rows, or a key this broker lacks: a broker-side fault. The message names the row, never the value.
+      log.error({ err: err.message }, 'secret cannot be opened');
+      return sendError(res, 500, 'secret_undecryptable', 'the secret cannot be decrypted by this broker; see the broker log');
     }
     if (isStoreUnavailable(err)) {
       log.error({ err: { message: err.message, code: err.code } }, 'store unavailable');

@@ -3,10 +3,8 @@ import { EmbeddedStore } from '../../src/db/embedded-store';
 import { loadMigrations, migrate } from '../../src/db/migrate';
 import { PgStore } from '../../src/db/pg-store';
 import type { Store } from '../../src/db/store';
-import { FactService } from '../../src/facts/fact-service';
-import { FactStore } from '../../src/facts/fact-store';
 import type { Caller } from '../../src/identity/caller';
-import { tempDir } from '../support/broker';
+import { tempDir, testServices } from '../support/broker';
 import { createTestDatabase, skipPg } from '../support/pg';
 
 const caller = (certname: string, environment = 'production'): Caller => ({ certname, environment, extensions: {} });
@@ -44,13 +42,13 @@ for (const backend of backends) {
   describe(`store: ${backend.label}`, function () {
     let store: Store;
     let cleanup: () => Promise<void>;
-    let facts: FactService;
+    let facts: ReturnType<typeof testServices>['facts'];
 
     before(async function () {
       if (backend.label.startsWith('PostgreSQL') && skipPg()) this.skip();
       ({ store, cleanup } = await backend.open());
       await migrate(store);
-      facts = new FactService(new FactStore(store));
+      facts = testServices(store).facts;
     });
     after(() => cleanup?.());
 
@@ -153,7 +151,7 @@ describe('store: embedded data folder', () => {
     const dir = tempDir('lock');
     const first = await EmbeddedStore.open(dir);
     await migrate(first);
-    await new FactService(new FactStore(first)).publish(caller('db1'), { category: 'keep', name: 'me', value: 'still here', sensitive: false, multi: false });
+    await testServices(first).facts.publish(caller('db1'), { category: 'keep', name: 'me', value: 'still here', sensitive: false, multi: false });
     const err = await EmbeddedStore.open(dir).then(
       (s) => s.close().then(() => null),
       (e: Error) => e,
@@ -162,7 +160,7 @@ describe('store: embedded data folder', () => {
     await first.close();
     const second = await EmbeddedStore.open(dir);
     try {
-      const view = JSON.parse((await new FactService(new FactStore(second)).view(caller('reader'))).body);
+      const view = JSON.parse((await testServices(second).facts.view(caller('reader'))).body);
       expect(view.facts.keep.me).to.equal('still here');
     } finally {
       await second.close();

@@ -5,6 +5,9 @@ import pino from 'pino';
 import { startBroker, type Broker } from '../../src/broker';
 import type { ServeConfig, StoreConfig } from '../../src/config/serve-config';
 import { createLogger } from '../../src/log/logger';
+import { createKeyringFile } from '../../src/secrets/keyring';
+import { SecretVault } from '../../src/secrets/secret-vault';
+import { createServices } from '../../src/services';
 import { Client } from './client';
 import { getTestPki, type TestCert, type TestPki } from './pki';
 
@@ -31,7 +34,9 @@ export interface TestBroker {
 }
 
 /** An in-process broker on a random port with the test PKI; embedded store unless given one. */
-export async function startTestBroker(opts: { store?: StoreConfig; crl?: string | null; crlWatchMs?: number } = {}): Promise<TestBroker> {
+export async function startTestBroker(
+  opts: { store?: StoreConfig; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number } = {},
+): Promise<TestBroker> {
   const pki = await getTestPki();
   // Files of this broker only: reload tests rewrite its crl.pem.
   const dir = tempDir('tls');
@@ -50,6 +55,10 @@ export async function startTestBroker(opts: { store?: StoreConfig; crl?: string 
     store: opts.store ?? { kind: 'embedded', dataDir: tempDir('data') },
     defaultEnvironment: 'production',
     bodyLimitBytes: 256 * 1024,
+    keyring: { file: opts.keyringFile ?? path.join(dir, 'keyring.json') },
+    secretGraceSeconds: opts.graceSeconds ?? 86_400,
+    reencryptBatch: opts.reencryptBatch ?? 200,
+    maintenanceMs: 200,
   };
   const logs = new LogCapture();
   const broker = await startBroker(config, createLogger('info', logs.stream as unknown as pino.DestinationStream));
@@ -61,4 +70,10 @@ export async function startTestBroker(opts: { store?: StoreConfig; crl?: string 
     client: (cert?: TestCert) => new Client(broker.url, pki.caBundlePem, cert),
     close: () => broker.close(),
   };
+}
+
+/** Services over a store, with a fresh keyring: what the store-level tests need. */
+export function testServices(store: import('../../src/db/store').Store, graceSeconds = 86_400) {
+  const keyring = createKeyringFile(path.join(tempDir('keys'), 'keyring.json'));
+  return createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds });
 }

@@ -1,0 +1,159 @@
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import express from 'express';
+import pinoHttp from 'pino-http';
+import { errorMapper, sendError } from '../http/error-mapper';
+import type { Logger } from '../log/logger';
+import { PeerAuthenticator } from '../tls/peer-authenticator';
+import type { RevocationList } from '../tls/revocation';
+import type { TlsMaterial } from '../tls/tls-material';
+import { adminAuth } from './admin-auth';
+import { adminPrincipalOf, findAdminPrincipal } from './admin-principal';
+
+export interface AdminServerOptions {
+  /** Loopback by default (the caller passes 127.0.0.1:8151): admin commands run on the broker's host. */
+  host: string;
+  port: number;
+  tls: TlsMaterial;
+  revocation: RevocationList;
+  defaultEnvironment: string;
+  adminCertnames: string[];
+  adminRoles: string[];
+  /** Without it, admin certificates are the only way in. */
+  tokenPublicKeyPem?: string;
+  /** Mounted under /admin/v1, behind authentication; each route picks its scope with requireScope. */
+  routers: express.Router[];
+  log: Logger;
+  bodyLimitBytes?: number;
+}
+
+export interface AdminServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+/** A token in a URL would otherwise reach the log; we never take one there, but people paste. */
+const JWT_LIKE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
+
+/** The admin API's HTTP layer: log, authenticate, route, map errors. */
+export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuthenticator): express.Express {
+  const app = express();
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+
+  app.use(
+    pinoHttp({
+      logger: opts.log,
+      // One line per request: who, what, status, time. No bodies, no headers (Authorization).
+      serializers: {
+        req: (req) => ({ method: req.method, url: String(req.url).replace(JWT_LIKE, '[redacted]') }),
+        res: (res) => ({ status: res.statusCode }),
+      },
+      customProps: (req) => {
+        const principal = findAdminPrincipal(req as express.Request);
+        return { listener: 'admin', admin: principal?.subject, auth: principal?.kind };
+      },
+      customSuccessMessage: () => 'admin request',
+      customErrorMessage: () => 'admin request',
+      wrapSerializers: false,
+      quietReqLogger: true,
+    }),
+  );
+
+  app.use(
+    adminAuth({
+      authenticator,
+      adminCertnames: opts.adminCertnames,
+      adminRoles: opts.adminRoles,
+      tokenPublicKeyPem: opts.tokenPublicKeyPem,
+    }),
+  );
+  // Bodies are parsed only for authenticated callers.
+  app.use('/admin/v1', express.json({ limit: opts.bodyLimitBytes ?? 64 * 1024, strict: false, type: 'application/json' }));
+
+  const builtIn = express.Router();
+  builtIn.get('/whoami', (req, res) => {
+    const p = adminPrincipalOf(req);
+    res.json({ subject: p.subject, kind: p.kind, scopes: p.scopes, ...(p.expiresAt ? { expires_at: p.expiresAt.toISOString() } : {}) });
+  });
+  app.use('/admin/v1', builtIn);
+  for (const router of opts.routers) app.use('/admin/v1', router);
+
+  app.use((req, res) => sendError(res, 404, 'route_not_found', `no admin route ${req.method} ${req.path}`));
+  app.use(errorMapper(opts.log));
+  return app;
+}
+
+/**
+ * The admin listener: separate from the agent port so it can stay on loopback, and so the
+ * agent port keeps refusing anything but a Puppet certificate in the handshake. Here the
+ * handshake must let certificate-less token users in (rejectUnauthorized: false); a
+ * certificate that is presented is still verified, per request, by adminAuth.
+ */
+export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
+  const authenticator = new PeerAuthenticator(opts.revocation, opts.defaultEnvironment);
+  const app = createAdminApp(opts, authenticator);
+  const server = https.createServer(
+    {
+      ca: opts.tls.caPem,
+      cert: opts.tls.certPem,
+      key: opts.tls.keyPem,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    },
+    app,
+  );
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 35_000;
+
+  // A CRL reload closes kept-alive connections of newly revoked admin certificates at once.
+  const sockets = new Set<TLSSocket>();
+  server.on('secureConnection', (socket: TLSSocket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
+  server.on('tlsClientError', (err) => opts.log.debug({ err: err.message, listener: 'admin' }, 'TLS handshake refused'));
+  const onCrlUpdate = () => {
+    for (const socket of sockets) {
+      if (!socket.authorized) continue; // no verified certificate: nothing to revoke
+      try {
+        if (opts.revocation.isRevoked(authenticator.chainOf(socket))) socket.destroy();
+      } catch {
+        /* a certificate without a usable chain is refused per request anyway */
+      }
+    }
+  };
+  opts.revocation.on('updated', onCrlUpdate);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.port, opts.host, () => resolve());
+    });
+  } catch (err) {
+    opts.revocation.off('updated', onCrlUpdate);
+    throw err;
+  }
+  const port = (server.address() as AddressInfo).port;
+  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  opts.log.info(
+    { listen: `${host}:${port}`, admin_certnames: opts.adminCertnames.length, admin_roles: opts.adminRoles, tokens: opts.tokenPublicKeyPem !== undefined },
+    'exportfact admin API listening',
+  );
+
+  return {
+    url: `https://${host}:${port}`,
+    port,
+    async close() {
+      opts.revocation.off('updated', onCrlUpdate);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+        setTimeout(() => server.closeAllConnections(), 2000).unref();
+      });
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import { ConfigError } from '../config/config-error';
+import type { Store } from '../db/store';
+import type { Logger } from '../log/logger';
+import { KEY_CHECK_ADDRESS, open, seal } from './cipher';
+import { createKeyringFile, Keyring } from './keyring';
+
+export interface KeyringSource {
+  file: string;
+  /** The keyring's JSON itself, from the environment (EXPORTFACT_KEYRING_JSON): no file then. */
+  json?: string;
+}
+
+/**
+ * Loads the keyring and proves it fits the store before anything is written:
+ * - a store without secrets and no keyring gets a new one (mode 0600), and a log line says where;
+ * - a store with secrets refuses to start when a key it uses is missing, or a key id holds another key.
+ */
+export async function openKeyring(store: Store, source: KeyringSource, log: Logger): Promise<{ keyring: Keyring; writeKeyId: string }> {
+  const used = await store.query<{ key_id: string }>(
+    'SELECT key_id FROM key_checks UNION SELECT DISTINCT key_id FROM secret_versions WHERE key_id IS NOT NULL',
+  );
+  const usedIds = used.rows.map((r) => r.key_id);
+  let keyring: Keyring;
+  if (source.json) {
+    keyring = Keyring.parse(source.json, 'EXPORTFACT_KEYRING_JSON');
+  } else if (!fs.existsSync(source.file)) {
+    if (usedIds.length) {
+      throw new ConfigError(`the store holds secrets sealed with key(s) ${usedIds.join(', ')} but keyring ${source.file} does not exist; give --keyring with those keys`);
+    }
+    keyring = createKeyringFile(source.file);
+    log.warn({ keyring: source.file }, 'no keyring found: created a new one (mode 0600); back it up, the secrets cannot be read without it');
+  } else {
+    keyring = Keyring.load(source.file);
+  }
+
+  const missing = usedIds.filter((id) => !keyring.has(id));
+  const stillSealed = await store.query<{ key_id: string }>('SELECT DISTINCT key_id FROM secret_versions WHERE key_id IS NOT NULL');
+  const needed = stillSealed.rows.map((r) => r.key_id).filter((id) => missing.includes(id));
+  if (needed.length) {
+    throw new ConfigError(`keyring ${keyring.file} lacks key(s) ${needed.join(', ')} that secrets in the store are sealed with`);
+  }
+  const checks = await store.query<{ key_id: string; nonce: Buffer; ciphertext: Buffer }>('SELECT key_id, nonce, ciphertext FROM key_checks');
+  for (const check of checks.rows) {
+    if (!keyring.has(check.key_id)) continue;
+    try {
+      await open({ keyId: check.key_id, nonce: check.nonce, ciphertext: check.ciphertext }, keyring.key(check.key_id), KEY_CHECK_ADDRESS);
+    } catch {
+      throw new ConfigError(`keyring ${keyring.file}: key ${check.key_id} is not the key this store was sealed with (wrong keyring?)`);
+    }
+  }
+  const state = await store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
+  const agreed = state.rows[0]?.write_key_id;
+  if (agreed && !keyring.has(agreed)) {
+    throw new ConfigError(`keyring ${keyring.file} lacks key ${agreed}, the key the store writes with; copy it from another broker's keyring`);
+  }
+
+  // Proven to fit: now record what is new.
+  await recordKeyChecks(store, keyring);
+  await store.query('INSERT INTO keyring_state (write_key_id) VALUES ($1) ON CONFLICT (singleton) DO NOTHING', [keyring.newestId]);
+  const { rows } = await store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
+  return { keyring, writeKeyId: rows[0].write_key_id };
+}
+
+/** Stores a key-check value for each key the store has not seen yet. */
+export async function recordKeyChecks(store: Store, keyring: Keyring): Promise<void> {
+  for (const id of keyring.ids) {
+    const sealed = await seal(id, keyring.key(id), KEY_CHECK_ADDRESS, 'exportfact key check');
+    await store.query('INSERT INTO key_checks (key_id, nonce, ciphertext) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING', [id, sealed.nonce, sealed.ciphertext]);
+  }
+}

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { MAX_LENGTH, MIN_LENGTH } from './password-generator';
+
+export const generateBody = z.strictObject({
+  length: z.int().min(MIN_LENGTH).max(MAX_LENGTH).default(32),
+  alphabet: z.string().min(1).max(256).default('alnum'),
+});
+
+export const rotateBody = z.strictObject({
+  value: z.json().refine((v) => v !== null, { message: 'must be a JSON value other than null' }).optional(),
+  pending: z.boolean().default(false),
+});
+
+export const promoteBody = z.strictObject({ version: z.int().positive() });
+
+/** `?version=N` pins a version; anything else is a 400 naming the parameter. */
+export const versionQuery = z.strictObject({ version: z.coerce.number().int().positive().optional() });
