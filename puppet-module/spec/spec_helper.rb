@@ -23,7 +23,7 @@ end
 $LOAD_PATH.unshift(File.join(ExportfactSpec::MODULE_ROOT, 'lib'))
 
 RSpec.configure do |c|
-  c.module_path = ExportfactSpec.module_path
+  c.module_path = [ExportfactSpec.module_path, File.join(ExportfactSpec::MODULE_ROOT, 'examples')].join(File::PATH_SEPARATOR)
   c.manifest_dir = File.join(ExportfactSpec::MODULE_ROOT, 'spec', 'fixtures', 'manifests')
   c.default_facts = {
     'networking' => { 'fqdn' => 'node1.example.test', 'hostname' => 'node1' },

@@ -59,7 +59,7 @@ module PuppetX
 
       # @return [Array<String>] what is missing, e.g. ["db.url (absent)", "mq.host (1 of 2 nodes)"]
       def self.missing(facts, requirements)
-        Array(requirements).flatten.map { |r| parse(r) }.each_with_object([]) do |req, out|
+        (requirements.is_a?(Array) ? requirements.flatten : [requirements]).map { |r| parse(r) }.each_with_object([]) do |req, out|
           have = count(facts, req)
           next if have >= req.min
           out << if req.min == 1
