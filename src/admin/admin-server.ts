@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import pinoHttp from 'pino-http';
+import { AppError } from '../errors/app-error';
 import { errorMapper, sendError } from '../http/error-mapper';
 import type { Logger } from '../log/logger';
 import { PeerAuthenticator } from '../tls/peer-authenticator';
@@ -34,6 +35,9 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** res.locals key of the error code a request was refused with, for its log line. */
+const REFUSAL = 'exportfactRefusal';
+
 /** A token in a URL would otherwise reach the log; we never take one there, but people paste. */
 const JWT_LIKE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
@@ -45,15 +49,18 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
 
   app.use(
     pinoHttp({
-      logger: opts.log,
+      // Bound here, not in customProps: pino-http adds those again at the end of the request.
+      logger: opts.log.child({ listener: 'admin' }),
       // One line per request: who, what, status, time. No bodies, no headers (Authorization).
       serializers: {
         req: (req) => ({ method: req.method, url: String(req.url).replace(JWT_LIKE, '[redacted]') }),
         res: (res) => ({ status: res.statusCode }),
       },
-      customProps: (req) => {
+      // Who acted, or why the request was refused (failed admin logins are worth watching).
+      customProps: (req, res) => {
         const principal = findAdminPrincipal(req as express.Request);
-        return { listener: 'admin', admin: principal?.subject, auth: principal?.kind };
+        const refused = (res as express.Response).locals?.[REFUSAL] as string | undefined;
+        return { ...(principal ? { admin: principal.subject, auth: principal.kind } : {}), ...(refused ? { refused } : {}) };
       },
       customSuccessMessage: () => 'admin request',
       customErrorMessage: () => 'admin request',
@@ -82,6 +89,11 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
   for (const router of opts.routers) app.use('/admin/v1', router);
 
   app.use((req, res) => sendError(res, 404, 'route_not_found', `no admin route ${req.method} ${req.path}`));
+  const noteRefusal: express.ErrorRequestHandler = (err, _req, res, next) => {
+    if (err instanceof AppError) res.locals[REFUSAL] = err.code;
+    next(err);
+  };
+  app.use(noteRefusal);
   app.use(errorMapper(opts.log));
   return app;
 }
@@ -112,6 +124,8 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
   // A CRL reload closes kept-alive connections of newly revoked admin certificates at once.
   const sockets = new Set<TLSSocket>();
   server.on('secureConnection', (socket: TLSSocket) => {
+    // Identity is read once per connection; a renegotiation must not swap the certificate under it.
+    socket.disableRenegotiation();
     sockets.add(socket);
     socket.once('close', () => sockets.delete(socket));
   });

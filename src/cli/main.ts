@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config-error';
 import { AppError } from '../errors/app-error';
 import { caCommand } from './ca-command';
+import { keysCommand } from './keys-command';
 import { migrateCommand } from './migrate-command';
 import { serveCommand } from './serve-command';
 
@@ -11,6 +12,7 @@ const program = new Command('exportfact')
   .version(require('../../../package.json').version)
   .addCommand(serveCommand())
   .addCommand(caCommand())
+  .addCommand(keysCommand())
   .addCommand(migrateCommand());
 
 /** Operator mistakes end in one line naming the problem, not a stack trace. */

@@ -106,7 +106,12 @@ export class KeyRotation {
       return;
     }
     if (!this.vault.hasKey(rotation.target_key_id)) return;
-    const done = await this.reencryptBatch(rotation);
+    // Batches for up to a second per tick: each is its own short transaction, and requests
+    // are served between them, so re-encryption never stalls the broker.
+    const until = Date.now() + 1000;
+    let done = 0;
+    do done = await this.reencryptBatch(rotation);
+    while (done > 0 && Date.now() < until);
     if (done === 0 && (await this.rowsNotOn(rotation.target_key_id)) === 0) {
       const finished = await this.store.query("UPDATE key_rotations SET state = 'done', finished_at = now() WHERE id = $1 AND state = 'reencrypting'", [rotation.id]);
       if (finished.rowCount) {
