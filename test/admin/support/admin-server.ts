@@ -1,0 +1,63 @@
+import express from 'express';
+import pino from 'pino';
+import { requireScope } from '../../../src/admin/admin-auth';
+import { adminPrincipalOf } from '../../../src/admin/admin-principal';
+import { startAdminServer, type AdminServer } from '../../../src/admin/admin-server';
+import { createLogger } from '../../../src/log/logger';
+import { RevocationList } from '../../../src/tls/revocation';
+import { LogCapture } from '../../support/broker';
+import { Client } from '../../support/client';
+import { getTestPki, type TestCert, type TestPki } from '../../support/pki';
+
+export interface TestAdminServer {
+  server: AdminServer;
+  pki: TestPki;
+  revocation: RevocationList;
+  logs: LogCapture;
+  client(cert?: TestCert): Client;
+  close(): Promise<void>;
+}
+
+/** Routes standing in for the secrets/audit admin routes: each needs one scope. */
+export function scopedTestRouter(): express.Router {
+  const router = express.Router();
+  router.post('/test/rotate', requireScope('secrets:rotate'), (req, res) => {
+    res.json({ rotated_by: adminPrincipalOf(req).subject, body: req.body });
+  });
+  router.get('/test/audit', requireScope('audit:read'), (req, res) => {
+    res.json({ read_by: adminPrincipalOf(req).subject });
+  });
+  return router;
+}
+
+/** The admin listener in process, real TLS, the test PKI and its CRLs. */
+export async function startTestAdminServer(opts: { tokenPublicKeyPem?: string; adminCertnames?: string[]; adminRoles?: string[] } = {}): Promise<TestAdminServer> {
+  const pki = await getTestPki();
+  const logs = new LogCapture();
+  const log = createLogger('info', logs.stream as unknown as pino.DestinationStream);
+  const revocation = new RevocationList(pki.caBundlePem, log);
+  await revocation.load(pki.crlBundlePem, 'test crl.pem');
+  const server = await startAdminServer({
+    host: '127.0.0.1',
+    port: 0,
+    tls: { caPem: pki.caBundlePem, certPem: pki.server.certPem, keyPem: pki.server.keyPem, files: { ca: 'ca.pem', cert: 'server.pem', key: 'server_key.pem' } },
+    revocation,
+    defaultEnvironment: 'production',
+    adminCertnames: opts.adminCertnames ?? ['ops.admin.test'],
+    adminRoles: opts.adminRoles ?? ['admin'],
+    tokenPublicKeyPem: opts.tokenPublicKeyPem,
+    routers: [scopedTestRouter()],
+    log,
+  });
+  return {
+    server,
+    pki,
+    revocation,
+    logs,
+    client: (cert?: TestCert) => new Client(server.url, pki.caBundlePem, cert),
+    async close() {
+      await server.close();
+      revocation.close();
+    },
+  };
+}
