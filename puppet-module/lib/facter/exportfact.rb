@@ -71,7 +71,9 @@ if defined?(Puppet) && Puppet.respond_to?(:settings) && Puppet.settings.global_d
                        "#{name} comes from the broker (the class exportfact removes that file)")
       end
       Facter.add(name.to_sym) do
-        has_weight(old ? 20_000 : 0)
+        # Below every other resolution of the same name (and a core fact wins at <= 0): never
+        # shadows; above external facts only against an old-module file.
+        has_weight(old ? 20_000 : -1)
         setcode { value }
       end
     end

@@ -68,7 +68,7 @@ module PuppetX
         headers = {}
         headers['If-None-Match'] = etag if etag
         request(:get, '/v1/facts', headers: headers, accept: [200, 304]) do |resp, url|
-          { status: resp.code, etag: resp['ETag'], body: resp.code == 200 ? parse(resp, url) : nil, url: url }
+          { status: resp.code, etag: resp['ETag'], body: resp.code == 200 ? parse(resp, url) : nil, url: @last_url }
         end
       end
 
