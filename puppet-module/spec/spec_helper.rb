@@ -10,12 +10,23 @@ module ExportfactSpec
   MODULE_ROOT = File.expand_path('..', __dir__)
 
   # rspec-puppet needs the module in a folder named after it.
+  # (rspec-puppet's own fixture set-up would link it inside spec/, where rspec finds the
+  # specs twice; a temporary folder avoids that and leaves the work tree clean.)
+  def self.tmp
+    @tmp ||= Dir.mktmpdir('exportfact-spec').tap { |dir| at_exit { FileUtils.rm_rf(dir) } }
+  end
+
   def self.module_path
-    @module_path ||= begin
-      dir = Dir.mktmpdir('exportfact-spec-modules')
+    @module_path ||= File.join(tmp, 'modules').tap do |dir|
+      FileUtils.mkdir_p(dir)
       File.symlink(MODULE_ROOT, File.join(dir, 'exportfact'))
-      at_exit { FileUtils.rm_rf(dir) }
-      dir
+    end
+  end
+
+  def self.manifest_dir
+    @manifest_dir ||= File.join(tmp, 'manifests').tap do |dir|
+      FileUtils.mkdir_p(dir)
+      FileUtils.touch(File.join(dir, 'site.pp'))
     end
   end
 end
@@ -24,7 +35,8 @@ $LOAD_PATH.unshift(File.join(ExportfactSpec::MODULE_ROOT, 'lib'))
 
 RSpec.configure do |c|
   c.module_path = [ExportfactSpec.module_path, File.join(ExportfactSpec::MODULE_ROOT, 'examples')].join(File::PATH_SEPARATOR)
-  c.manifest_dir = File.join(ExportfactSpec::MODULE_ROOT, 'spec', 'fixtures', 'manifests')
+  c.setup_fixtures = false
+  c.manifest_dir = ExportfactSpec.manifest_dir
   c.default_facts = {
     'networking' => { 'fqdn' => 'node1.example.test', 'hostname' => 'node1' },
     'os' => { 'family' => 'Debian' },

@@ -119,7 +119,7 @@ describe('puppet module: the Kickstack-like example', function () {
     for (const mq of ['mq1.kickstack.test', 'mq2.kickstack.test']) {
       const r = switched.find((x) => x.node === mq)!;
       expect(r.output, explain(r)).to.match(/withdrew rabbitmq\.host/);
-      expect(r.output).to.match(/Exportfact_fact\[qpid\.host\]\/ensure: created/);
+      expect(r.output).to.match(/Exportfact_fact\[qpid\.host\]\/ensure: published ".*" \(per-node\)/);
     }
     // Dependents ran before the queue nodes in that round; no gate closed meanwhile.
     for (const r of switched) expect(r.output).to.not.include('waits for');

@@ -56,7 +56,7 @@ describe('puppet module: the old interface on the broker', function () {
 
     const a = await alice.apply({ code: aliceCode() });
     expect(succeeded(a), explain(a)).to.equal(true);
-    expect(a.output).to.match(/Exportfact_fact\[http_proxy\.http_proxy_host\]\/ensure: created/);
+    expect(a.output).to.match(/Exportfact_fact\[http_proxy\.http_proxy_host\]\/ensure: published "alice\.example\.test"/);
 
     const b = await bob.apply({ code: bobCode });
     expect(succeeded(b), explain(b)).to.equal(true);

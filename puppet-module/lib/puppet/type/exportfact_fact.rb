@@ -51,6 +51,15 @@ Puppet::Type.newtype(:exportfact_fact) do
     desc 'Whether this node publishes the fact (`present`) or has withdrawn it (`absent`).'
     defaultvalues
     defaultto :present
+
+    def change_to_s(current, desired)
+      case desired
+      when :present then "published #{resource.sensitive_value? ? '[redacted]' : PuppetX::Exportfact::Values.canonical(resource.should(:value))}" \
+                         "#{resource[:multi] ? ' (per-node)' : ''}"
+      when :absent then 'withdrawn'
+      else super
+      end
+    end
   end
 
   newparam(:category, namevar: true) do
@@ -101,10 +110,11 @@ Puppet::Type.newtype(:exportfact_fact) do
     end
 
     def change_to_s(current, desired)
+      show = ->(v) { resource.sensitive_value? ? '[redacted]' : PuppetX::Exportfact::Values.canonical(v) }
       if current.nil? || current == :absent
-        "published #{desired.inspect}"
+        "published #{show.call(desired)}"
       else
-        "changed #{current.inspect} to #{desired.inspect}"
+        "changed #{show.call(current)} to #{show.call(desired)}"
       end
     end
   end

@@ -38,7 +38,10 @@ Puppet::Functions.create_function(:'exportfact::gate', Puppet::Functions::Intern
     source = status.is_a?(Hash) ? status['source'] : nil
     note = source && source != 'broker' ? " (exportfact view from #{source})" : ''
     message = "exportfact: #{what} waits for #{missing.join(', ')}#{note}"
-    call_function('create_resources', 'notify', { "exportfact gate #{what}" => { 'message' => message } })
+    title = "exportfact gate #{what}"
+    return false if scope.catalog.resource('Notify', title)
+
+    call_function('create_resources', 'notify', { title => { 'message' => message } })
     false
   end
 end
