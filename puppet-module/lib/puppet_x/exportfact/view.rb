@@ -56,6 +56,17 @@ module PuppetX
           end
         end
 
+        # The current view body for the providers, as cheaply as possible: a conditional GET
+        # with the cached tag (a 304 reuses the cache). Raises Error when no broker answers:
+        # publishing must not decide from an old view.
+        def fresh_body(config, client)
+          cache = config.cache ? read_cache(config.cache_file) : nil
+          answer = client.view(etag: cache && cache['etag'])
+          return cache['view'] || {} if answer[:status] == 304 && cache
+
+          answer[:status] == 304 ? (client.view[:body] || {}) : (answer[:body] || {})
+        end
+
         def from_cache(cache, message, now)
           if cache && cache['view'].is_a?(Hash)
             fetched = Time.at(cache['fetched_at'].to_i)

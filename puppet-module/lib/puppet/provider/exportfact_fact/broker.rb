@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative '../../../puppet_x/exportfact/client'
+require_relative '../../../puppet_x/exportfact/view'
 require_relative '../../../puppet_x/exportfact/values'
 
 Puppet::Type.type(:exportfact_fact).provide(:broker) do
@@ -13,7 +14,7 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
     client = PuppetX::Exportfact::Client.new
     begin
       exports = client.exports
-      view = client.view[:body] || {}
+      view = PuppetX::Exportfact::View.fresh_body(client.config, client)
     ensure
       client.close
     end
