@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { startAdminServer } from './admin/admin-server';
+import { ensureTokenSigningKey } from './admin/token';
 import { ConfigError } from './config/config-error';
+import { AppError } from './errors/app-error';
 import type { ServeConfig } from './config/serve-config';
 import { openStore } from './db/open-store';
 import type { Store } from './db/store';
@@ -12,7 +15,9 @@ import type { Logger } from './log/logger';
 import { KeyRotation } from './secrets/key-rotation';
 import { Keyring } from './secrets/keyring';
 import { openKeyring, recordKeyChecks } from './secrets/keyring-bootstrap';
+import { secretAdminRoutes } from './secrets/secret-admin-routes';
 import { SecretVault } from './secrets/secret-vault';
+import { addKeyToFile } from './secrets/keyring';
 import { createServices, type Services } from './services';
 import { PeerAuthenticator } from './tls/peer-authenticator';
 import { RevocationList } from './tls/revocation';
@@ -26,6 +31,8 @@ export interface Broker {
   revocation: RevocationList;
   keyRotation: KeyRotation;
   vault: SecretVault;
+  /** The admin listener, when configured. */
+  adminUrl?: string;
   /** Re-reads the keyring file (SIGHUP, or the file changed); a bad file keeps the keys in force. */
   reloadKeyring(): Promise<void>;
   close(): Promise<void>;
@@ -50,7 +57,9 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
   try {
     const { keyring, writeKeyId } = await openKeyring(store, config.keyring, log);
     const vault = new SecretVault(keyring, writeKeyId);
-    const services = createServices(store, vault, { graceSeconds: config.secretGraceSeconds });
+    const services = createServices(store, vault, { graceSeconds: config.secretGraceSeconds }, log);
+    await services.viewVersions.start();
+    cleanups.push(() => services.viewVersions.stop(), () => services.nodes.close());
     const keyRotation = new KeyRotation(store, vault, log, config.reencryptBatch);
     await keyRotation.register();
     cleanups.push(() => keyRotation.unregister().catch(() => undefined));
@@ -84,7 +93,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     cleanups.push(() => clearInterval(maintenance));
 
     const metrics = new BrokerMetrics();
-    const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment);
+    const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.caPem);
     const app = createAgentApp({ store, services, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
 
     const server = https.createServer(
@@ -134,11 +143,33 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
           setTimeout(() => server.closeAllConnections(), 2000).unref();
         }),
     );
+    let adminUrl: string | undefined;
+    if (config.admin) {
+      const signing = await ensureTokenSigningKey(config.admin.signingKeyFile);
+      if (signing.created) log.info({ file: config.admin.signingKeyFile }, 'admin token signing key created (mode 0600)');
+      const addKey = async () => {
+        if (config.keyring.json) throw new AppError(409, 'keyring_from_environment', 'the keyring comes from EXPORTFACT_KEYRING_JSON: add the key there, then rotate with --key-id');
+        const id = addKeyToFile(config.keyring.file);
+        await reloadKeyring();
+        return id;
+      };
+      const admin = await startAdminServer({
+        ...config.admin,
+        tls,
+        revocation,
+        defaultEnvironment: config.defaultEnvironment,
+        tokenPublicKeyPem: signing.publicKeyPem,
+        routers: [secretAdminRoutes({ secrets: services.secrets, keyRotation, addKey, defaultEnvironment: config.defaultEnvironment, log })],
+        log,
+      });
+      cleanups.push(() => admin.close());
+      adminUrl = admin.url;
+    }
     const port = (server.address() as AddressInfo).port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    log.info({ listen: `${host}:${port}`, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
+    log.info({ listen: `${host}:${port}`, admin: adminUrl ?? null, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
 
-    return { url: `https://${host}:${port}`, port, store, services, revocation, keyRotation, vault, reloadKeyring, close: cleanup };
+    return { url: `https://${host}:${port}`, port, store, services, revocation, keyRotation, vault, adminUrl, reloadKeyring, close: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

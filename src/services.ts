@@ -1,6 +1,8 @@
 import type { Store } from './db/store';
 import { FactService } from './facts/fact-service';
 import { FactStore } from './facts/fact-store';
+import { ViewVersions } from './facts/view-versions';
+import type { Logger } from './log/logger';
 import { NodeService } from './nodes/node-service';
 import { NodeStore } from './nodes/node-store';
 import { SecretService, type SecretsConfig } from './secrets/secret-service';
@@ -11,11 +13,18 @@ export interface Services {
   facts: FactService;
   secrets: SecretService;
   nodes: NodeService;
+  viewVersions: ViewVersions;
 }
 
 /** Wires each service to its store: one place, used by the broker and by the tests. */
-export function createServices(store: Store, vault: SecretVault, config: SecretsConfig): Services {
+export function createServices(store: Store, vault: SecretVault, config: SecretsConfig, log: Logger): Services {
   const factStore = new FactStore(store);
   const secrets = new SecretService(new SecretStore(store), factStore, vault, config);
-  return { facts: new FactService(factStore, secrets), secrets, nodes: new NodeService(new NodeStore(store)) };
+  const viewVersions = new ViewVersions(store, log);
+  return {
+    facts: new FactService(factStore, secrets, viewVersions),
+    secrets,
+    nodes: new NodeService(new NodeStore(store), log),
+    viewVersions,
+  };
 }

@@ -105,7 +105,7 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
  * certificate that is presented is still verified, per request, by adminAuth.
  */
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
-  const authenticator = new PeerAuthenticator(opts.revocation, opts.defaultEnvironment);
+  const authenticator = new PeerAuthenticator(opts.revocation, opts.defaultEnvironment, opts.tls.caPem);
   const app = createAdminApp(opts, authenticator);
   const server = https.createServer(
     {

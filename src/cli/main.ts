@@ -2,9 +2,11 @@
 import { Command } from 'commander';
 import { ConfigError } from '../config/config-error';
 import { AppError } from '../errors/app-error';
+import { adminCommand } from './admin-command';
 import { caCommand } from './ca-command';
 import { keysCommand } from './keys-command';
 import { migrateCommand } from './migrate-command';
+import { secretsCommand } from './secrets-command';
 import { serveCommand } from './serve-command';
 
 const program = new Command('exportfact')
@@ -13,6 +15,8 @@ const program = new Command('exportfact')
   .addCommand(serveCommand())
   .addCommand(caCommand())
   .addCommand(keysCommand())
+  .addCommand(secretsCommand())
+  .addCommand(adminCommand())
   .addCommand(migrateCommand());
 
 /** Operator mistakes end in one line naming the problem, not a stack trace. */

@@ -1,4 +1,5 @@
 import { Command, Option } from 'commander';
+import { addAdminServeOptions } from '../admin/admin-config';
 import { startBroker } from '../broker';
 import { parseServeOptions, type ServeOptions } from '../config/serve-config';
 import { ensureDevCa } from '../devca/dev-ca';
@@ -16,7 +17,7 @@ export const EXAMPLE_NODES = [
 const opt = (flags: string, description: string, env: string) => new Option(flags, description).env(env);
 
 export function serveCommand(): Command {
-  return new Command('serve')
+  return addAdminServeOptions(new Command('serve'))
     .description('run the broker (embedded store in --data-dir unless --database-url is given)')
     .addOption(opt('--ca <file>', 'CA bundle the client certificates chain to (Puppet 7: root + intermediate)', 'EXPORTFACT_CA'))
     .addOption(opt('--crl <file>', "CRL file, one CRL per CA like Puppet's crl.pem; watched and reloaded", 'EXPORTFACT_CRL'))

@@ -1,3 +1,4 @@
+import { parseAdminServeOptions, type AdminConfig, type AdminServeOptions } from '../admin/admin-config';
 import { ConfigError } from './config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
 
@@ -19,10 +20,12 @@ export interface ServeConfig {
   reencryptBatch: number;
   /** How often the broker heartbeats, advances key rotations and destroys expired versions. */
   maintenanceMs: number;
+  /** Absent: no admin listener (in-process tests that do not need one). */
+  admin?: AdminConfig;
 }
 
 /** Options as commander hands them over (strings; env variables already merged in). */
-export interface ServeOptions {
+export interface ServeOptions extends Partial<AdminServeOptions> {
   ca?: string;
   crl?: string;
   crlUrl?: string;
@@ -110,6 +113,7 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     secretGraceSeconds: positiveInt('--secret-grace', o.secretGrace, 86_400),
     reencryptBatch: positiveInt('--reencrypt-batch', o.reencryptBatch, 200),
     maintenanceMs: 2_000,
+    admin: o.adminListen ? parseAdminServeOptions(o as AdminServeOptions) : undefined,
     devCaDir: typeof o.devCa === 'string' ? o.devCa : o.devCa ? 'certs' : undefined,
   };
 }

@@ -76,6 +76,11 @@ export class EmbeddedStore implements Store {
     );
   }
 
+  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
+    // One process owns the folder: every NOTIFY comes from it, and PGlite delivers them back to it.
+    return this.mutex.runExclusive(() => this.db.listen(channel, onMessage));
+  }
+
   async close(): Promise<void> {
     await this.mutex.runExclusive(() => this.db.close());
     await this.releaseFolder();

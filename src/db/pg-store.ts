@@ -18,7 +18,10 @@ export class PgStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly pool: pg.Pool;
 
-  constructor(connectionString: string, options: { max?: number; applicationName?: string } = {}) {
+  constructor(
+    private readonly connectionString: string,
+    options: { max?: number; applicationName?: string } = {},
+  ) {
     this.pool = new pg.Pool({
       connectionString,
       max: options.max ?? 10,
@@ -64,6 +67,42 @@ export class PgStore implements Store {
     } finally {
       client.release();
     }
+  }
+
+  /** A dedicated connection (LISTEN needs one), re-established with a back-off when it drops. */
+  async listen(channel: string, onMessage: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>> {
+    let client: pg.Client | undefined;
+    let stopped = false;
+    let retry: NodeJS.Timeout | undefined;
+    const connect = async (delayMs: number): Promise<void> => {
+      const c = new pg.Client({ connectionString: this.connectionString, application_name: 'exportfact-listen' });
+      c.on('notification', (n) => n.channel === channel && onMessage(n.payload ?? ''));
+      const lost = () => {
+        if (client !== c) return;
+        client = undefined;
+        onReset(false);
+        if (!stopped) retry = setTimeout(() => void connect(Math.min(delayMs * 2, 30_000)).catch(() => undefined), delayMs);
+      };
+      c.on('error', lost);
+      c.on('end', lost);
+      client = c;
+      try {
+        await c.connect();
+        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+        onReset(true);
+      } catch (err) {
+        lost();
+        throw err;
+      }
+    };
+    await connect(500);
+    return async () => {
+      stopped = true;
+      clearTimeout(retry);
+      const c = client;
+      client = undefined;
+      await c?.end().catch(() => undefined);
+    };
   }
 
   close(): Promise<void> {

@@ -17,6 +17,12 @@ export interface Store extends Queryable {
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   /** Runs fn while holding a cluster-wide lock (session advisory lock on PostgreSQL). */
   withLock<T>(key: number, fn: (db: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
+  /**
+   * Subscribes to NOTIFY on a channel. `onReset(false)` says messages may be missed from now on
+   * (the listening connection dropped), `onReset(true)` that they flow again; a cache fed by
+   * them stops trusting itself in between and starts afresh after.
+   */
+  listen(channel: string, onMessage: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 

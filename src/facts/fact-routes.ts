@@ -18,7 +18,7 @@ export function factRoutes(facts: FactService): express.Router {
     const tag = await facts.currentTag(caller, category);
     res.set('ETag', tag.etag).set('Cache-Control', 'private, no-cache');
     if (matchesIfNoneMatch(req.get('If-None-Match'), tag.etag)) return void res.status(304).end();
-    const view = await facts.view(caller, category);
+    const view = await facts.view(caller, category, tag);
     res.set('ETag', view.etag).type('application/json').send(view.body);
   };
 

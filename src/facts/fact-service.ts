@@ -2,6 +2,7 @@ import { ConflictError, NotFoundError } from '../errors/app-error';
 import type { Caller } from '../identity/caller';
 import type { Queryable } from '../db/store';
 import type { FactRow, FactStore, ViewRow } from './fact-store';
+import type { ViewVersions } from './view-versions';
 
 /** How facts hand sensitive values to the secrets side (sealing, versions), inside the same transaction. */
 export interface SensitiveValues {
@@ -53,6 +54,7 @@ export class FactService {
   constructor(
     private readonly store: FactStore,
     private readonly sensitiveValues: SensitiveValues,
+    private readonly viewVersions: ViewVersions,
   ) {}
 
   async publish(caller: Caller, input: PublishInput): Promise<PublishResult> {
@@ -134,12 +136,13 @@ export class FactService {
 
   /** The current view's tag: one primary-key lookup, the whole cost of a 304. */
   async currentTag(caller: Caller, category?: string): Promise<{ version: number; etag: string }> {
-    const version = await this.store.viewVersion(caller.environment);
+    const version = await this.viewVersions.get(caller.environment);
     return { version, etag: `"${caller.environment}.${version}${category ? `.${category}` : ''}"` };
   }
 
-  async view(caller: Caller, category?: string): Promise<RenderedView> {
-    const { version, etag } = await this.currentTag(caller, category);
+  /** The view at `tag` (from currentTag, so the version is read once per request) or newer. */
+  async view(caller: Caller, category?: string, tag?: { version: number; etag: string }): Promise<RenderedView> {
+    const { version, etag } = tag ?? (await this.currentTag(caller, category));
     const key = `${caller.environment}\0${category ?? ''}`;
     const cached = this.views.get(key);
     if (cached && cached.version === version) return cached.view;

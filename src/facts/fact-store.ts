@@ -1,4 +1,5 @@
 import type { Queryable, Store } from '../db/store';
+import { VIEW_CHANNEL } from './view-versions';
 
 export interface FactRow {
   id: number;
@@ -129,8 +130,13 @@ export class FactStore {
     await this.bumpView(tx, env);
   }
 
+  /** Bumps the environment's view and tells every broker (NOTIFY is delivered on commit). */
   private async bumpView(tx: Queryable, env: string): Promise<void> {
-    await tx.query('UPDATE environments SET view_version = view_version + 1 WHERE name = $1', [env]);
+    await tx.query(
+      `WITH bumped AS (UPDATE environments SET view_version = view_version + 1 WHERE name = $1 RETURNING name, view_version)
+       SELECT pg_notify('${VIEW_CHANNEL}', name || ':' || view_version) FROM bumped`,
+      [env],
+    );
   }
 
   /** The caller's own values, locked in id order so that concurrent prunes cannot deadlock. */
@@ -143,11 +149,6 @@ export class FactStore {
       [env, exporter],
     );
     return rows;
-  }
-
-  async viewVersion(env: string): Promise<number> {
-    const { rows } = await this.store.query<{ view_version: number }>('SELECT view_version FROM environments WHERE name = $1', [env]);
-    return rows[0]?.view_version ?? 0;
   }
 
   /** Everything readers of an environment see; sensitive values are not even selected. */

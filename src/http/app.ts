@@ -1,6 +1,5 @@
 import type { TLSSocket } from 'node:tls';
 import express from 'express';
-import pinoHttp from 'pino-http';
 import type { Store } from '../db/store';
 import { factRoutes } from '../facts/fact-routes';
 import { healthRoutes } from '../health/health-routes';
@@ -11,7 +10,8 @@ import { secretRoutes } from '../secrets/secret-routes';
 import type { Services } from '../services';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
 import type { RevocationList } from '../tls/revocation';
-import { callerOf, setCaller } from './caller';
+import { findCaller, setCaller } from './caller';
+import { requestLog } from './request-log';
 import { errorMapper, sendError } from './error-mapper';
 
 export interface AppDeps {
@@ -31,31 +31,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
   app.set('x-powered-by', false);
   app.set('query parser', 'simple'); // flat key=value only: no nested objects from the query string
 
-  app.use(
-    pinoHttp({
-      logger: deps.log,
-      // One line per request: who, what route, status, time. Never bodies, never values.
-      serializers: {
-        req: (req) => ({ method: req.method, url: req.url }),
-        res: (res) => ({ status: res.statusCode }),
-      },
-      customProps: (req) => {
-        const caller = (() => {
-          try {
-            return callerOf(req as express.Request);
-          } catch {
-            return undefined;
-          }
-        })();
-        const route = (req as express.Request).route?.path as string | undefined;
-        return { certname: caller?.certname, route };
-      },
-      customSuccessMessage: () => 'request',
-      customErrorMessage: () => 'request',
-      wrapSerializers: false,
-      quietReqLogger: true,
-    }),
-  );
+  app.use(requestLog(deps.log, (req) => ({ certname: findCaller(req)?.certname })));
 
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
@@ -73,7 +49,8 @@ export function createAgentApp(deps: AppDeps): express.Express {
     try {
       const caller = deps.authenticator.authenticate(req.socket as TLSSocket);
       setCaller(req, caller);
-      deps.services.nodes.seen(caller).then(() => next(), next);
+      deps.services.nodes.seen(caller);
+      next();
     } catch (err) {
       if ((err as { code?: string }).code === 'certificate_revoked') deps.metrics.revokedRefusals.inc();
       next(err);

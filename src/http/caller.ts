@@ -8,8 +8,13 @@ export function setCaller(req: Request, caller: Caller): void {
   (req as unknown as Record<symbol, Caller>)[CALLER] = caller;
 }
 
+/** The caller if authentication got that far (for logging refused requests too). */
+export function findCaller(req: Request): Caller | undefined {
+  return (req as unknown as Record<symbol, Caller | undefined>)[CALLER];
+}
+
 export function callerOf(req: Request): Caller {
-  const caller = (req as unknown as Record<symbol, Caller | undefined>)[CALLER];
+  const caller = findCaller(req);
   if (!caller) throw new Error('route reached without an authenticated caller');
   return caller;
 }

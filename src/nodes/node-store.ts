@@ -10,11 +10,14 @@ export interface NodeRow {
 export class NodeStore {
   constructor(private readonly store: Store) {}
 
-  async touch(certname: string, environment: string): Promise<void> {
+  /** One statement for a batch of contacts; last_seen never moves backwards. */
+  async touchMany(contacts: { certname: string; environment: string; at: Date }[]): Promise<void> {
     await this.store.query(
-      `INSERT INTO nodes (certname, environment) VALUES ($1, $2)
-       ON CONFLICT (certname) DO UPDATE SET last_seen = now(), environment = EXCLUDED.environment`,
-      [certname, environment],
+      `INSERT INTO nodes (certname, environment, first_seen, last_seen)
+       SELECT c, e, t, t FROM unnest($1::text[], $2::text[], $3::timestamptz[]) AS u(c, e, t)
+       ON CONFLICT (certname) DO UPDATE
+         SET last_seen = GREATEST(nodes.last_seen, EXCLUDED.last_seen), environment = EXCLUDED.environment`,
+      [contacts.map((c) => c.certname), contacts.map((c) => c.environment), contacts.map((c) => c.at.toISOString())],
     );
   }
 

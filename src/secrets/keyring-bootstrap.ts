@@ -17,10 +17,9 @@ export interface KeyringSource {
  * - a store with secrets refuses to start when a key it uses is missing, or a key id holds another key.
  */
 export async function openKeyring(store: Store, source: KeyringSource, log: Logger): Promise<{ keyring: Keyring; writeKeyId: string }> {
-  const used = await store.query<{ key_id: string }>(
-    'SELECT key_id FROM key_checks UNION SELECT DISTINCT key_id FROM secret_versions WHERE key_id IS NOT NULL',
-  );
-  const usedIds = used.rows.map((r) => r.key_id);
+  // Keys that seal something now; a key that sealed nothing (yet, or any more) may be lost harmlessly.
+  const sealing = await store.query<{ key_id: string }>('SELECT DISTINCT key_id FROM secret_versions WHERE key_id IS NOT NULL');
+  const usedIds = sealing.rows.map((r) => r.key_id);
   let keyring: Keyring;
   if (source.json) {
     keyring = Keyring.parse(source.json, 'EXPORTFACT_KEYRING_JSON');
@@ -34,9 +33,7 @@ export async function openKeyring(store: Store, source: KeyringSource, log: Logg
     keyring = Keyring.load(source.file);
   }
 
-  const missing = usedIds.filter((id) => !keyring.has(id));
-  const stillSealed = await store.query<{ key_id: string }>('SELECT DISTINCT key_id FROM secret_versions WHERE key_id IS NOT NULL');
-  const needed = stillSealed.rows.map((r) => r.key_id).filter((id) => missing.includes(id));
+  const needed = usedIds.filter((id) => !keyring.has(id));
   if (needed.length) {
     throw new ConfigError(`keyring ${keyring.file} lacks key(s) ${needed.join(', ')} that secrets in the store are sealed with`);
   }
@@ -51,12 +48,16 @@ export async function openKeyring(store: Store, source: KeyringSource, log: Logg
   }
   const state = await store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
   const agreed = state.rows[0]?.write_key_id;
-  if (agreed && !keyring.has(agreed)) {
+  if (agreed && !keyring.has(agreed) && usedIds.length) {
     throw new ConfigError(`keyring ${keyring.file} lacks key ${agreed}, the key the store writes with; copy it from another broker's keyring`);
   }
 
   // Proven to fit: now record what is new.
   await recordKeyChecks(store, keyring);
+  if (agreed && !keyring.has(agreed)) {
+    // Nothing is sealed with the lost key: start writing with this keyring's key.
+    await store.query('UPDATE keyring_state SET write_key_id = $1', [keyring.newestId]);
+  }
   await store.query('INSERT INTO keyring_state (write_key_id) VALUES ($1) ON CONFLICT (singleton) DO NOTHING', [keyring.newestId]);
   const { rows } = await store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
   return { keyring, writeKeyId: rows[0].write_key_id };

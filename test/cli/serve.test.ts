@@ -5,7 +5,7 @@ import { tempDir } from '../support/broker';
 import { Client } from '../support/client';
 import { runCli, startServe } from '../support/cli';
 import { getTestPki, type TestPki } from '../support/pki';
-import { DATABASE_URL, skipPg } from '../support/pg';
+import { createTestDatabase, skipPg } from '../support/pg';
 
 describe('exportfact serve (the installed command)', function () {
   this.timeout(90_000);
@@ -53,17 +53,18 @@ describe('exportfact serve (the installed command)', function () {
 
   it('keeps facts across a restart and a kill -9, and refuses a second broker on the same data folder', async () => {
     const data = tempDir('serve-data');
+    const cwd = tempDir('serve-cwd'); // the keyring made at first start (./keyring.json) must be there at restart
     const args = [...tlsArgs(), '--listen', '127.0.0.1:0', '--data-dir', data];
-    const first = await startServe(args);
+    const first = await startServe(args, { cwd });
     const alice = new Client(first.url, pki.caBundlePem, pki.clients.alice);
     expect((await alice.put('/v1/facts/db/url', { value: 'survives' })).status).to.equal(201);
 
-    const second = await runCli(['serve', ...args], { timeoutMs: 60_000 });
+    const second = await runCli(['serve', ...args], { timeoutMs: 60_000, cwd });
     expect(second.code).to.equal(2);
     expect(second.stderr).to.match(/data directory .* is in use by another exportfact broker/);
 
     expect(await first.stop('SIGKILL')).to.equal(null);
-    const restarted = await startServe(args, { timeoutMs: 60_000 });
+    const restarted = await startServe(args, { timeoutMs: 60_000, cwd });
     try {
       const view = await new Client(restarted.url, pki.caBundlePem, pki.clients.bob).get('/v1/facts');
       expect(view.json.facts.db.url).to.equal('survives');
@@ -77,8 +78,10 @@ describe('exportfact serve (the installed command)', function () {
     const ca = tempDir('devca');
     const issued = await runCli(['ca', 'init', '--dir', ca, '--node', 'localhost', '--node', 'agent1.example.com:pp_role=compute']);
     expect(issued.code).to.equal(0, issued.stderr);
+    const db = await createTestDatabase('ssldir');
     const serve = await startServe(['--ssldir', path.join(ca, 'nodes', 'localhost'), '--certname', 'localhost', '--listen', '127.0.0.1:0'], {
-      env: { EXPORTFACT_DATABASE_URL: DATABASE_URL },
+      env: { EXPORTFACT_DATABASE_URL: db.url },
+      cwd: ca,
     });
     try {
       expect(serve.output()).to.contain('"store":"postgres"');
@@ -93,6 +96,7 @@ describe('exportfact serve (the installed command)', function () {
       expect((await agent.get('/v1/exports')).status).to.equal(200);
     } finally {
       await serve.stop();
+      await db.drop();
     }
   });
 });

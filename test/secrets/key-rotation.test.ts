@@ -111,7 +111,7 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
     try {
       await migrate(store);
       const { keyring, writeKeyId } = await openKeyring(store, { file: keyA }, quiet);
-      const services = createServices(store, new SecretVault(keyring, writeKeyId), { graceSeconds: 3600 });
+      const services = createServices(store, new SecretVault(keyring, writeKeyId), { graceSeconds: 3600 }, quiet);
       const N = 2000;
       for (let i = 0; i < N; i += 50) {
         await Promise.all(Array.from({ length: 50 }, (_, j) => services.facts.publish(node(i + j), { category: 'svc', name: `pw${i + j}`, value: `value-${i + j}`, sensitive: true, multi: false })));

@@ -75,5 +75,5 @@ export async function startTestBroker(
 /** Services over a store, with a fresh keyring: what the store-level tests need. */
 export function testServices(store: import('../../src/db/store').Store, graceSeconds = 86_400) {
   const keyring = createKeyringFile(path.join(tempDir('keys'), 'keyring.json'));
-  return createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds });
+  return createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds }, createLogger('silent'));
 }

@@ -1,7 +1,27 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 export const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
+
+/**
+ * Every CLI run gets a scratch folder as its working directory and its own admin port and
+ * signing key: files the broker creates by default (keyring.json, admin-token.key) must
+ * never land in the repository, and port 8151 may be taken.
+ */
+function isolated(opts: { cwd?: string; env?: NodeJS.ProcessEnv }): { cwd: string; env: NodeJS.ProcessEnv } {
+  const cwd = opts.cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), 'exportfact-cwd-'));
+  return {
+    cwd,
+    env: {
+      ...process.env,
+      EXPORTFACT_ADMIN_LISTEN: '127.0.0.1:0',
+      EXPORTFACT_ADMIN_SIGNING_KEY: path.join(cwd, 'admin-token.key'),
+      ...opts.env,
+    },
+  };
+}
 
 export interface CliRun {
   code: number | null;
@@ -12,7 +32,7 @@ export interface CliRun {
 /** Runs `exportfact ARGS` to completion. */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    const child = spawn(process.execPath, [CLI, ...args], isolated(opts));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -29,6 +49,9 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 export interface ServeProcess {
   child: ChildProcess;
   url: string;
+  /** The admin listener's URL, when it runs. */
+  adminUrl?: string;
+  cwd: string;
   output(): string;
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
@@ -36,7 +59,8 @@ export interface ServeProcess {
 /** Starts `exportfact serve ARGS` and waits for its "listening" log line. */
 export function startServe(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env } });
+    const spawnOpts = isolated(opts);
+    const child = spawn(process.execPath, [CLI, 'serve', ...args], spawnOpts);
     let out = '';
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const timer = setTimeout(() => {
@@ -51,6 +75,8 @@ export function startServe(args: string[], opts: { cwd?: string; env?: NodeJS.Pr
         resolve({
           child,
           url: `https://${m[1]}`,
+          adminUrl: /"admin":"(https:[^"]+)"/.exec(out)?.[1],
+          cwd: spawnOpts.cwd,
           output: () => out,
           stop: (signal = 'SIGTERM') => {
             child.kill(signal);
