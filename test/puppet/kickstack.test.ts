@@ -8,7 +8,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, DevCa, EXAMPLES_DIR, PuppetNode, RunResult, explain, makeModulepath, runInPairs, succeeded, tempDir } from './support';
+import { BrokerProcess, DevCa, EXAMPLES_DIR, PuppetNode, RunResult, explain, makeModulepath, runInPairs, succeeded, tempDir, removeTempDir } from './support';
 
 const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
 const DEPTH = 4; // database/mq -> keystone -> nova_api -> compute
@@ -57,6 +57,7 @@ describe('puppet module: the Kickstack-like example', function () {
 
   after(async () => {
     await broker?.stop();
+    removeTempDir(root);
   });
 
   it(`converges in ${DEPTH} runs per node in the worst order, each gate saying what it waits for`, async () => {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, DevCa, PuppetNode, explain, makeModulepath, succeeded, tempDir } from './support';
+import { BrokerProcess, DevCa, PuppetNode, explain, makeModulepath, succeeded, tempDir, removeTempDir } from './support';
 
 const ALICE = 'alice.example.test';
 const BOB = 'bob.example.test';
@@ -46,6 +46,7 @@ describe('puppet module: the old interface on the broker', function () {
 
   after(async () => {
     await broker?.stop();
+    removeTempDir(root);
   });
 
   it('the old README example: the importer sees the value in its first run after the exporter\'s', async () => {

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, DevCa, EXAMPLES_DIR, PuppetNode, explain, freePort, makeModulepath, runInPairs, succeeded, tempDir } from './support';
+import { BrokerProcess, DevCa, EXAMPLES_DIR, PuppetNode, explain, freePort, makeModulepath, runInPairs, succeeded, tempDir, removeTempDir } from './support';
 
 const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
 const DB = 'db.outage.test';
@@ -45,6 +45,7 @@ describe('puppet module: broker unreachable', function () {
 
   after(async () => {
     await broker?.stop();
+    removeTempDir(root);
   });
 
   describe('while the broker is down', () => {

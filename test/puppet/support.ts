@@ -20,6 +20,16 @@ export function tempDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-puppet-${label}-`));
 }
 
+/** Removes a test's folder, unless EXPORTFACT_KEEP_TMP is set (to inspect nodes after a failure). */
+export function removeTempDir(dir: string | undefined): void {
+  if (!dir) return;
+  if (process.env.EXPORTFACT_KEEP_TMP) {
+    console.log(`      kept ${dir}`);
+    return;
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
