@@ -3,6 +3,9 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { startAdminServer } from './admin/admin-server';
+import { auditAdminRoutes } from './audit/audit-admin-routes';
+import { AuditLog } from './audit/audit-log';
+import { AuditSigner, readPublicKey } from './audit/audit-signer';
 import { ensureTokenSigningKey } from './admin/token';
 import { ConfigError } from './config/config-error';
 import { AppError } from './errors/app-error';
@@ -30,6 +33,8 @@ export interface Broker {
   services: Services;
   revocation: RevocationList;
   keyRotation: KeyRotation;
+  audit: AuditLog;
+  trustedAuditKeys: Buffer[];
   vault: SecretVault;
   /** The admin listener, when configured. */
   adminUrl?: string;
@@ -57,10 +62,18 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
   try {
     const { keyring, writeKeyId } = await openKeyring(store, config.keyring, log);
     const vault = new SecretVault(keyring, writeKeyId);
-    const services = createServices(store, vault, { graceSeconds: config.secretGraceSeconds }, log);
+    const { signer, created: signerCreated } = await AuditSigner.open(config.audit.keyFile);
+    if (signerCreated) log.warn({ file: config.audit.keyFile }, 'audit signing key created (mode 0600); keep it outside the database host backups');
+    const trustedAuditKeys = [signer.publicKey, ...config.audit.trustKeyFiles.map(readPublicKey)];
+    const audit = new AuditLog(store, signer, log);
+    cleanups.push(() => audit.close().catch((err: Error) => log.error({ err: err.message }, 'could not sign the audit chain head at shutdown')));
+    const signHeads = setInterval(() => audit.signHead().catch((err: Error) => log.error({ err: err.message }, 'signing the audit chain head failed')), config.audit.signEveryMs);
+    signHeads.unref();
+    cleanups.push(() => clearInterval(signHeads));
+    const services = createServices(store, vault, { graceSeconds: config.secretGraceSeconds }, log, audit);
     await services.viewVersions.start();
     cleanups.push(() => services.viewVersions.stop(), () => services.nodes.close());
-    const keyRotation = new KeyRotation(store, vault, log, config.reencryptBatch);
+    const keyRotation = new KeyRotation(store, vault, log, audit, config.reencryptBatch);
     await keyRotation.register();
     cleanups.push(() => keyRotation.unregister().catch(() => undefined));
 
@@ -94,7 +107,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
 
     const metrics = new BrokerMetrics();
     const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.caPem);
-    const app = createAgentApp({ store, services, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
+    const app = createAgentApp({ store, services, audit, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
 
     const server = https.createServer(
       {
@@ -159,7 +172,10 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
         revocation,
         defaultEnvironment: config.defaultEnvironment,
         tokenPublicKeyPem: signing.publicKeyPem,
-        routers: [secretAdminRoutes({ secrets: services.secrets, keyRotation, addKey, defaultEnvironment: config.defaultEnvironment, log })],
+        routers: [
+          secretAdminRoutes({ secrets: services.secrets, keyRotation, addKey, defaultEnvironment: config.defaultEnvironment, log }),
+          auditAdminRoutes({ store, audit, trustedKeys: () => trustedAuditKeys, publicKey: signer.publicKey, defaultEnvironment: config.defaultEnvironment }),
+        ],
         log,
       });
       cleanups.push(() => admin.close());
@@ -169,7 +185,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     log.info({ listen: `${host}:${port}`, admin: adminUrl ?? null, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
 
-    return { url: `https://${host}:${port}`, port, store, services, revocation, keyRotation, vault, adminUrl, reloadKeyring, close: cleanup };
+    return { url: `https://${host}:${port}`, port, store, services, revocation, keyRotation, audit, trustedAuditKeys, vault, adminUrl, reloadKeyring, close: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

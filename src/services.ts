@@ -1,3 +1,4 @@
+import type { Auditor } from './audit/auditor';
 import type { Store } from './db/store';
 import { FactService } from './facts/fact-service';
 import { FactStore } from './facts/fact-store';
@@ -17,12 +18,12 @@ export interface Services {
 }
 
 /** Wires each service to its store: one place, used by the broker and by the tests. */
-export function createServices(store: Store, vault: SecretVault, config: SecretsConfig, log: Logger): Services {
+export function createServices(store: Store, vault: SecretVault, config: SecretsConfig, log: Logger, audit: Auditor): Services {
   const factStore = new FactStore(store);
-  const secrets = new SecretService(new SecretStore(store), factStore, vault, config);
+  const secrets = new SecretService(new SecretStore(store), factStore, vault, config, audit);
   const viewVersions = new ViewVersions(store, log);
   return {
-    facts: new FactService(factStore, secrets, viewVersions),
+    facts: new FactService(factStore, secrets, viewVersions, audit),
     secrets,
     nodes: new NodeService(new NodeStore(store), log),
     viewVersions,

@@ -20,6 +20,7 @@ export interface ServeConfig {
   reencryptBatch: number;
   /** How often the broker heartbeats, advances key rotations and destroys expired versions. */
   maintenanceMs: number;
+  audit: { keyFile: string; trustKeyFiles: string[]; signEveryMs: number };
   /** Absent: no admin listener (in-process tests that do not need one). */
   admin?: AdminConfig;
 }
@@ -43,6 +44,8 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
   keyring?: string;
   secretGrace?: string;
   reencryptBatch?: string;
+  auditKey?: string;
+  auditTrustKey?: string[];
 }
 
 export function parseListen(value: string): { host: string; port: number } {
@@ -113,6 +116,7 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     secretGraceSeconds: positiveInt('--secret-grace', o.secretGrace, 86_400),
     reencryptBatch: positiveInt('--reencrypt-batch', o.reencryptBatch, 200),
     maintenanceMs: 2_000,
+    audit: { keyFile: o.auditKey ?? 'audit-signing.key', trustKeyFiles: o.auditTrustKey ?? [], signEveryMs: 60_000 },
     admin: o.adminListen ? parseAdminServeOptions(o as AdminServeOptions) : undefined,
     devCaDir: typeof o.devCa === 'string' ? o.devCa : o.devCa ? 'certs' : undefined,
   };

@@ -1,5 +1,6 @@
 import { ConflictError, NotFoundError } from '../errors/app-error';
 import type { Caller } from '../identity/caller';
+import { nodeActor, type Auditor } from '../audit/auditor';
 import type { Queryable } from '../db/store';
 import type { FactRow, FactStore, ViewRow } from './fact-store';
 import type { ViewVersions } from './view-versions';
@@ -55,6 +56,7 @@ export class FactService {
     private readonly store: FactStore,
     private readonly sensitiveValues: SensitiveValues,
     private readonly viewVersions: ViewVersions,
+    private readonly audit: Auditor,
   ) {}
 
   async publish(caller: Caller, input: PublishInput): Promise<PublishResult> {
@@ -91,6 +93,7 @@ export class FactService {
       if (mine?.same) return { ...result, version: mine.version, changed: false, created: false };
       const version = await this.store.writeValue(tx, env, fact, caller.certname, value, mine ? 'change' : 'create');
       if (fact.sensitive) await this.sensitiveValues.write(tx, { environment: env, category, name, exporter: caller.certname, version, factId: fact.id }, value);
+      await this.audit.append(tx, { actor: nodeActor(caller.certname), action: mine ? 'fact.change' : 'fact.create', environment: env, category, name, version, detail: { multi, sensitive } });
       return { ...result, version, changed: true, created: !mine };
     });
   }
@@ -98,7 +101,7 @@ export class FactService {
   async withdraw(caller: Caller, category: string, name: string): Promise<{ version: number }> {
     return this.store.transaction(async (tx) => {
       const fact = await this.store.findLocked(tx, caller.environment, category, name);
-      const version = fact && (await this.withdrawLocked(tx, caller, fact));
+      const version = fact && (await this.withdrawLocked(tx, caller, fact, { category, name }));
       if (!version) throw new NotFoundError('fact_not_found', `${caller.certname} exports no fact ${category}.${name}`);
       return { version };
     });
@@ -114,7 +117,7 @@ export class FactService {
         if (kept.has(`${row.category}.${row.name}`)) continue;
         // Re-read the version under the lock taken by exportsOf.
         const fact = await this.store.findLocked(tx, caller.environment, row.category, row.name);
-        if (fact && (await this.withdrawLocked(tx, caller, fact))) {
+        if (fact && (await this.withdrawLocked(tx, caller, fact, row))) {
           withdrawn.push({ category: row.category, name: row.name });
         }
       }
@@ -123,9 +126,11 @@ export class FactService {
   }
 
   /** A withdrawn sensitive value is destroyed, not just hidden. */
-  private async withdrawLocked(tx: Queryable, caller: Caller, fact: FactRow): Promise<number | undefined> {
+  private async withdrawLocked(tx: Queryable, caller: Caller, fact: FactRow, where: { category: string; name: string }): Promise<number | undefined> {
     const version = await this.store.withdrawValue(tx, caller.environment, fact, caller.certname);
-    if (version && fact.sensitive) await this.sensitiveValues.destroy(tx, fact.id, caller.certname);
+    if (!version) return undefined;
+    if (fact.sensitive) await this.sensitiveValues.destroy(tx, fact.id, caller.certname);
+    await this.audit.append(tx, { actor: nodeActor(caller.certname), action: 'fact.withdraw', environment: caller.environment, ...where, version });
     return version;
   }
 

@@ -8,6 +8,8 @@ import type { Logger } from '../log/logger';
 import { nodeRoutes } from '../nodes/node-routes';
 import { secretRoutes } from '../secrets/secret-routes';
 import type { Services } from '../services';
+import type { Auditor } from '../audit/auditor';
+import { auditRefusals } from './audit-refusals';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
 import type { RevocationList } from '../tls/revocation';
 import { findCaller, setCaller } from './caller';
@@ -17,6 +19,7 @@ import { errorMapper, sendError } from './error-mapper';
 export interface AppDeps {
   store: Store;
   services: Services;
+  audit: Auditor;
   authenticator: PeerAuthenticator;
   revocation: RevocationList;
   metrics: BrokerMetrics;
@@ -52,7 +55,18 @@ export function createAgentApp(deps: AppDeps): express.Express {
       deps.services.nodes.seen(caller);
       next();
     } catch (err) {
-      if ((err as { code?: string }).code === 'certificate_revoked') deps.metrics.revokedRefusals.inc();
+      const code = (err as { code?: string }).code;
+      if (code === 'certificate_revoked') {
+        deps.metrics.revokedRefusals.inc();
+        const certname = (() => {
+          try {
+            return deps.authenticator.chainOf(req.socket as TLSSocket)[0].certname;
+          } catch {
+            return undefined;
+          }
+        })();
+        if (certname) deps.audit.refused({ kind: 'node', name: certname }, code);
+      }
       next(err);
     }
   });
@@ -64,6 +78,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
   app.use('/v1', nodeRoutes(deps.services.nodes));
 
   app.use((req, res) => sendError(res, 404, 'route_not_found', `no route ${req.method} ${req.path}; see docs/api.md`));
+  app.use(auditRefusals(deps.audit));
   app.use(errorMapper(deps.log));
   return app;
 }

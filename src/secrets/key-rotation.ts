@@ -2,6 +2,8 @@ import crypto from 'node:crypto';
 import os from 'node:os';
 import { ConflictError, NotFoundError } from '../errors/app-error';
 import type { Store } from '../db/store';
+import type { Actor } from '../audit/audit-entry';
+import type { Auditor } from '../audit/auditor';
 import type { Logger } from '../log/logger';
 import type { SecretAddress } from './cipher';
 import type { SecretVault } from './secret-vault';
@@ -35,6 +37,7 @@ export class KeyRotation {
     private readonly store: Store,
     private readonly vault: SecretVault,
     private readonly log: Logger,
+    private readonly audit: Auditor,
     private readonly batchSize = 200,
   ) {}
 
@@ -63,7 +66,7 @@ export class KeyRotation {
     }
   }
 
-  async request(targetKeyId: string, requestedBy: string): Promise<RotationRow> {
+  async request(targetKeyId: string, requestedBy: Actor): Promise<RotationRow> {
     if (!this.vault.hasKey(targetKeyId)) throw new NotFoundError('key_not_loaded', `key ${targetKeyId} is not in this broker's keyring ${this.vault.keyringFile}`);
     const { rows: state } = await this.store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
     if (state[0]?.write_key_id === targetKeyId) {
@@ -71,13 +74,17 @@ export class KeyRotation {
       if (left === 0) throw new ConflictError('key_already_current', `key ${targetKeyId} already seals every secret`);
     }
     try {
-      const { rows } = await this.store.query<RotationRow>('INSERT INTO key_rotations (target_key_id, state, requested_by) VALUES ($1, $2, $3) RETURNING *', [
-        targetKeyId,
-        'waiting',
-        requestedBy,
-      ]);
-      this.log.info({ rotation: rows[0].id, target: targetKeyId, by: requestedBy }, 'key rotation requested');
-      return rows[0];
+      const row = await this.store.transaction(async (tx) => {
+        const { rows } = await tx.query<RotationRow>('INSERT INTO key_rotations (target_key_id, state, requested_by) VALUES ($1, $2, $3) RETURNING *', [
+          targetKeyId,
+          'waiting',
+          requestedBy.name,
+        ]);
+        await this.audit.append(tx, { actor: requestedBy, action: 'key.rotation.request', detail: { rotation: rows[0].id, target_key_id: targetKeyId } });
+        return rows[0];
+      });
+      this.log.info({ rotation: row.id, target: targetKeyId, by: requestedBy.name }, 'key rotation requested');
+      return row;
     } catch (err) {
       if ((err as { code?: string }).code === '23505') throw new ConflictError('rotation_in_progress', 'a key rotation is already in progress; see exportfact keys status');
       throw err;
@@ -113,9 +120,14 @@ export class KeyRotation {
     do done = await this.reencryptBatch(rotation);
     while (done > 0 && Date.now() < until);
     if (done === 0 && (await this.rowsNotOn(rotation.target_key_id)) === 0) {
-      const finished = await this.store.query("UPDATE key_rotations SET state = 'done', finished_at = now() WHERE id = $1 AND state = 'reencrypting'", [rotation.id]);
-      if (finished.rowCount) {
-        await this.store.query('UPDATE key_checks SET retired_at = now() WHERE key_id <> $1 AND retired_at IS NULL', [rotation.target_key_id]);
+      const finished = await this.store.transaction(async (tx) => {
+        const r = await tx.query("UPDATE key_rotations SET state = 'done', finished_at = now() WHERE id = $1 AND state = 'reencrypting' RETURNING rows_done", [rotation.id]);
+        if (!r.rowCount) return false;
+        await tx.query('UPDATE key_checks SET retired_at = now() WHERE key_id <> $1 AND retired_at IS NULL', [rotation.target_key_id]);
+        await this.audit.append(tx, { actor: { kind: 'broker', name: os.hostname() }, action: 'key.rotation.done', detail: { rotation: rotation.id, target_key_id: rotation.target_key_id } });
+        return true;
+      });
+      if (finished) {
         this.log.info({ rotation: rotation.id, target: rotation.target_key_id }, 'key rotation done; older keys are retired');
       }
     }

@@ -2,6 +2,7 @@ import express from 'express';
 import { z } from 'zod';
 import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
+import { adminActor } from '../audit/auditor';
 import { checkName } from '../facts/fact-names';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
@@ -47,8 +48,7 @@ export function secretAdminRoutes(deps: {
   r.route('/secrets/:category/:name')
     .get(requireScope('secrets:read'), async (req, res) => {
       const { category, name, environment, version } = names(req);
-      const shown = await secrets.show(environment, category, name, version);
-      // Who read which secret, never what: audit records this too.
+      const shown = await secrets.show(adminActor(adminPrincipalOf(req).subject), environment, category, name, version);
       log.info({ admin: adminPrincipalOf(req).subject, environment, category, name, versions: shown.values.map((v) => v.version) }, 'admin read a secret');
       res.set('Cache-Control', 'no-store').json(shown);
     })
@@ -65,7 +65,7 @@ export function secretAdminRoutes(deps: {
     .post(requireScope('secrets:rotate'), async (req, res) => {
       const { category, name, environment } = names(req);
       const body = parseBody(rotateBody, req.body ?? {});
-      const result = await secrets.rotate(environment, category, name, { value: body.value, pending: body.pending });
+      const result = await secrets.rotate(adminActor(adminPrincipalOf(req).subject), environment, category, name, { value: body.value, pending: body.pending });
       log.info({ admin: adminPrincipalOf(req).subject, environment, category, name, version: result.version, state: result.state }, 'secret rotated');
       res.json(result);
     })
@@ -75,7 +75,7 @@ export function secretAdminRoutes(deps: {
     .post(requireScope('secrets:rotate'), async (req, res) => {
       const { category, name, environment } = names(req);
       const { version } = parseBody(promoteBody, req.body);
-      const result = await secrets.promote(environment, category, name, version);
+      const result = await secrets.promote(adminActor(adminPrincipalOf(req).subject), environment, category, name, version);
       log.info({ admin: adminPrincipalOf(req).subject, environment, category, name, version }, 'secret version promoted');
       res.json(result);
     })
@@ -89,7 +89,7 @@ export function secretAdminRoutes(deps: {
     .post(requireScope('keys:rotate'), async (req, res) => {
       const { key_id } = parseBody(z.strictObject({ key_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional() }), req.body ?? {});
       const target = key_id ?? (await deps.addKey());
-      const rotation = await keyRotation.request(target, adminPrincipalOf(req).subject);
+      const rotation = await keyRotation.request(target, adminActor(adminPrincipalOf(req).subject));
       res.status(202).json({ rotation: { id: rotation.id, target_key_id: rotation.target_key_id, state: rotation.state } });
     })
     .all(methodNotAllowed(['POST']));

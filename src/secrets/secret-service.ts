@@ -1,4 +1,6 @@
-import { AppError, ConflictError, NotFoundError } from '../errors/app-error';
+import type { Actor } from '../audit/audit-entry';
+import { nodeActor, type Auditor } from '../audit/auditor';
+import { AppError, ConflictError, NotFoundError, UnavailableError } from '../errors/app-error';
 import type { Queryable } from '../db/store';
 import type { SensitiveValues } from '../facts/fact-service';
 import type { FactRow, FactStore } from '../facts/fact-store';
@@ -32,6 +34,7 @@ export class SecretService implements SensitiveValues {
     private readonly facts: FactStore,
     private readonly vault: SecretVault,
     private readonly config: SecretsConfig,
+    private readonly audit: Auditor,
   ) {}
 
   // --- SensitiveValues, used by FactService when a node publishes a sensitive fact ---
@@ -68,7 +71,10 @@ export class SecretService implements SensitiveValues {
       const values: Record<string, unknown> = {};
       for (const row of chosen) {
         values[row.exporter] = await this.vault.open(row, addressOf(row));
-        await this.secrets.recordSighting(tx, row.fact_id, row.exporter, row.version, caller.certname);
+        // No secret leaves unrecorded: when the sighting cannot be written, the read fails.
+        await this.secrets.recordSighting(tx, row.fact_id, row.exporter, row.version, caller.certname).catch((err: Error) => {
+          throw new AuditUnavailableError(err);
+        });
       }
       const multi = await this.isMulti(tx, chosen[0].fact_id);
       const version = Math.max(...chosen.map((r) => r.version));
@@ -99,13 +105,14 @@ export class SecretService implements SensitiveValues {
       Object.assign(fact, { multi: false, sensitive: true });
       const version = await this.facts.writeValue(tx, env, fact, BROKER_EXPORTER, null, 'create');
       await this.addVersion(tx, { environment: env, category, name, exporter: BROKER_EXPORTER, version, factId: fact.id }, candidate, 'current');
+      await this.audit.append(tx, { actor: nodeActor(caller.certname), action: 'secret.generate', environment: env, category, name, version, detail: { length: input.length, alphabet: input.alphabet } });
       return true;
     });
     return { ...(await this.read(caller, category, name)), created };
   }
 
   /** An admin's rotation of a broker-generated secret: a new value, current at once or pending. */
-  async rotate(env: string, category: string, name: string, opts: { value?: unknown; pending: boolean }) {
+  async rotate(actor: Actor, env: string, category: string, name: string, opts: { value?: unknown; pending: boolean }) {
     return this.secrets.db.transaction(async (tx) => {
       const fact = await this.lockGenerated(tx, env, category, name);
       const value = opts.value ?? generatePassword(fact.generator!.length, fact.generator!.alphabet);
@@ -113,18 +120,20 @@ export class SecretService implements SensitiveValues {
       const at = { environment: env, category, name, exporter: BROKER_EXPORTER, version, factId: fact.id };
       await this.addVersion(tx, at, value, opts.pending ? 'pending' : 'current');
       if (!opts.pending) await this.facts.setCurrentVersion(tx, env, fact.id, BROKER_EXPORTER, version);
+      await this.audit.append(tx, { actor, action: 'secret.rotate', environment: env, category, name, version, detail: { pending: opts.pending, given: opts.value !== undefined } });
       return { environment: env, category, name, version, state: opts.pending ? 'pending' : 'current' };
     });
   }
 
   /** Makes a pending version current (the old current becomes previous for the grace period). */
-  async promote(env: string, category: string, name: string, version: number) {
+  async promote(actor: Actor, env: string, category: string, name: string, version: number) {
     return this.secrets.db.transaction(async (tx) => {
       const fact = await this.lockGenerated(tx, env, category, name);
       if (!(await this.secrets.promote(tx, fact.id, BROKER_EXPORTER, version, this.config.graceSeconds))) {
         throw new NotFoundError('version_not_pending', `${category}.${name} has no pending version ${version}`);
       }
       await this.facts.setCurrentVersion(tx, env, fact.id, BROKER_EXPORTER, version);
+      await this.audit.append(tx, { actor, action: 'secret.promote', environment: env, category, name, version });
       return { environment: env, category, name, version, state: 'current' };
     });
   }
@@ -178,16 +187,30 @@ export class SecretService implements SensitiveValues {
   }
 
   /** An admin's read of a value (the CLI asks for confirmation first). */
-  async show(env: string, category: string, name: string, version?: number) {
+  async show(actor: Actor, env: string, category: string, name: string, version?: number) {
     const rows = await this.secrets.readable(this.secrets.db, env, category, name, version);
     const chosen = version === undefined ? rows.filter((r) => r.state === 'current') : rows;
     if (!chosen.length) throw new NotFoundError('secret_not_found', `no readable secret ${category}.${name}${version ? ` version ${version}` : ''} in environment ${env}`);
     const out = [];
     for (const row of chosen) out.push({ exporter: row.exporter, version: row.version, state: row.state, value: await this.vault.open(row, addressOf(row)) });
+    // Recorded before the value is handed out; if it cannot be, nothing is shown.
+    await this.audit
+      .appendNow({ actor, action: 'admin.secret.read', environment: env, category, name, version: Math.max(...out.map((o) => o.version)) })
+      .catch((err: Error) => {
+        throw new AuditUnavailableError(err);
+      });
     return { environment: env, category, name, values: out };
   }
 
   sweepExpired(): Promise<number> {
     return this.secrets.destroyExpired();
+  }
+}
+
+/** The audit trail cannot be written: secret hand-outs stop (fail closed), other reads go on. */
+export class AuditUnavailableError extends UnavailableError {
+  constructor(cause: Error) {
+    super('audit_unavailable', 'the audit trail cannot be written, so no secret is handed out; try again later');
+    this.cause = cause;
   }
 }

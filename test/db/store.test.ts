@@ -42,13 +42,13 @@ for (const backend of backends) {
   describe(`store: ${backend.label}`, function () {
     let store: Store;
     let cleanup: () => Promise<void>;
-    let facts: ReturnType<typeof testServices>['facts'];
+    let facts: Awaited<ReturnType<typeof testServices>>['facts'];
 
     before(async function () {
       if (backend.label.startsWith('PostgreSQL') && skipPg()) this.skip();
       ({ store, cleanup } = await backend.open());
       await migrate(store);
-      facts = testServices(store).facts;
+      facts = (await testServices(store)).facts;
     });
     after(() => cleanup?.());
 
@@ -151,7 +151,7 @@ describe('store: embedded data folder', () => {
     const dir = tempDir('lock');
     const first = await EmbeddedStore.open(dir);
     await migrate(first);
-    await testServices(first).facts.publish(caller('db1'), { category: 'keep', name: 'me', value: 'still here', sensitive: false, multi: false });
+    await (await testServices(first)).facts.publish(caller('db1'), { category: 'keep', name: 'me', value: 'still here', sensitive: false, multi: false });
     const err = await EmbeddedStore.open(dir).then(
       (s) => s.close().then(() => null),
       (e: Error) => e,
@@ -160,7 +160,7 @@ describe('store: embedded data folder', () => {
     await first.close();
     const second = await EmbeddedStore.open(dir);
     try {
-      const view = JSON.parse((await testServices(second).facts.view(caller('reader'))).body);
+      const view = JSON.parse((await (await testServices(second)).facts.view(caller('reader'))).body);
       expect(view.facts.keep.me).to.equal('still here');
     } finally {
       await second.close();

@@ -5,6 +5,8 @@ import pino from 'pino';
 import { PgStore } from '../../src/db/pg-store';
 import { migrate } from '../../src/db/migrate';
 import type { Caller } from '../../src/identity/caller';
+import { AuditLog } from '../../src/audit/audit-log';
+import { AuditSigner } from '../../src/audit/audit-signer';
 import { KeyRotation } from '../../src/secrets/key-rotation';
 import { addKeyToFile, Keyring } from '../../src/secrets/keyring';
 import { openKeyring } from '../../src/secrets/keyring-bootstrap';
@@ -63,7 +65,7 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
 
       const newKey = addKeyToFile(a.config.keyring.file);
       await a.broker.reloadKeyring();
-      const rotation = await a.broker.keyRotation.request(newKey, 'test');
+      const rotation = await a.broker.keyRotation.request(newKey, { kind: 'admin', name: 'test' });
       expect(rotation.state).to.equal('waiting');
       await sleep(1500); // several maintenance ticks: B lacks the key, so nothing may move
       expect(await rowsPerKey(a.broker.store as PgStore)).to.deep.equal({ [oldKey]: 300 });
@@ -111,7 +113,8 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
     try {
       await migrate(store);
       const { keyring, writeKeyId } = await openKeyring(store, { file: keyA }, quiet);
-      const services = createServices(store, new SecretVault(keyring, writeKeyId), { graceSeconds: 3600 }, quiet);
+      const audit = new AuditLog(store, (await AuditSigner.open(path.join(dir, 'audit.key'))).signer, quiet);
+      const services = createServices(store, new SecretVault(keyring, writeKeyId), { graceSeconds: 3600 }, quiet, audit);
       const N = 2000;
       for (let i = 0; i < N; i += 50) {
         await Promise.all(Array.from({ length: 50 }, (_, j) => services.facts.publish(node(i + j), { category: 'svc', name: `pw${i + j}`, value: `value-${i + j}`, sensitive: true, multi: false })));
@@ -120,8 +123,8 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
       fs.copyFileSync(keyA, keyB);
       for (const k of [keyA, keyB]) procs.push(await startServe([...tls, '--database-url', db.url, '--keyring', k, '--reencrypt-batch', '5']));
 
-      const requester = new KeyRotation(store, new SecretVault(Keyring.load(keyA), writeKeyId), quiet);
-      await requester.request(newKey, 'test');
+      const requester = new KeyRotation(store, new SecretVault(Keyring.load(keyA), writeKeyId), quiet, audit);
+      await requester.request(newKey, { kind: 'admin', name: 'test' });
       await until(30_000, async () => {
         const { rows } = await store.query<{ rows_done: number }>('SELECT rows_done FROM key_rotations');
         return rows[0].rows_done > 0;

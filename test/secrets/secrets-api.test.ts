@@ -7,6 +7,7 @@ import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 
 const CANARY = 'canary-9f2c-Sekr1t';
+const ADMIN = { kind: 'admin', name: 'test-admin' } as const;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every file under dir, as one buffer: to prove a value is nowhere in plaintext. */
@@ -125,7 +126,7 @@ for (const backend of ['embedded', 'postgres'] as const)
 
     it('rotates: readers get the new current, the previous stays readable by pin for the grace period, then is destroyed', async () => {
       const before = (await bob.get('/v1/secrets/keystone/db_password')).json;
-      const rotated = await t.broker.services.secrets.rotate('production', 'keystone', 'db_password', { pending: false });
+      const rotated = await t.broker.services.secrets.rotate(ADMIN, 'production', 'keystone', 'db_password', { pending: false });
       expect(rotated.version).to.be.greaterThan(before.version);
       const now = (await bob.get('/v1/secrets/keystone/db_password')).json;
       expect(now.version).to.equal(rotated.version);
@@ -144,20 +145,20 @@ for (const backend of ['embedded', 'postgres'] as const)
 
     it('keeps a pending version out of readers’ way until it is promoted', async () => {
       const current = (await bob.get('/v1/secrets/keystone/db_password')).json;
-      const pending = await t.broker.services.secrets.rotate('production', 'keystone', 'db_password', { pending: true, value: 'given-by-admin' });
+      const pending = await t.broker.services.secrets.rotate(ADMIN, 'production', 'keystone', 'db_password', { pending: true, value: 'given-by-admin' });
       expect((await bob.get('/v1/secrets/keystone/db_password')).json.version).to.equal(current.version);
       expect((await alice.get(`/v1/secrets/keystone/db_password?version=${pending.version}`)).json).to.include({ value: 'given-by-admin', state: 'pending' });
-      await t.broker.services.secrets.promote('production', 'keystone', 'db_password', pending.version);
+      await t.broker.services.secrets.promote(ADMIN, 'production', 'keystone', 'db_password', pending.version);
       expect((await bob.get('/v1/secrets/keystone/db_password')).json).to.include({ version: pending.version, value: 'given-by-admin' });
     });
 
     it('refuses an admin rotation of a node-published secret: that node rotates it', async () => {
-      const err = await t.broker.services.secrets.rotate('production', 'db', 'password', { pending: false }).catch((e) => e);
+      const err = await t.broker.services.secrets.rotate(ADMIN, 'production', 'db', 'password', { pending: false }).catch((e) => e);
       expect(err.code).to.equal('secret_owned_by_node');
     });
 
     it('records sightings per node and version, and tells who has not fetched the current version', async () => {
-      await t.broker.services.secrets.rotate('production', 'keystone', 'db_password', { pending: false });
+      await t.broker.services.secrets.rotate(ADMIN, 'production', 'keystone', 'db_password', { pending: false });
       await bob.get('/v1/secrets/keystone/db_password');
       await bob.get('/v1/secrets/keystone/db_password');
       const status = await t.broker.services.secrets.status('production', 'keystone', 'db_password');

@@ -4,6 +4,9 @@ import path from 'node:path';
 import pino from 'pino';
 import { startBroker, type Broker } from '../../src/broker';
 import type { ServeConfig, StoreConfig } from '../../src/config/serve-config';
+import { AuditLog } from '../../src/audit/audit-log';
+import { AuditSigner } from '../../src/audit/audit-signer';
+import type { Store } from '../../src/db/store';
 import { createLogger } from '../../src/log/logger';
 import { createKeyringFile } from '../../src/secrets/keyring';
 import { SecretVault } from '../../src/secrets/secret-vault';
@@ -59,6 +62,7 @@ export async function startTestBroker(
     secretGraceSeconds: opts.graceSeconds ?? 86_400,
     reencryptBatch: opts.reencryptBatch ?? 200,
     maintenanceMs: 200,
+    audit: { keyFile: path.join(dir, 'audit-signing.key'), trustKeyFiles: [], signEveryMs: 60_000 },
   };
   const logs = new LogCapture();
   const broker = await startBroker(config, createLogger('info', logs.stream as unknown as pino.DestinationStream));
@@ -73,7 +77,10 @@ export async function startTestBroker(
 }
 
 /** Services over a store, with a fresh keyring: what the store-level tests need. */
-export function testServices(store: import('../../src/db/store').Store, graceSeconds = 86_400) {
-  const keyring = createKeyringFile(path.join(tempDir('keys'), 'keyring.json'));
-  return createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds }, createLogger('silent'));
+export async function testServices(store: Store, graceSeconds = 86_400) {
+  const dir = tempDir('keys');
+  const keyring = createKeyringFile(path.join(dir, 'keyring.json'));
+  const log = createLogger('silent');
+  const audit = new AuditLog(store, (await AuditSigner.open(path.join(dir, 'audit-signing.key'))).signer, log);
+  return createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds }, log, audit);
 }

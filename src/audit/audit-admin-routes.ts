@@ -1,0 +1,88 @@
+import express from 'express';
+import { z } from 'zod';
+import { requireScope } from '../admin/admin-auth';
+import { adminPrincipalOf } from '../admin/admin-principal';
+import type { Store } from '../db/store';
+import { checkName } from '../facts/fact-names';
+import { methodNotAllowed } from '../http/method-not-allowed';
+import { parseBody } from '../http/validate';
+import type { AuditLog } from './audit-log';
+import { AuditQueries } from './audit-queries';
+import { pruneAuditChain, verifyAuditChain } from './audit-verify';
+
+const envQuery = (fallback: string) => z.object({ environment: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).default(fallback) });
+const eventQuery = z.strictObject({
+  since: z.coerce.date().optional(),
+  until: z.coerce.date().optional(),
+  actor: z.string().max(255).optional(),
+  environment: z.string().max(64).optional(),
+  category: z.string().max(64).optional(),
+  name: z.string().max(64).optional(),
+  action: z.string().max(64).optional(),
+  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+});
+
+/** Admin API for audit (scope audit:read; pruning needs audit:prune). */
+export function auditAdminRoutes(deps: { store: Store; audit: AuditLog; trustedKeys: () => Buffer[]; publicKey: Buffer; defaultEnvironment: string }): express.Router {
+  const r = express.Router();
+  const q = new AuditQueries(deps.store);
+  const env = envQuery(deps.defaultEnvironment);
+  const fact = (req: express.Request) => ({
+    category: checkName('category', String(req.params.category)),
+    name: checkName('name', String(req.params.name)),
+    ...parseBody(env, req.query),
+  });
+
+  r.route('/audit/facts/:category/:name/sightings')
+    .get(requireScope('audit:read'), async (req, res) => {
+      const f = fact(req);
+      res.json({ ...f, sightings: await q.whoSaw(f.environment, f.category, f.name) });
+    })
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/audit/facts/:category/:name/not-current')
+    .get(requireScope('audit:read'), async (req, res) => {
+      const f = fact(req);
+      res.json({ ...f, nodes: await q.notCurrent(f.environment, f.category, f.name) });
+    })
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/audit/nodes/:certname/sightings')
+    .get(requireScope('audit:read'), async (req, res) => {
+      const { since } = parseBody(z.object({ since: z.coerce.date().optional() }), req.query);
+      res.json({ certname: req.params.certname, sightings: await q.nodeSaw(String(req.params.certname), since) });
+    })
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/audit/events')
+    .get(requireScope('audit:read'), async (req, res) => res.json({ events: await q.events(parseBody(eventQuery, req.query)) }))
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/audit/leaked')
+    .post(requireScope('audit:read'), async (req, res) => {
+      const { fingerprints } = parseBody(z.strictObject({ fingerprints: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits')).min(1).max(16) }), req.body);
+      const matches = await q.leaked(fingerprints.map((h) => Buffer.from(h, 'hex')));
+      await deps.audit.appendNow({ actor: { kind: 'admin', name: adminPrincipalOf(req).subject }, action: 'admin.audit.leaked', detail: { matches: matches.length } });
+      res.json({ matches });
+    })
+    .all(methodNotAllowed(['POST']));
+
+  r.route('/audit/verify')
+    .get(requireScope('audit:read'), async (_req, res) => {
+      await deps.audit.signHead();
+      res.json(await verifyAuditChain(deps.store, deps.trustedKeys()));
+    })
+    .all(methodNotAllowed(['GET']));
+
+  r.route('/audit/prune')
+    .post(requireScope('audit:prune'), async (req, res) => {
+      const { before } = parseBody(z.strictObject({ before: z.coerce.date() }), req.body);
+      await deps.audit.signHead();
+      const result = await pruneAuditChain(deps.store, before, deps.publicKey);
+      await deps.audit.appendNow({ actor: { kind: 'admin', name: adminPrincipalOf(req).subject }, action: 'audit.prune', detail: { pruned: result.pruned, anchor_seq: result.anchor_seq } });
+      res.json(result);
+    })
+    .all(methodNotAllowed(['POST']));
+
+  return r;
+}
