@@ -90,6 +90,8 @@ export async function verifyAuditChain(store: Store, trustedKeys: Buffer[]): Pro
     }
     if (!computed.equals(head.hash)) {
       const from = signedThrough === null ? (anchor ? anchor.seq + 1 : 1) : signedThrough + 1;
+      // A change the walk already named explains the mismatch; otherwise the hashes were recomputed.
+      if (problems.some((p) => p.seq >= from && p.seq <= head.seq)) continue;
       problems.push({ seq: from, kind: 'recomputed', message: `the chain differs from the head signed at entry ${head.seq}: an entry between ${from} and ${head.seq} was changed and the hashes recomputed` });
       continue;
     }

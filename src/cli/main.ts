@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import { ConfigError } from '../config/config-error';
 import { AppError } from '../errors/app-error';
 import { adminCommand } from './admin-command';
+import { auditCommand } from './audit-command';
 import { caCommand } from './ca-command';
 import { keysCommand } from './keys-command';
 import { migrateCommand } from './migrate-command';
@@ -16,6 +17,7 @@ const program = new Command('exportfact')
   .addCommand(caCommand())
   .addCommand(keysCommand())
   .addCommand(secretsCommand())
+  .addCommand(auditCommand())
   .addCommand(adminCommand())
   .addCommand(migrateCommand());
 

@@ -92,7 +92,7 @@ export function parsePolicy(text: string, source: string): ParsedRule[] {
       if (rule) rules.push(rule);
     });
   }
-  if (problems.list.length) throw new PolicyError(problems.list);
+  if (problems.list.length) throw new PolicyError(problems.list.sort((a, b) => a.line - b.line || a.col - b.col));
   return rules;
 }
 

@@ -27,7 +27,7 @@ describe('admin walkthrough with the exportfact command', function () {
         keyPem: fs.readFileSync(path.join(ssl, 'private_keys', `${certname}.pem`), 'utf8'),
       });
     };
-    const token = await cli(['admin', 'token', '--scope', 'secrets:read,secrets:rotate,keys:rotate', '--subject', 'ops-alice', '--ttl', '10m']);
+    const token = await cli(['admin', 'token', '--scope', 'secrets:read,secrets:rotate,keys:rotate,audit:read', '--subject', 'ops-alice', '--ttl', '10m']);
     expect(token.code).to.equal(0, token.stderr);
     admin = ['--admin-url', serve.adminUrl!, '--token', token.stdout.trim()];
   });
@@ -72,6 +72,25 @@ describe('admin walkthrough with the exportfact command', function () {
     expect(parsed.keys.find((k: { key_id: string }) => k.key_id === writeKey).rows).to.be.greaterThan(0);
     expect(parsed.keys.filter((k: { key_id: string; rows: number }) => k.key_id !== writeKey && k.rows > 0)).to.deep.equal([]);
     expect((await node('keystone.example.com').get('/v1/secrets/nova/db_password')).json.value).to.equal(before.value);
+  });
+
+  it('after a leak: names the secret version a leaked value is, who received it, and checks the trail', async () => {
+    const keystone = node('keystone.example.com');
+    const leaked = (await keystone.get('/v1/secrets/nova/db_password')).json;
+    fs.writeFileSync(path.join(cwd, 'leaked.txt'), `${leaked.value}\n`);
+    const found = await cli(['audit', 'leaked', '--value-file', 'leaked.txt', ...admin]);
+    expect(found.code).to.equal(0, found.stderr);
+    expect(found.stdout).to.match(new RegExp(`production/nova\\.db_password version ${leaked.version} \\(current`));
+    expect(found.stdout).to.contain('keystone.example.com');
+    expect(found.stdout).to.not.contain(leaked.value);
+
+    const who = await cli(['audit', 'who-saw', 'nova', 'db_password', ...admin]);
+    expect(who.stdout).to.match(/keystone\.example\.com/);
+    const events = await cli(['audit', 'events', '--action', 'secret.', ...admin]);
+    expect(events.stdout).to.match(/admin:ops-alice\s+secret\.rotate\s+production\/nova\.db_password/);
+    const verify = await cli(['audit', 'verify', ...admin]);
+    expect(verify.code).to.equal(0, verify.stdout);
+    expect(verify.stdout).to.match(/audit trail intact/);
   });
 
   it('refuses an under-scoped token with a one-line error naming the scope', async () => {
