@@ -248,6 +248,16 @@ export async function runInPairs(nodes: PuppetNode[], manifest: { file?: string;
   return results;
 }
 
+/**
+ * Runs groups one after the other; the nodes of a group run concurrently (two at a time).
+ * Put in one group only nodes that do not depend on each other, or the order is a race.
+ */
+export async function runGroups(groups: PuppetNode[][], manifest: { file?: string; code?: string }, flags: string[] = []): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  for (const group of groups) results.push(...(await runInPairs(group, manifest, flags)));
+  return results;
+}
+
 /** A failure to read when an assertion on a run fails. */
 export function explain(r: RunResult): string {
   return `${r.node} exit ${r.code}:\n${r.output}`;
