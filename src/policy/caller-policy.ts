@@ -36,14 +36,23 @@ export class CallerPolicy {
   private readonly byCategory: Map<string, Candidate[]>[] = [new Map(), new Map(), new Map()];
   /** False when no read rule of this caller touches non-sensitive facts: the default then holds for all of them. */
   private readonly nonSensitiveReadRules: boolean;
+  /** Rules left after dropping those whose match fails for this caller (diagnostics). */
+  readonly ruleCount: number;
 
   constructor(
     readonly caller: Caller,
     private readonly restrictsWrites: boolean,
     rules: readonly CompiledRule[],
+    /**
+     * Policy version + identity hash, for a view's ETag: what a caller may see changes with
+     * the policy and with its certificate (a re-issued one with another pp_role must not be
+     * answered 304 from the old role's view).
+     */
+    readonly tag: string,
   ) {
     for (const rule of rules) for (const action of rule.actions) this.byAction[ACTION_INDEX[action]].push(rule);
     this.nonSensitiveReadRules = this.byAction[0].some((r) => r.sensitive !== true);
+    this.ruleCount = rules.length;
   }
 
   canRead(fact: ReadableFact): boolean {

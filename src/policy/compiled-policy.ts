@@ -50,7 +50,8 @@ export class CompiledPolicy {
     const key = JSON.stringify([caller.certname, caller.environment, Object.entries(caller.extensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
     let policy = this.callers.get(key);
     if (!policy) {
-      policy = new CallerPolicy(caller, this.restrictsWrites, this.rules.filter((r) => callerMatches(r.match, caller)));
+      const tag = `${this.version}.${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
+      policy = new CallerPolicy(caller, this.restrictsWrites, this.rules.filter((r) => callerMatches(r.match, caller)), tag);
       if (this.callers.size >= CALLER_CACHE_SIZE) this.callers.delete(this.callers.keys().next().value!);
       this.callers.set(key, policy);
     }

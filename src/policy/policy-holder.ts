@@ -30,6 +30,9 @@ export class PolicyHolder extends EventEmitter {
   private loadedAt: Date | null = null;
   private lastError: string | null = null;
   private watching = false;
+  private firstCheck?: NodeJS.Timeout;
+  /** The file's identity (inode, size, mtime) when it was last read, good or not. */
+  private stamp = 'absent';
 
   constructor(private readonly log?: PolicyLog) {
     super();
@@ -45,7 +48,9 @@ export class PolicyHolder extends EventEmitter {
 
   /** At start: reads and compiles FILE, or throws ConfigError with the line number. */
   load(file: string): CompiledPolicy {
+    const stamp = stampOfFile(file);
     const policy = readPolicyFile(file);
+    this.stamp = stamp;
     this.policyFile = file;
     this.install(policy);
     return policy;
@@ -58,6 +63,8 @@ export class PolicyHolder extends EventEmitter {
   reload(): boolean {
     if (this.policyFile === null) return false;
     let next: CompiledPolicy;
+    // Taken before reading: a change during the read then shows as a change at the next poll.
+    this.stamp = stampOfFile(this.policyFile);
     try {
       next = readPolicyFile(this.policyFile);
     } catch (err) {
@@ -79,14 +86,21 @@ export class PolicyHolder extends EventEmitter {
     if (this.policyFile === null) throw new Error('PolicyHolder.watch needs a file: call load(file) first');
     if (this.watching) return;
     this.watching = true;
-    fs.watchFile(this.policyFile, { interval: intervalMs, persistent: false }, (curr, prev) => {
-      if (curr.mtimeMs === prev.mtimeMs && curr.size === prev.size && curr.ino === prev.ino) return;
-      this.reload();
-    });
+    const file = this.policyFile;
+    // Compared with the file as last read, not with the previous poll.
+    const check = (stamp: string) => {
+      if (stamp !== this.stamp) this.reload();
+    };
+    fs.watchFile(file, { interval: intervalMs, persistent: false }, (curr) => check(stampOf(curr)));
+    // The watcher reports changes after its own first look only: one made between load()
+    // and that look would otherwise go unnoticed until the next edit.
+    this.firstCheck = setTimeout(() => check(stampOfFile(file)), intervalMs);
+    this.firstCheck.unref();
   }
 
   close(): void {
     if (this.watching && this.policyFile !== null) fs.unwatchFile(this.policyFile);
+    clearTimeout(this.firstCheck);
     this.watching = false;
   }
 
@@ -116,5 +130,18 @@ export class PolicyHolder extends EventEmitter {
     this.log?.info({ policy: next.source, version: next.version, rules: next.rules.length, previous: previous.version }, 'policy loaded');
     if (changed) this.emit('updated', next, previous);
     return changed;
+  }
+}
+
+function stampOf(st: fs.Stats): string {
+  // fs.watchFile reports a missing file as all zeros.
+  return st.ino === 0 && st.mtimeMs === 0 ? 'absent' : `${st.ino}:${st.size}:${st.mtimeMs}`;
+}
+
+function stampOfFile(file: string): string {
+  try {
+    return stampOf(fs.statSync(file));
+  } catch {
+    return 'absent';
   }
 }

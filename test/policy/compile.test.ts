@@ -155,6 +155,17 @@ describe('policy version and the per-caller cache', () => {
     expect(p.forCaller({ ...c, extensions: { pp_role: 'x' } })).to.not.equal(p.forCaller(c));
   });
 
+  it('tags each caller\'s view with the policy version and the identity, for ETags', () => {
+    const p = compilePolicy(base, 'a');
+    const c: Caller = { certname: 'n', environment: 'production', extensions: { pp_role: 'x' } };
+    const tag = p.forCaller(c).tag;
+    expect(tag).to.match(new RegExp(`^${p.version}\\.[0-9a-f]{12}$`));
+    expect(compilePolicy(`# comment\n${base}`, 'b').forCaller(c).tag).to.equal(tag);
+    expect(p.forCaller({ ...c, extensions: { pp_role: 'y' } }).tag).to.not.equal(tag);
+    expect(p.forCaller({ ...c, environment: 'staging' }).tag).to.not.equal(tag);
+    expect(compilePolicy(base.replace('admin', 'root'), 'c').forCaller(c).tag).to.not.equal(tag);
+  });
+
   it('cannot be fooled by an extension value that spells out another extension', () => {
     const p = compilePolicy(base, 'a');
     const secret = { category: 'db', name: 'root', sensitive: true, exporters: [] };
