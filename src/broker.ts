@@ -1,7 +1,4 @@
 import fs from 'node:fs';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import { startAdminServer } from './admin/admin-server';
 import { auditAdminRoutes } from './audit/audit-admin-routes';
 import { AuditLog } from './audit/audit-log';
@@ -23,6 +20,7 @@ import { SecretVault } from './secrets/secret-vault';
 import { addKeyToFile } from './secrets/keyring';
 import { createServices, type Services } from './services';
 import { PeerAuthenticator } from './tls/peer-authenticator';
+import { createMtlsServer } from './tls/mtls-server';
 import { RevocationList } from './tls/revocation';
 import { loadTlsMaterial } from './tls/tls-material';
 
@@ -109,53 +107,21 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.caPem);
     const app = createAgentApp({ store, services, audit, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
 
-    const server = https.createServer(
-      {
-        ca: tls.caPem,
-        cert: tls.certPem,
-        key: tls.keyPem,
-        requestCert: true,
-        rejectUnauthorized: true, // chain and dates are checked in the handshake; revocation per request
-        minVersion: 'TLSv1.2',
-      },
+    const server = createMtlsServer({
+      tls,
       app,
-    );
-    server.keepAliveTimeout = 30_000;
-    server.headersTimeout = 35_000;
-
-    // Open connections, so a CRL reload can close the revoked ones at once.
-    const sockets = new Set<TLSSocket>();
-    server.on('secureConnection', (socket: TLSSocket) => {
-      metrics.handshakes.inc();
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
+      requireClientCert: true,
+      revocation,
+      authenticator,
+      log,
+      listener: 'agent',
+      onConnection: () => metrics.handshakes.inc(),
     });
-    server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake refused'));
-    revocation.on('updated', () => {
-      for (const socket of sockets) {
-        try {
-          if (revocation.isRevoked(authenticator.chainOf(socket))) socket.destroy();
-        } catch {
-          /* a socket without an accepted certificate never reaches the app */
-        }
-      }
-    });
-
     if (config.tls.crl) revocation.watchFile(config.tls.crl, config.crlWatchMs);
     if (config.crlUrl) revocation.pollUrl(config.crlUrl, config.crlPollMs, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem });
+    const { url, port } = await server.listen(config.host, config.port);
+    cleanups.push(() => server.close());
 
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => resolve());
-    });
-    cleanups.push(
-      () =>
-        new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          server.closeIdleConnections();
-          setTimeout(() => server.closeAllConnections(), 2000).unref();
-        }),
-    );
     let adminUrl: string | undefined;
     if (config.admin) {
       const signing = await ensureTokenSigningKey(config.admin.signingKeyFile);
@@ -181,11 +147,9 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       cleanups.push(() => admin.close());
       adminUrl = admin.url;
     }
-    const port = (server.address() as AddressInfo).port;
-    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    log.info({ listen: `${host}:${port}`, admin: adminUrl ?? null, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
+    log.info({ listen: url.replace('https://', ''), admin: adminUrl ?? null, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
 
-    return { url: `https://${host}:${port}`, port, store, services, revocation, keyRotation, audit, trustedAuditKeys, vault, adminUrl, reloadKeyring, close: cleanup };
+    return { url, port, store, services, revocation, keyRotation, audit, trustedAuditKeys, vault, adminUrl, reloadKeyring, close: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

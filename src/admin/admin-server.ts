@@ -1,11 +1,9 @@
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import pinoHttp from 'pino-http';
 import { AppError } from '../errors/app-error';
 import { errorMapper, sendError } from '../http/error-mapper';
 import type { Logger } from '../log/logger';
+import { createMtlsServer } from '../tls/mtls-server';
 import { PeerAuthenticator } from '../tls/peer-authenticator';
 import type { RevocationList } from '../tls/revocation';
 import type { TlsMaterial } from '../tls/tls-material';
@@ -107,67 +105,11 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const authenticator = new PeerAuthenticator(opts.revocation, opts.defaultEnvironment, opts.tls.caPem);
   const app = createAdminApp(opts, authenticator);
-  const server = https.createServer(
-    {
-      ca: opts.tls.caPem,
-      cert: opts.tls.certPem,
-      key: opts.tls.keyPem,
-      requestCert: true,
-      rejectUnauthorized: false,
-      minVersion: 'TLSv1.2',
-    },
-    app,
-  );
-  server.keepAliveTimeout = 30_000;
-  server.headersTimeout = 35_000;
-
-  // A CRL reload closes kept-alive connections of newly revoked admin certificates at once.
-  const sockets = new Set<TLSSocket>();
-  server.on('secureConnection', (socket: TLSSocket) => {
-    // Identity is read once per connection; a renegotiation must not swap the certificate under it.
-    socket.disableRenegotiation();
-    sockets.add(socket);
-    socket.once('close', () => sockets.delete(socket));
-  });
-  server.on('tlsClientError', (err) => opts.log.debug({ err: err.message, listener: 'admin' }, 'TLS handshake refused'));
-  const onCrlUpdate = () => {
-    for (const socket of sockets) {
-      if (!socket.authorized) continue; // no verified certificate: nothing to revoke
-      try {
-        if (opts.revocation.isRevoked(authenticator.chainOf(socket))) socket.destroy();
-      } catch {
-        /* a certificate without a usable chain is refused per request anyway */
-      }
-    }
-  };
-  opts.revocation.on('updated', onCrlUpdate);
-
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, opts.host, () => resolve());
-    });
-  } catch (err) {
-    opts.revocation.off('updated', onCrlUpdate);
-    throw err;
-  }
-  const port = (server.address() as AddressInfo).port;
-  const host = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  const server = createMtlsServer({ tls: opts.tls, app, requireClientCert: false, revocation: opts.revocation, authenticator, log: opts.log, listener: 'admin' });
+  const { url, port } = await server.listen(opts.host, opts.port);
   opts.log.info(
-    { listen: `${host}:${port}`, admin_certnames: opts.adminCertnames.length, admin_roles: opts.adminRoles, tokens: opts.tokenPublicKeyPem !== undefined },
+    { listen: url.replace('https://', ''), admin_certnames: opts.adminCertnames.length, admin_roles: opts.adminRoles, tokens: opts.tokenPublicKeyPem !== undefined },
     'exportfact admin API listening',
   );
-
-  return {
-    url: `https://${host}:${port}`,
-    port,
-    async close() {
-      opts.revocation.off('updated', onCrlUpdate);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-        setTimeout(() => server.closeAllConnections(), 2000).unref();
-      });
-    },
-  };
+  return { url, port, close: () => server.close() };
 }
