@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import { startAdminServer } from './admin/admin-server';
 import { auditAdminRoutes } from './audit/audit-admin-routes';
 import { AuditLog } from './audit/audit-log';
@@ -21,6 +22,7 @@ import { addKeyToFile } from './secrets/keyring';
 import { createServices, type Services } from './services';
 import { PeerAuthenticator } from './tls/peer-authenticator';
 import { createMtlsServer } from './tls/mtls-server';
+import { PolicyHolder, type CompiledPolicy } from './policy';
 import { RevocationList } from './tls/revocation';
 import { loadTlsMaterial } from './tls/tls-material';
 
@@ -33,6 +35,7 @@ export interface Broker {
   keyRotation: KeyRotation;
   audit: AuditLog;
   trustedAuditKeys: Buffer[];
+  policy: PolicyHolder;
   vault: SecretVault;
   /** The admin listener, when configured. */
   adminUrl?: string;
@@ -68,7 +71,18 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     const signHeads = setInterval(() => audit.signHead().catch((err: Error) => log.error({ err: err.message }, 'signing the audit chain head failed')), config.audit.signEveryMs);
     signHeads.unref();
     cleanups.push(() => clearInterval(signHeads));
-    const services = createServices(store, vault, { graceSeconds: config.secretGraceSeconds }, log, audit);
+    const policy = new PolicyHolder(log);
+    if (config.policy) {
+      policy.load(config.policy.file); // a broken file stops the start: one line with its line number
+      policy.watch(config.policy.watchMs);
+    }
+    cleanups.push(() => policy.close());
+    policy.on('updated', (next: CompiledPolicy, previous: CompiledPolicy) => {
+      audit
+        .appendNow({ actor: { kind: 'broker', name: os.hostname() }, action: 'policy.change', detail: { file: policy.file, version: next.version, previous: previous.version, rules: next.rules.length } })
+        .catch((err: Error) => log.error({ err: err.message }, 'could not record a policy change'));
+    });
+    const services = createServices(store, vault, { graceSeconds: config.secretGraceSeconds }, log, audit, policy);
     await services.viewVersions.start();
     cleanups.push(() => services.viewVersions.stop(), () => services.nodes.close());
     const keyRotation = new KeyRotation(store, vault, log, audit, config.reencryptBatch);
@@ -105,7 +119,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
 
     const metrics = new BrokerMetrics();
     const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.caPem);
-    const app = createAgentApp({ store, services, audit, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
+    const app = createAgentApp({ store, services, audit, policy, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
 
     const server = createMtlsServer({
       tls,
@@ -149,7 +163,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     }
     log.info({ listen: url.replace('https://', ''), admin: adminUrl ?? null, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
 
-    return { url, port, store, services, revocation, keyRotation, audit, trustedAuditKeys, vault, adminUrl, reloadKeyring, close: cleanup };
+    return { url, port, store, services, revocation, keyRotation, audit, trustedAuditKeys, policy, vault, adminUrl, reloadKeyring, close: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

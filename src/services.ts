@@ -1,6 +1,7 @@
 import type { Auditor } from './audit/auditor';
 import type { Store } from './db/store';
-import { FactService } from './facts/fact-service';
+import { DEFAULT_POLICY } from './policy';
+import { FactService, type PolicySource } from './facts/fact-service';
 import { FactStore } from './facts/fact-store';
 import { ViewVersions } from './facts/view-versions';
 import type { Logger } from './log/logger';
@@ -18,12 +19,19 @@ export interface Services {
 }
 
 /** Wires each service to its store: one place, used by the broker and by the tests. */
-export function createServices(store: Store, vault: SecretVault, config: SecretsConfig, log: Logger, audit: Auditor): Services {
+export function createServices(
+  store: Store,
+  vault: SecretVault,
+  config: SecretsConfig,
+  log: Logger,
+  audit: Auditor,
+  policy: PolicySource = { current: DEFAULT_POLICY },
+): Services {
   const factStore = new FactStore(store);
-  const secrets = new SecretService(new SecretStore(store), factStore, vault, config, audit);
+  const secrets = new SecretService(new SecretStore(store), factStore, vault, config, audit, policy);
   const viewVersions = new ViewVersions(store, log);
   return {
-    facts: new FactService(factStore, secrets, viewVersions, audit),
+    facts: new FactService(factStore, secrets, viewVersions, audit, policy),
     secrets,
     nodes: new NodeService(new NodeStore(store), log),
     viewVersions,

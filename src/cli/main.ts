@@ -7,6 +7,7 @@ import { auditCommand } from './audit-command';
 import { caCommand } from './ca-command';
 import { keysCommand } from './keys-command';
 import { migrateCommand } from './migrate-command';
+import { policyCommand } from './policy-command';
 import { secretsCommand } from './secrets-command';
 import { serveCommand } from './serve-command';
 
@@ -18,6 +19,7 @@ const program = new Command('exportfact')
   .addCommand(keysCommand())
   .addCommand(secretsCommand())
   .addCommand(auditCommand())
+  .addCommand(policyCommand())
   .addCommand(adminCommand())
   .addCommand(migrateCommand());
 

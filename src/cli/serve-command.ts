@@ -35,6 +35,8 @@ export function serveCommand(): Command {
     .addOption(opt('--keyring <file>', 'keyring with the encryption keys (mode 0600; created if the store holds no secret yet; default ./keyring.json). EXPORTFACT_KEYRING_JSON may hold the keyring itself', 'EXPORTFACT_KEYRING'))
     .addOption(opt('--secret-grace <seconds>', 'how long a previous secret version stays readable after a rotation (default 86400)', 'EXPORTFACT_SECRET_GRACE'))
     .addOption(opt('--reencrypt-batch <rows>', 'rows re-sealed per transaction during a key rotation (default 200)', 'EXPORTFACT_REENCRYPT_BATCH'))
+    .addOption(opt('--policy <file>', 'access policy (docs/policy.md); reloaded on change and SIGHUP, a broken file keeps the old one in force', 'EXPORTFACT_POLICY'))
+    .addOption(opt('--policy-watch-interval <seconds>', 'how often --policy is checked for changes (default 2)', 'EXPORTFACT_POLICY_WATCH_INTERVAL'))
     .addOption(opt('--audit-key <file>', "Ed25519 key the broker signs the audit chain's head with (outside the database; created 0600; default ./audit-signing.key)", 'EXPORTFACT_AUDIT_KEY'))
     .addOption(new Option('--audit-trust-key <file>', "another broker's audit public key (or key file) that `audit verify` trusts (repeatable)").argParser((v: string, acc: string[] = []) => [...acc, v]))
     .addOption(opt('--dev-ca [dir]', 'create (once) and use a development CA in dir (default ./certs) for any TLS file not given', 'EXPORTFACT_DEV_CA'))
@@ -58,7 +60,10 @@ export function serveCommand(): Command {
           () => process.exit(1),
         );
       };
-      process.on('SIGHUP', () => void broker.reloadKeyring());
+      process.on('SIGHUP', () => {
+        void broker.reloadKeyring();
+        broker.policy.reload();
+      });
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });

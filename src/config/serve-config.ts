@@ -21,6 +21,8 @@ export interface ServeConfig {
   /** How often the broker heartbeats, advances key rotations and destroys expired versions. */
   maintenanceMs: number;
   audit: { keyFile: string; trustKeyFiles: string[]; signEveryMs: number };
+  /** Access policy file (docs/policy.md); absent: the built-in defaults. */
+  policy?: { file: string; watchMs: number };
   /** Absent: no admin listener (in-process tests that do not need one). */
   admin?: AdminConfig;
 }
@@ -45,6 +47,8 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
   secretGrace?: string;
   reencryptBatch?: string;
   auditKey?: string;
+  policy?: string;
+  policyWatchInterval?: string;
   auditTrustKey?: string[];
 }
 
@@ -116,6 +120,7 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     secretGraceSeconds: positiveInt('--secret-grace', o.secretGrace, 86_400),
     reencryptBatch: positiveInt('--reencrypt-batch', o.reencryptBatch, 200),
     maintenanceMs: 2_000,
+    policy: o.policy ? { file: o.policy, watchMs: seconds('--policy-watch-interval', o.policyWatchInterval, 2_000) } : undefined,
     audit: { keyFile: o.auditKey ?? 'audit-signing.key', trustKeyFiles: o.auditTrustKey ?? [], signEveryMs: 60_000 },
     admin: o.adminListen ? parseAdminServeOptions(o as AdminServeOptions) : undefined,
     devCaDir: typeof o.devCa === 'string' ? o.devCa : o.devCa ? 'certs' : undefined,

@@ -4,6 +4,13 @@ import { nodeActor, type Auditor } from '../audit/auditor';
 import type { Queryable } from '../db/store';
 import type { FactRow, FactStore, ViewRow } from './fact-store';
 import type { ViewVersions } from './view-versions';
+import { PolicyDeniedError } from '../errors/policy-denied-error';
+import type { CompiledPolicy } from '../policy';
+
+/** Where services find the policy in force; read per request, never kept across requests. */
+export interface PolicySource {
+  readonly current: CompiledPolicy;
+}
 
 /** How facts hand sensitive values to the secrets side (sealing, versions), inside the same transaction. */
 export interface SensitiveValues {
@@ -48,20 +55,27 @@ export interface RenderedView {
 const kindName = (multi: boolean, sensitive: boolean) => `${multi ? 'per-node' : 'single'}${sensitive ? ' sensitive' : ''}`;
 
 export class FactService {
-  /** Rendered views by environment/category. Keyed by the database's view version, so it is
-   *  correct when several brokers share one database: a stale entry is simply not used. */
-  private readonly views = new Map<string, { version: number; view: RenderedView }>();
+  /** View rows by environment/category, keyed by the database's view version: correct when
+   *  several brokers share one database, a stale entry is simply not used. */
+  private readonly rows = new Map<string, { version: number; rows: ViewRow[] }>();
+  /** Rendered bodies by ETag (environment, version, category, caller's policy tag); most recent first out. */
+  private readonly bodies = new Map<string, RenderedView>();
 
   constructor(
     private readonly store: FactStore,
     private readonly sensitiveValues: SensitiveValues,
     private readonly viewVersions: ViewVersions,
     private readonly audit: Auditor,
+    private readonly policy: PolicySource,
   ) {}
 
   async publish(caller: Caller, input: PublishInput): Promise<PublishResult> {
     const { category, name, value, sensitive, multi } = input;
     const env = caller.environment;
+    const decision = this.policy.current.forCaller(caller).decide('export', { category, name, sensitive, exporters: [] });
+    if (!decision.allowed) {
+      throw new PolicyDeniedError(403, 'policy_denied', `${caller.certname} may not export ${category}.${name}: ${decision.reason}`, decision.rule?.text ?? null);
+    }
     // Hashing happens before the row lock is taken, to keep the lock short.
     const fingerprint = sensitive ? await this.sensitiveValues.fingerprint(value) : undefined;
     return this.store.transaction(async (tx) => {
@@ -139,23 +153,38 @@ export class FactService {
     return rows.map(({ category, name, multi, sensitive, version }) => ({ category, name, multi, sensitive, version }));
   }
 
-  /** The current view's tag: one primary-key lookup, the whole cost of a 304. */
+  /**
+   * The current view's tag: the environment's version (from memory while LISTEN feeds it) and
+   * the caller's policy tag (policy version and identity, cached per identity). A 304 needs
+   * nothing more: no rule is evaluated.
+   */
   async currentTag(caller: Caller, category?: string): Promise<{ version: number; etag: string }> {
     const version = await this.viewVersions.get(caller.environment);
-    return { version, etag: `"${caller.environment}.${version}${category ? `.${category}` : ''}"` };
+    const policyTag = this.policy.current.forCaller(caller).tag;
+    return { version, etag: `"${caller.environment}.${version}${category ? `.${category}` : ''}.${policyTag}"` };
   }
 
-  /** The view at `tag` (from currentTag, so the version is read once per request) or newer. */
+  /** The view at `tag` (from currentTag, so the version is read once per request) or newer, as this caller may see it. */
   async view(caller: Caller, category?: string, tag?: { version: number; etag: string }): Promise<RenderedView> {
     const { version, etag } = tag ?? (await this.currentTag(caller, category));
+    const cached = this.bodies.get(etag);
+    if (cached) return cached;
     const key = `${caller.environment}\0${category ?? ''}`;
-    const cached = this.views.get(key);
-    if (cached && cached.version === version) return cached.view;
-    // Read after the version: the rows are at least that new, so the tag never claims older data than it labels.
-    const view = { etag, body: JSON.stringify(buildView(caller.environment, await this.store.viewRows(caller.environment, category))) };
-    // Bounded: a node asking for many made-up categories must not grow the cache without end.
-    if (this.views.size >= 1000) this.views.clear();
-    this.views.set(key, { version, view });
+    let entry = this.rows.get(key);
+    if (!entry || entry.version !== version) {
+      // Read after the version: the rows are at least that new, so the tag never claims older data than it labels.
+      entry = { version, rows: await this.store.viewRows(caller.environment, category) };
+      // Bounded: a node asking for many made-up categories must not grow the cache without end.
+      if (this.rows.size >= 1000) this.rows.clear();
+      this.rows.set(key, entry);
+    }
+    const allowed = this.policy.current.forCaller(caller);
+    const visible = entry.rows.filter((r) =>
+      allowed.canRead({ category: r.category, name: r.name, sensitive: r.sensitive, exporters: [r.exporter], requesters: r.requesters }),
+    );
+    const view = { etag, body: JSON.stringify(buildView(caller.environment, visible)) };
+    if (this.bodies.size >= 256) this.bodies.delete(this.bodies.keys().next().value!);
+    this.bodies.set(etag, view);
     return view;
   }
 

@@ -18,6 +18,7 @@ export interface ViewRow {
   version: number;
   exporter: string;
   value: unknown; // null for sensitive facts: the view query never selects their values
+  requesters: string[]; // nodes that asked the broker to generate it (generated secrets only)
 }
 
 export interface ExportRow {
@@ -155,7 +156,9 @@ export class FactStore {
   async viewRows(env: string, category?: string): Promise<ViewRow[]> {
     const { rows } = await this.store.query<ViewRow>(
       `SELECT f.category, f.name, f.multi, f.sensitive, v.version, v.exporter,
-              CASE WHEN f.sensitive THEN NULL ELSE v.value END AS value
+              CASE WHEN f.sensitive THEN NULL ELSE v.value END AS value,
+              CASE WHEN f.generator IS NULL THEN '{}'::text[]
+                   ELSE ARRAY(SELECT r.certname FROM secret_requesters r WHERE r.fact_id = f.id) END AS requesters
          FROM facts f JOIN fact_values v ON v.fact_id = f.id
         WHERE f.environment = $1 AND ($2::text IS NULL OR f.category = $2)
         ORDER BY f.category, f.name, v.exporter`,

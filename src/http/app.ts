@@ -9,6 +9,7 @@ import { nodeRoutes } from '../nodes/node-routes';
 import { secretRoutes } from '../secrets/secret-routes';
 import type { Services } from '../services';
 import type { Auditor } from '../audit/auditor';
+import type { PolicyHolder } from '../policy';
 import { auditRefusals } from './audit-refusals';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
 import type { RevocationList } from '../tls/revocation';
@@ -20,6 +21,7 @@ export interface AppDeps {
   store: Store;
   services: Services;
   audit: Auditor;
+  policy: PolicyHolder;
   authenticator: PeerAuthenticator;
   revocation: RevocationList;
   metrics: BrokerMetrics;
@@ -71,7 +73,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
     }
   });
 
-  app.use(healthRoutes(deps.store, deps.revocation, deps.metrics));
+  app.use(healthRoutes(deps.store, deps.revocation, deps.metrics, deps.policy));
   app.use('/v1', express.json({ limit: deps.bodyLimitBytes, strict: false, type: 'application/json' }));
   app.use('/v1', factRoutes(deps.services.facts));
   app.use('/v1', secretRoutes(deps.services.secrets));

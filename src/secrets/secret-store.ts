@@ -96,6 +96,16 @@ export class SecretStore {
     return rows;
   }
 
+  /** Who asked for a generated secret: by default, its readers. */
+  async addRequester(tx: Queryable, factId: number, certname: string): Promise<void> {
+    await tx.query('INSERT INTO secret_requesters (fact_id, certname) VALUES ($1, $2) ON CONFLICT DO NOTHING', [factId, certname]);
+  }
+
+  async requesters(q: Queryable, factId: number): Promise<string[]> {
+    const { rows } = await q.query<{ certname: string }>('SELECT certname FROM secret_requesters WHERE fact_id = $1', [factId]);
+    return rows.map((r) => r.certname);
+  }
+
   /** One row per node x secret x version: a read bumps it, in the same transaction as the read. */
   async recordSighting(tx: Queryable, factId: number, exporter: string, version: number, certname: string): Promise<void> {
     await tx.query(

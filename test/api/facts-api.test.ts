@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { startTestBroker, type TestBroker } from '../support/broker';
+import { READ_ALL_SECRETS, startTestBroker, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 
@@ -16,9 +16,9 @@ describe(`facts API (${backend} store, real mTLS)`, function () {
       if (skipPg()) return this.skip();
       const db = await createTestDatabase('api');
       dropDb = db.drop;
-      t = await startTestBroker({ store: { kind: 'postgres', url: db.url } });
+      t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, policy: READ_ALL_SECRETS });
     } else {
-      t = await startTestBroker();
+      t = await startTestBroker({ policy: READ_ALL_SECRETS });
     }
     alice = t.client(t.pki.clients.alice);
     bob = t.client(t.pki.clients.bob);

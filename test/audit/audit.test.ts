@@ -5,7 +5,7 @@ import { chainHash } from '../../src/audit/audit-entry';
 import type { Queryable, Store } from '../../src/db/store';
 import { Keyring } from '../../src/secrets/keyring';
 import { leakFingerprints } from '../../src/cli/audit-command';
-import { startTestBroker, type TestBroker } from '../support/broker';
+import { READ_ALL_SECRETS, startTestBroker, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 
@@ -44,9 +44,9 @@ for (const backend of ['embedded', 'postgres'] as const)
       if (backend === 'postgres') {
         if (skipPg()) return this.skip();
         db = await createTestDatabase('audit');
-        t = await startTestBroker({ store: { kind: 'postgres', url: db.url } });
+        t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, policy: READ_ALL_SECRETS });
       } else {
-        t = await startTestBroker();
+        t = await startTestBroker({ policy: READ_ALL_SECRETS });
       }
       alice = t.client(t.pki.clients.alice);
       bob = t.client(t.pki.clients.bob);

@@ -77,7 +77,7 @@ describe('keyring at start and on reload (the serve command)', function () {
   it('takes the keyring from EXPORTFACT_KEYRING_JSON, and reads the held secret with it', async () => {
     const serve = await startServe([...tlsArgs, '--database-url', db.url], { env: { EXPORTFACT_KEYRING_JSON: fs.readFileSync(keyring(), 'utf8') } });
     try {
-      const r = await new Client(serve.url, pki.caBundlePem, pki.clients.bob).get('/v1/secrets/db/password');
+      const r = await new Client(serve.url, pki.caBundlePem, pki.clients.alice).get('/v1/secrets/db/password');
       expect(r.json.value).to.equal('held-secret');
     } finally {
       await serve.stop();
@@ -92,7 +92,7 @@ describe('keyring at start and on reload (the serve command)', function () {
       serve.child.kill('SIGHUP');
       await new Promise((r) => setTimeout(r, 1500));
       expect(serve.output()).to.match(/keyring refused; keeping the keys in force/);
-      expect((await new Client(serve.url, pki.caBundlePem, pki.clients.bob).get('/v1/secrets/db/password')).json.value).to.equal('held-secret');
+      expect((await new Client(serve.url, pki.caBundlePem, pki.clients.alice).get('/v1/secrets/db/password')).json.value).to.equal('held-secret');
       fs.writeFileSync(keyring(), saved, { mode: 0o600 });
       const added = await runCli(['keys', 'add', '--keyring', keyring()]);
       expect(added.code).to.equal(0, added.stderr);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { startTestBroker, tempDir, type TestBroker } from '../support/broker';
+import { READ_ALL_SECRETS, startTestBroker, tempDir, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 
@@ -33,10 +33,10 @@ for (const backend of ['embedded', 'postgres'] as const)
       if (backend === 'postgres') {
         if (skipPg()) return this.skip();
         db = await createTestDatabase('secrets');
-        t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, graceSeconds: 2 });
+        t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, graceSeconds: 2, policy: READ_ALL_SECRETS });
       } else {
         dataDir = tempDir('secret-data');
-        t = await startTestBroker({ store: { kind: 'embedded', dataDir }, graceSeconds: 2 });
+        t = await startTestBroker({ store: { kind: 'embedded', dataDir }, graceSeconds: 2, policy: READ_ALL_SECRETS });
       }
       alice = t.client(t.pki.clients.alice);
       bob = t.client(t.pki.clients.bob);

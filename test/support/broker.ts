@@ -14,6 +14,17 @@ import { createServices } from '../../src/services';
 import { Client } from './client';
 import { getTestPki, type TestCert, type TestPki } from './pki';
 
+/**
+ * For suites about something else than policy: every node may read every secret of its
+ * environment (the defaults allow only exporters and requesters).
+ */
+export const READ_ALL_SECRETS = `rules:
+  - name: tests read every secret
+    allow: read
+    facts: ["*.*"]
+    sensitive: true
+`;
+
 export function tempDir(label: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-${label}-`));
 }
@@ -38,7 +49,7 @@ export interface TestBroker {
 
 /** An in-process broker on a random port with the test PKI; embedded store unless given one. */
 export async function startTestBroker(
-  opts: { store?: StoreConfig; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number } = {},
+  opts: { store?: StoreConfig; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number; policy?: string } = {},
 ): Promise<TestBroker> {
   const pki = await getTestPki();
   // Files of this broker only: reload tests rewrite its crl.pem.
@@ -63,6 +74,7 @@ export async function startTestBroker(
     reencryptBatch: opts.reencryptBatch ?? 200,
     maintenanceMs: 200,
     audit: { keyFile: path.join(dir, 'audit-signing.key'), trustKeyFiles: [], signEveryMs: 60_000 },
+    policy: opts.policy === undefined ? undefined : { file: write('policy.yaml', opts.policy), watchMs: 200 },
   };
   const logs = new LogCapture();
   const broker = await startBroker(config, createLogger('info', logs.stream as unknown as pino.DestinationStream));

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The Puppet module's own checks: lint, rspec unit tests, and REFERENCE.md matching its sources.
+# (The module's integration tests against a real broker run with mocha: test/puppet/.)
+set -euo pipefail
+cd "$(dirname "$0")/../puppet-module"
+for tool in puppet puppet-lint rspec; do
+  command -v "$tool" >/dev/null || { echo "FATAL: $tool is required by the module tests (Debian: apt-get install puppet puppet-lint ruby-rspec-puppet puppet-strings)" >&2; exit 1; }
+done
+echo "== puppet-lint"
+puppet-lint --relative --fail-on-warnings manifests types examples
+echo "== metadata.json"
+ruby -rjson -e 'm = JSON.parse(File.read("metadata.json")); %w[name version author summary license source dependencies].each { |k| abort("metadata.json lacks #{k}") unless m.key?(k) }'
+echo "== REFERENCE.md is generated from the sources"
+ref=$(mktemp)
+puppet strings generate --format markdown --out "$ref" >/dev/null
+diff -u REFERENCE.md "$ref" || { echo "FATAL: REFERENCE.md is stale: run 'puppet strings generate --format markdown' in puppet-module/" >&2; exit 1; }
+echo "== rspec"
+rspec spec
