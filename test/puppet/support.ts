@@ -104,8 +104,10 @@ export class BrokerProcess {
   async start(): Promise<void> {
     const d = this.ca.dir;
     const args = [CLI, 'serve', '--ca', path.join(d, 'ca.pem'), '--crl', path.join(d, 'crl.pem'), '--cert', path.join(d, 'server.pem'),
-      '--key', path.join(d, 'server_key.pem'), '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--key', path.join(d, 'server_key.pem'), '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--admin-listen', '127.0.0.1:0'];
+    // The broker keeps keyring.json, admin-token.key and audit-signing.key in its working
+    // directory: beside the data folder, so a restart finds them and the repository stays clean.
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.dirname(path.resolve(this.dataDir)) });
     this.child = child;
     child.stdout!.on('data', (c) => (this.log += c));
     child.stderr!.on('data', (c) => (this.log += c));
