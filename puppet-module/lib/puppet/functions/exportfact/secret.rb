@@ -18,6 +18,7 @@ require_relative '../../../puppet_x/exportfact/secrets'
 #
 # Errors name the secret, the HTTP status and the broker's error code, never the value.
 Puppet::Functions.create_function(:'exportfact::secret') do
+  # The secret named `category.name`.
   # @param key The secret, `category.name`.
   # @param options `{version => N}` or `{generate => {length => 32, alphabet => 'alnum'}}`.
   # @return [Sensitive] The secret.
@@ -35,6 +36,7 @@ Puppet::Functions.create_function(:'exportfact::secret') do
     return_type 'Sensitive'
   end
 
+  # The secret named by category and name.
   # @param category The category, e.g. `keystone`.
   # @param name The name, e.g. `db_password`.
   # @param options `{version => N}` or `{generate => {length => 32, alphabet => 'alnum'}}`.

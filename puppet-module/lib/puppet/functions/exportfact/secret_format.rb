@@ -16,6 +16,7 @@ require_relative '../../../puppet_x/exportfact/secrets'
 # Like every Deferred function it runs before anything is applied: a failure stops the
 # whole apply (see `exportfact::secret`).
 Puppet::Functions.create_function(:'exportfact::secret_format') do
+  # Fetches the secret named `category.name` and puts it into the format.
   # @param format The string, with one `%s` or `%u` for the secret.
   # @param key The secret, `category.name`.
   # @param options `{version => N}` or `{generate => {...}}`.
@@ -32,6 +33,7 @@ Puppet::Functions.create_function(:'exportfact::secret_format') do
     return_type 'Sensitive'
   end
 
+  # Fetches the secret named by category and name and puts it into the format.
   # @param format The string, with one `%s` or `%u` for the secret.
   # @param category The category.
   # @param name The name.
@@ -45,6 +47,7 @@ Puppet::Functions.create_function(:'exportfact::secret_format') do
     return_type 'Sensitive'
   end
 
+  # Puts Sensitive values (e.g. nested Deferred secrets) into the format.
   # @param format The string, with one placeholder per value.
   # @param values Sensitive values, e.g. `Deferred('exportfact::secret', [...])`.
   # @return [Sensitive] The string with the values in it.
