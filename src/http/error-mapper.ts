@@ -29,6 +29,13 @@ export function errorMapper(log: Logger): ErrorRequestHandler {
       const message = err.type === 'entity.too.large' ? `request body is larger than ${err.limit} bytes` : parser.message;
       return sendError(res, parser.status, parser.code, message);
     }
+    // Other client errors raised by express or body-parser (a path that is not valid
+    // percent-encoding, a body that does not inflate): their 4xx status stands.
+    const status = Number(err?.status ?? err?.statusCode);
+    if (status >= 400 && status < 500) {
+      const code = err instanceof URIError || /decode param/i.test(err?.message ?? '') ? 'invalid_path' : 'bad_request';
+      return sendError(res, status, code, code === 'invalid_path' ? 'the request path is not valid percent-encoding' : err.expose ? String(err.message) : 'bad request');
+    }
     if (err instanceof DecryptionError || err instanceof KeyMissingError) {
       // Tampered or moved rows, or a key this broker lacks: a broker-side fault. The message names the row, never the value.
       log.error({ err: err.message }, 'secret cannot be opened');

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_VALUE_DEPTH, jsonDepth } from '../facts/fact-schemas';
 import { MAX_LENGTH, MIN_LENGTH } from './password-generator';
 
 export const generateBody = z.strictObject({
@@ -7,7 +8,10 @@ export const generateBody = z.strictObject({
 });
 
 export const rotateBody = z.strictObject({
-  value: z.json().refine((v) => v !== null, { message: 'must be a JSON value other than null' }).optional(),
+  value: z
+    .unknown()
+    .refine((v) => v === undefined || jsonDepth(v) <= MAX_VALUE_DEPTH, { message: `is nested deeper than ${MAX_VALUE_DEPTH} levels` })
+    .pipe(z.json().refine((v) => v !== null, { message: 'must be a JSON value other than null' }).optional()),
   pending: z.boolean().default(false),
 });
 

@@ -208,7 +208,10 @@ describe(`facts API (${backend} store, real mTLS)`, function () {
       ['name too long', 'PUT', `/v1/facts/bad/${'a'.repeat(65)}`, { body: { value: 1 } }, 400, 'invalid_name', /name.*64/],
       ['body too large', 'PUT', '/v1/facts/bad/a', { body: { value: 'x'.repeat(300 * 1024) } }, 413, 'body_too_large', /larger/],
       ['unknown route', 'GET', '/v1/nothing', {}, 404, 'route_not_found', /nothing/],
-      ['wrong method', 'POST', '/v1/facts/bad/a', { body: { value: 1 } }, 405, 'method_not_allowed', /PUT, DELETE/],
+      ['wrong method', 'POST', '/v1/facts/bad/a', { body: { value: 1 } }, 405, 'method_not_allowed', /POST is not allowed on \/v1\/facts\/bad\/a; use PUT, DELETE/],
+      ['path not valid percent-encoding', 'GET', '/v1/facts/%ZZ', {}, 400, 'invalid_path', /percent-encoding/],
+      ['value nested too deep', 'PUT', '/v1/facts/bad/a', { rawBody: `{"value": ${'['.repeat(5000)}${']'.repeat(5000)}}`, headers: { 'Content-Type': 'application/json' } }, 400, 'invalid_body', /value: is nested deeper than 32/],
+      ['body claimed gzip but is not', 'PUT', '/v1/facts/bad/a', { rawBody: '{"value": 1}', headers: { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' } }, 400, 'bad_request', /header/],
       ['bad prune entry', 'POST', '/v1/exports/prune', { body: { keep: [{ category: 'A', name: 'b' }] } }, 400, 'invalid_body', /keep\.0\.category/],
     ];
     for (const [label, method, path, opts, status, code, message] of cases) {
