@@ -24,6 +24,10 @@ export interface Job {
   bodies?: unknown[];
   /** Requests per lane that are sent before timing starts (keepalive: opens the connections). */
   warmup?: number;
+  /** Record each request's latency: JobResult.samples. */
+  latency?: boolean;
+  /** Stop after this long even if `count` is not reached (count is then a cap). */
+  durationMs?: number;
 }
 
 export interface JobResult {
@@ -32,7 +36,11 @@ export interface JobResult {
   statuses: Record<string, number>;
   bytes: number;
   errors: string[];
+  /** With job.latency: [end of the request, epoch ms; latency, ms] per recorded request. */
+  samples?: [number, number][];
 }
+
+const stopped = new Set<number>();
 
 // ---------------------------------------------------------------- child side
 
@@ -58,18 +66,20 @@ function request(job: Job, ctx: tls.SecureContext, agent: https.Agent | false, i
   });
 }
 
-async function runJob(job: Job): Promise<JobResult> {
+async function runJob(job: Job, id = 0): Promise<JobResult> {
   const contexts = job.clients.map((c) => tls.createSecureContext({ ca: job.ca, cert: c.certPem, key: c.keyPem }));
   const lanes = Math.min(job.concurrency, job.count);
   const agents = Array.from({ length: lanes }, () =>
     job.mode === 'keepalive' ? new https.Agent({ keepAlive: true, maxSockets: 1 }) : (false as const),
   );
-  const result: JobResult = { count: 0, seconds: 0, statuses: {}, bytes: 0, errors: [] };
+  const result: JobResult = { count: 0, seconds: 0, statuses: {}, bytes: 0, errors: [], ...(job.latency ? { samples: [] } : {}) };
   const one = async (lane: number, i: number, record: boolean) => {
     const ctxIndex = job.mode === 'keepalive' ? lane : i;
     try {
+      const t0 = performance.now();
       const r = await request(job, contexts[ctxIndex % contexts.length], agents[lane], i);
       if (!record) return;
+      result.samples?.push([Date.now(), performance.now() - t0]);
       result.statuses[r.status] = (result.statuses[r.status] ?? 0) + 1;
       result.bytes += r.bytes;
       result.count++;
@@ -81,19 +91,23 @@ async function runJob(job: Job): Promise<JobResult> {
 
   let next = 0;
   const started = process.hrtime.bigint();
+  const deadline = job.durationMs === undefined ? Infinity : Date.now() + job.durationMs;
+  const more = () => Date.now() < deadline && !stopped.has(id);
   await Promise.all(
     agents.map(async (_, lane) => {
-      for (let i = next++; i < job.count; i = next++) await one(lane, i, true);
+      for (let i = next++; i < job.count && more(); i = next++) await one(lane, i, true);
     }),
   );
+  stopped.delete(id);
   result.seconds = Number(process.hrtime.bigint() - started) / 1e9;
   for (const a of agents) if (a) a.destroy();
   return result;
 }
 
 if (require.main === module) {
-  process.on('message', (msg: { id: number; job: Job }) => {
-    runJob(msg.job).then(
+  process.on('message', (msg: { id: number; job?: Job; stop?: boolean }) => {
+    if (msg.stop) return void stopped.add(msg.id);
+    runJob(msg.job!, msg.id).then(
       (result) => process.send!({ id: msg.id, result }),
       (err) => process.send!({ id: msg.id, error: String(err) }),
     );
@@ -121,18 +135,24 @@ export class LoadGenerator {
   }
 
   run(job: Job): Promise<JobResult> {
+    return this.start(job).result;
+  }
+
+  /** Starts a job; stop() ends it early (requests in flight finish). */
+  start(job: Job): { result: Promise<JobResult>; stop(): void } {
     const id = ++this.seq;
-    return new Promise((resolve, reject) => {
+    const result = new Promise<JobResult>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       this.child.send({ id, job });
     });
+    return { result, stop: () => void this.child.send({ id, stop: true }) };
   }
 
   /** Runs a job and insists every answer has one of the expected statuses. */
   async expect(job: Job, ...statuses: number[]): Promise<JobResult> {
     const r = await this.run(job);
     const good = statuses.reduce((n, s) => n + (r.statuses[s] ?? 0), 0);
-    if (good !== job.count) {
+    if (good !== (job.durationMs === undefined ? job.count : r.count) || r.errors.length) {
       throw new Error(`${job.method ?? 'GET'} ${job.path}: expected ${job.count} × ${statuses.join('/')}, got ${JSON.stringify(r.statuses)} ${r.errors.join('; ')}`);
     }
     return r;

@@ -24,3 +24,15 @@ export function printTable(title: string, rows: Row[]): void {
 
 export const ms = (seconds: number) => `${(seconds * 1000).toFixed(3)} ms`;
 export const x = (ratio: number) => `${ratio.toFixed(2)}×`;
+
+/** The p-th percentile (0–100) by nearest rank; NaN for no samples. */
+export function percentile(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Milliseconds given in milliseconds (latencies), 2 decimals. */
+export const msOf = (milliseconds: number) => `${milliseconds.toFixed(2)} ms`;
+export const us = (seconds: number) => `${(seconds * 1e6).toFixed(1)} µs`;
+export const pct = (fraction: number) => `${(fraction * 100).toFixed(1)} %`;

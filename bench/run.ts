@@ -1,4 +1,8 @@
-// `npm run bench [-- --quick] [-- --store embedded|postgres|both] [-- --out FILE] [-- --database-url URL]`
+// `npm run bench [-- --quick] [-- --store embedded|postgres|both] [-- --out FILE] [-- --database-url URL]
+//                [-- --only core|secrets|audit] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]`
+//
+// Three parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
+// issue 4, PostgreSQL) and audit (bench/audit.ts, issue 5, PostgreSQL).
 //
 // Server CPU seconds per operation, read from /proc, for the broker (`exportfact serve` in its
 // own process, plus its PostgreSQL backends) against a bare Node https server with the same
@@ -15,6 +19,8 @@ import { LoadGenerator, requestOnce, type Job } from './load';
 import { median, ms, printTable, x, type Row } from './report';
 import { startBareServer, startBroker, type ServerProcess } from './servers';
 import { bulkLoadFacts, createStore, factValue, type StoreKind } from './store';
+import { runSecrets, reportSecrets, SECRETS_SIZES } from './secrets';
+import { auditSizesFor, runAudit, reportAudit } from './audit';
 
 const SIZES = {
   full: { reps: 3, handshakes: 200, fleet: 150, keepalive304: 1500, keepaliveFull: 800, throughput: 400, throughputRsa: 160, memFacts: 100_000, memGets: 5 },
@@ -24,10 +30,17 @@ type Sizes = (typeof SIZES)['full'];
 const FRESH_CONCURRENCY = 4; // same for the bare server and the broker
 const LANES = 16;
 
-interface Options { quick: boolean; stores: StoreKind[]; out?: string; adminUrl: string; }
+type Part = 'core' | 'secrets' | 'audit';
+interface Options { quick: boolean; stores: StoreKind[]; out?: string; adminUrl: string; parts: Part[]; auditScale?: number; auditChain?: number; rotationRows?: number; }
+
+const count = (flag: string, v: string | undefined): number => {
+  const n = Number(String(v).replace(/[_,]/g, ''));
+  if (!Number.isInteger(n) || n < 1000) throw new Error(`${flag} takes a whole number ≥ 1000`);
+  return n;
+};
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, stores: ['embedded', 'postgres'], adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres' };
+  const o: Options = { quick: false, stores: ['embedded', 'postgres'], adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', parts: ['core', 'secrets', 'audit'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -37,6 +50,13 @@ function parseArgs(argv: string[]): Options {
       o.stores = v === 'both' ? ['embedded', 'postgres'] : [v];
     } else if (a === '--out') o.out = argv[++i];
     else if (a === '--database-url') o.adminUrl = argv[++i];
+    else if (a === '--only') {
+      const v = argv[++i];
+      if (v !== 'core' && v !== 'secrets' && v !== 'audit') throw new Error('--only core|secrets|audit');
+      o.parts = [v];
+    } else if (a === '--audit-scale') o.auditScale = count(a, argv[++i]);
+    else if (a === '--audit-chain') o.auditChain = count(a, argv[++i]);
+    else if (a === '--rotation-rows') o.rotationRows = count(a, argv[++i]);
     else throw new Error(`unknown option ${a}; see the top of bench/run.ts`);
   }
   return o;
@@ -83,9 +103,10 @@ async function runStore(kind: StoreKind, o: Options, sizes: Sizes, tmp: string, 
       await backends.connect();
     }
     const log = (n: string) => path.join(dir, `${n}.log`);
-    const broker = await startBroker({ pki: p256, store: store.serveArgs('main'), probe: pc.readers200[0], logFile: log('broker-p256') });
+    const keyring = path.join(dir, 'keyring.json'); // one per store: brokers sharing a database share its keys
+    const broker = await startBroker({ pki: p256, store: store.serveArgs('main'), probe: pc.readers200[0], logFile: log('broker-p256'), dir: path.join(dir, 'broker-p256'), keyring });
     started.push(broker);
-    const rsaBroker = await startBroker({ pki: rsa, store: store.serveArgs('rsa'), probe: rc.readers200[0], logFile: log('broker-rsa') });
+    const rsaBroker = await startBroker({ pki: rsa, store: store.serveArgs('rsa'), probe: rc.readers200[0], logFile: log('broker-rsa'), dir: path.join(dir, 'broker-rsa'), keyring });
     started.push(rsaBroker);
     const bare = await startBareServer(p256);
     started.push(bare);
@@ -142,7 +163,7 @@ async function runStore(kind: StoreKind, o: Options, sizes: Sizes, tmp: string, 
 
     // Memory: a broker started afresh on the store holding the 100k-fact environment.
     for (const s of started.splice(0)) await s.stop();
-    const memBroker = await startBroker({ pki: p256, store: store.serveArgs('main'), probe: pc.memReader, logFile: log('broker-mem') });
+    const memBroker = await startBroker({ pki: p256, store: store.serveArgs('main'), probe: pc.memReader, logFile: log('broker-mem'), dir: path.join(dir, 'broker-mem'), keyring });
     started.push(memBroker);
     const rssIdle = memoryMb(memBroker.pid, 'VmRSS');
     const memJob: Job = { url: memBroker.url, path: '/v1/facts', mode: 'keepalive', count: sizes.memGets, concurrency: 1, ca: p256.caPem, clients: [pc.memReader] };
@@ -236,23 +257,52 @@ async function machine(adminUrl: string, stores: StoreKind[]) {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const sizes = o.quick ? SIZES.quick : SIZES.full;
-  const info = await machine(o.adminUrl, o.stores);
-  console.log(`exportfact bench (${o.quick ? 'quick' : 'default'}): ${info.nproc} CPUs (${info.cpu}), node ${info.node}${info.postgres ? `, PostgreSQL ${info.postgres}` : ''}, load ${info.loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  const secretsSizes = { ...(o.quick ? SECRETS_SIZES.quick : SECRETS_SIZES.full), ...(o.rotationRows ? { rotationRows: o.rotationRows } : {}) };
+  const auditSizes = auditSizesFor(o.quick, o.auditScale, o.auditChain);
+  const core = o.parts.includes('core');
+  const needsPg = !core || o.stores.includes('postgres') || o.parts.length > 1;
+  const info = await machine(o.adminUrl, needsPg ? ['postgres'] : o.stores);
+  const started = Date.now();
+  console.log(`exportfact bench (${o.quick ? 'quick' : 'default'}; ${o.parts.join(', ')}): ${info.nproc} CPUs (${info.cpu}), node ${info.node}${info.postgres ? `, PostgreSQL ${info.postgres}` : ''}, load ${info.loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exportfact-bench-'));
   const load = LoadGenerator.start();
+  const out: Record<string, unknown> = { date: new Date().toISOString(), mode: o.quick ? 'quick' : 'default', parts: o.parts, sizes, secretsSizes, auditSizes };
+  const loads: Record<string, number[]> = { before: os.loadavg() };
+  const partSeconds: Record<string, number> = {};
   try {
-    console.log('making certificates (RSA-4096 keys take a few seconds)…');
+    console.log(`making certificates${core ? ' (RSA-4096 keys take a few seconds)' : ''}…`);
     const p256 = await p256Pki(tmp);
-    const rsa = await rsa4096Pki(tmp);
-    const pc = await issueClients(p256, sizes, sizes.fleet * sizes.reps);
-    const rc = await issueClients(rsa, sizes, 0);
-    const results: StoreResult[] = [];
-    for (const kind of o.stores) results.push(await runStore(kind, o, sizes, tmp, load, p256, rsa, pc, rc));
-    for (const r of results) report(r);
-    const out = { date: new Date().toISOString(), mode: o.quick ? 'quick' : 'default', sizes, machine: { ...info, loadAfter: os.loadavg() }, results };
+    if (core) {
+      const rsa = await rsa4096Pki(tmp);
+      const pc = await issueClients(p256, sizes, sizes.fleet * sizes.reps);
+      const rc = await issueClients(rsa, sizes, 0);
+      const results: StoreResult[] = [];
+      for (const kind of o.stores) results.push(await runStore(kind, o, sizes, tmp, load, p256, rsa, pc, rc));
+      for (const r of results) report(r);
+      out.results = results;
+      loads.afterCore = os.loadavg();
+      partSeconds.core = (Date.now() - started) / 1000;
+    }
+    if (o.parts.includes('secrets')) {
+      const readers: ClientCert[] = [];
+      for (let i = 0; i < 8; i++) readers.push(await p256.client(`sreader${i}.bench`, 'bench'));
+      const secrets = await runSecrets({ adminUrl: o.adminUrl, tmp, sizes: secretsSizes, load, pki: p256, readers });
+      reportSecrets(secrets);
+      out.secrets = secrets;
+      loads.afterSecrets = os.loadavg();
+      partSeconds.secrets = (Date.now() - started) / 1000 - (partSeconds.core ?? 0);
+    }
+    if (o.parts.includes('audit')) {
+      const audit = await runAudit({ adminUrl: o.adminUrl, tmp, sizes: auditSizes });
+      reportAudit(audit);
+      out.audit = audit;
+      loads.afterAudit = os.loadavg();
+    }
+    out.machine = { ...info, loads, partSeconds, wallSeconds: (Date.now() - started) / 1000 };
+    console.log(`\nwall time ${((Date.now() - started) / 60000).toFixed(1)} min; load ${Object.entries(loads).map(([k, l]) => `${k} ${l.map((v) => v.toFixed(2)).join(' ')}`).join('; ')}`);
     if (o.out) {
       fs.writeFileSync(o.out, `${JSON.stringify(out, null, 2)}\n`);
-      console.log(`\nresults written to ${o.out}`);
+      console.log(`results written to ${o.out}`);
     }
   } finally {
     load.close();

@@ -15,10 +15,13 @@ export interface BenchStore {
   serveArgs(instance: string): { dataDir: string } | { databaseUrl: string };
   /** The PostgreSQL database name whose backends count as server CPU (postgres only). */
   database?: string;
+  /** Its URL (postgres only). */
+  url?: string;
   drop(): Promise<void>;
 }
 
-export async function createStore(kind: StoreKind, tmp: string, adminUrl: string): Promise<BenchStore> {
+/** `suffix` names a second database of the same run (secrets, audit): exportfact_bench_<pid>_<suffix>. */
+export async function createStore(kind: StoreKind, tmp: string, adminUrl: string, suffix?: string): Promise<BenchStore> {
   if (kind === 'embedded') {
     // One folder per broker process: PGlite is single-process by design.
     return {
@@ -27,7 +30,7 @@ export async function createStore(kind: StoreKind, tmp: string, adminUrl: string
       drop: async () => fs.rmSync(path.join(tmp), { recursive: true, force: true }),
     };
   }
-  const database = `exportfact_bench_${process.pid}`;
+  const database = `exportfact_bench_${process.pid}${suffix ? `_${suffix}` : ''}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
@@ -38,6 +41,7 @@ export async function createStore(kind: StoreKind, tmp: string, adminUrl: string
   return {
     kind,
     database,
+    url: url.toString(),
     serveArgs: () => ({ databaseUrl: url.toString() }),
     async drop() {
       const c = new pg.Client({ connectionString: adminUrl });
