@@ -6,7 +6,7 @@ Puppet::Type.newtype(:exportfact_withdraw) do
 
     Declared once by the class `exportfact` (in a run stage after `main`); not meant to be
     declared by hand. At the end of a run it asks the broker which facts this node
-    exports and withdraws, in one request, those that no `exportfact_fact` of this catalog
+    exports and withdraws, in one request, those that no `exportfact_fact` or `exportfact_secret_export` of this catalog
     declares (a fact removed from the manifests, or a role removed from the node).
 
     It does nothing:
@@ -49,15 +49,20 @@ Puppet::Type.newtype(:exportfact_withdraw) do
     end
   end
 
+  # Types whose resources publish a fact of this node: plain facts, and node-held secrets.
+  PUBLISHING_TYPES = [:exportfact_fact, :exportfact_secret_export].freeze
+
   # The facts this catalog declares (ensure => present), as [category, name].
   def declared
-    catalog.resources.select { |r| r.type == :exportfact_fact && r.should(:ensure) != :absent }
+    catalog.resources.select { |r| PUBLISHING_TYPES.include?(r.type) && r.should(:ensure) != :absent }
            .map { |r| [r[:category], r[:fact]] }.uniq
   end
 
   # Publish before withdrawing (the class `exportfact` also puts this resource in a stage
   # after `main`, so that a failure anywhere in `main` skips it).
-  autorequire(:exportfact_fact) do
-    catalog.resources.select { |r| r.type == :exportfact_fact }.map(&:ref)
+  PUBLISHING_TYPES.each do |type|
+    autorequire(type) do
+      catalog.resources.select { |r| r.type == type }
+    end
   end
 end

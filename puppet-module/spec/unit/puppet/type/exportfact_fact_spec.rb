@@ -80,6 +80,13 @@ describe Puppet::Type.type(:exportfact_withdraw) do
     expect(withdraw.declared).to eq([['db', 'url']])
   end
 
+  it 'keeps node-held secrets the catalog declares, and publishes them before withdrawing' do
+    secret = Puppet::Type.type(:exportfact_secret_export).new(title: 'db.root_password', source: '/etc/mysql/root.pw')
+    catalog.add_resource(secret)
+    expect(withdraw.declared).to contain_exactly(['db', 'url'], ['db', 'root_password'])
+    expect(withdraw.autorequire.map { |edge| edge.source.ref }).to contain_exactly('Exportfact_fact[db.url]', 'Exportfact_fact[db.old]', 'Exportfact_secret_export[db.root_password]')
+  end
+
   it 'is in sync when nothing is left to withdraw' do
     expect(withdraw.property(:withdrawn).insync?([])).to be true
     expect(withdraw.property(:withdrawn).insync?(['db.gone'])).to be false
