@@ -82,7 +82,7 @@ print_info() {
 }
 
 setup_dir() {
-  [ -r "$ssldir/certs/ca.pem" ] && [ -r "$tkconf/puppetserver.conf" ] && [ "$(cat "$dir/port" 2>/dev/null)" = "$port" ] && return 0
+  # The configuration is (re)written every time; the CA is created once.
   mkdir -p "$confdir" "$codedir/environments/production/manifests" "$codedir/environments/production/modules" \
     "$vardir" "$rundir" "$logdir" "$tkconf" "$tkboot"
   echo "$port" > "$dir/port"
@@ -98,6 +98,7 @@ ssldir = $ssldir
 vardir = $vardir
 rundir = $rundir
 logdir = $logdir
+publicdir = $vardir/public
 [server]
 cadir = $cadir
 autosign = true
@@ -140,9 +141,11 @@ http-client: {
 profiler: {
 }
 EOF
-  rm -rf "$ssldir" "$cadir"
-  puppetserver ca setup --config "$confdir/puppet.conf" --certname localhost --subject-alt-names localhost,puppet >&2 \
-    || die "puppetserver ca setup failed"
+  if [ ! -r "$ssldir/certs/ca.pem" ] || [ ! -r "$cadir/ca_crt.pem" ]; then
+    rm -rf "$ssldir" "$cadir"
+    puppetserver ca setup --config "$confdir/puppet.conf" --certname localhost --subject-alt-names localhost,puppet >&2 \
+      || die "puppetserver ca setup failed"
+  fi
 }
 
 setup_default() {

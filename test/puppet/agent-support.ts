@@ -132,7 +132,7 @@ function canConnect(port: number): Promise<boolean> {
   });
 }
 
-/** One simulated agent: its own confdir, vardir, ssldir, logdir, rundir; `server = localhost`. */
+/** One simulated agent: its own confdir, vardir, ssldir, logdir, rundir, publicdir; `server = localhost`. */
 export class AgentNode {
   readonly dir: string;
   constructor(readonly name: string, root: string, readonly server: PuppetServer) {
@@ -156,6 +156,7 @@ export class AgentNode {
       `vardir = ${this.vardir}`,
       `logdir = ${path.join(this.dir, 'log')}`,
       `rundir = ${path.join(this.dir, 'run')}`,
+      `publicdir = ${path.join(this.dir, 'public')}`, // last_run_summary.yaml; as root it defaults to /var/cache/puppet/public
       `codedir = ${path.join(this.dir, 'code')}`,
       'environment = production',
       '',
