@@ -177,6 +177,8 @@ export class PuppetNode {
       `vardir = ${this.vardir}`,
       `logdir = ${path.join(this.vardir, 'log')}`,
       `rundir = ${path.join(this.vardir, 'run')}`,
+      // As root Puppet writes last_run_summary.yaml to the shared /var/cache/puppet/public otherwise.
+      `publicdir = ${path.join(this.vardir, 'public')}`,
       `codedir = ${path.join(this.dir, 'code')}`,
       `hiera_config = ${path.join(this.confdir, 'hiera.yaml')}`,
       `pluginfactdest = ${this.factsd}`,
