@@ -11,6 +11,7 @@ import { BROKER_EXPORTER, type SecretStore, type SecretVersionRow } from './secr
 import type { SecretVault } from './secret-vault';
 import { PolicyDeniedError } from '../errors/policy-denied-error';
 import type { PolicySource } from '../facts/fact-service';
+import { DEFAULT_POLICY } from '../policy';
 
 export interface SecretsConfig {
   /** How long a previous version stays readable after a rotation. */
@@ -37,7 +38,7 @@ export class SecretService implements SensitiveValues {
     private readonly vault: SecretVault,
     private readonly config: SecretsConfig,
     private readonly audit: Auditor,
-    private readonly policy: PolicySource,
+    private readonly policy: PolicySource = { current: DEFAULT_POLICY },
   ) {}
 
   // --- SensitiveValues, used by FactService when a node publishes a sensitive fact ---
