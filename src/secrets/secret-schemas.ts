@@ -10,8 +10,12 @@ export const generateBody = z.strictObject({
 export const rotateBody = z.strictObject({
   value: z
     .unknown()
-    .refine((v) => v === undefined || jsonDepth(v) <= MAX_VALUE_DEPTH, { message: `is nested deeper than ${MAX_VALUE_DEPTH} levels` })
-    .pipe(z.json().refine((v) => v !== null, { message: 'must be a JSON value other than null' }).optional()),
+    .optional()
+    .superRefine((v, ctx) => {
+      if (v === undefined) return; // absent: the broker generates the new value
+      if (jsonDepth(v) > MAX_VALUE_DEPTH) ctx.addIssue({ code: 'custom', message: `is nested deeper than ${MAX_VALUE_DEPTH} levels` });
+      else if (v === null || !z.json().safeParse(v).success) ctx.addIssue({ code: 'custom', message: 'must be a JSON value other than null' });
+    }),
   pending: z.boolean().default(false),
 });
 

@@ -61,6 +61,16 @@ describe('admin walkthrough with the exportfact command', function () {
     expect(refused.stderr).to.match(/without confirmation/);
   });
 
+  it('rotates to a value an admin gives, pending until promoted', async () => {
+    fs.writeFileSync(path.join(cwd, 'given.txt'), 'given-by-ops\n');
+    const rotate = await cli(['secrets', 'rotate', 'nova', 'db_password', '--value-file', 'given.txt', '--pending', ...admin]);
+    expect(rotate.code).to.equal(0, rotate.stderr);
+    const version = Number(/version (\d+) is pending/.exec(rotate.stdout)![1]);
+    expect((await node('keystone.example.com').get('/v1/secrets/nova/db_password')).json.value).to.not.equal('given-by-ops');
+    expect((await cli(['secrets', 'promote', 'nova', 'db_password', String(version), ...admin])).code).to.equal(0);
+    expect((await node('keystone.example.com').get('/v1/secrets/nova/db_password')).json).to.include({ version, value: 'given-by-ops' });
+  });
+
   it('rotates the encryption key online, and the value survives it', async () => {
     const before = (await node('keystone.example.com').get('/v1/secrets/nova/db_password')).json;
     const rotate = await cli(['keys', 'rotate', ...admin]);
