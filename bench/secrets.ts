@@ -24,6 +24,7 @@ import pino from 'pino';
 import { AuditLog } from '../src/audit/audit-log';
 import { AuditSigner } from '../src/audit/audit-signer';
 import { openStore } from '../src/db/open-store';
+import { readPolicyFile } from '../src/policy';
 import type { Store } from '../src/db/store';
 import { FactStore } from '../src/facts/fact-store';
 import type { Caller } from '../src/identity/caller';
@@ -51,6 +52,21 @@ const ENV = 'bench';
 const READ_SECRETS = 50; // secrets the readers cycle through (sec.pw0 … pw49), and as many plain categories
 const CONCURRENCY = 8;
 const quiet = pino({ level: 'silent' });
+
+/**
+ * Since the access policy (docs/policy.md), a sensitive fact is readable only by its exporter
+ * unless a rule says otherwise: the bench's readers are granted the secrets they read, one rule,
+ * as an operator would grant them. The broker gets it with --policy, the in-process service too.
+ */
+const POLICY = `version: 1
+rules:
+  - name: bench readers read the bench secrets
+    match:
+      certname: "sreader*.bench"
+    allow: read
+    facts: ["sec.*"]
+    sensitive: true
+`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A generated service password: 32 characters, what Kickstack hands around. */
@@ -189,6 +205,9 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
   const bench = await createStore('postgres', dir, o.adminUrl, 'secrets');
   const url = bench.url!;
   const keyringFile = path.join(dir, 'keyring.json');
+  const policyFile = path.join(dir, 'policy.yaml');
+  fs.writeFileSync(policyFile, POLICY);
+  const policy = { current: readPolicyFile(policyFile) };
   const backends = new PgBackends(o.adminUrl, bench.database!);
   await backends.connect();
   let broker: BrokerProcess | undefined;
@@ -232,10 +251,10 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
     const factStore = new FactStore(store);
     const plainVault = new PlaintextVault(keyring, writeKeyId, plain);
     const variants: Variant[] = [
-      { key: 'sealed', label: 'sealed, sighting recorded (as shipped)', service: new SecretService(new SecretStore(store), factStore, vault, { graceSeconds: 3600 }, audit) },
-      { key: 'noDecrypt', label: 'no decryption, sighting recorded', service: new SecretService(new SecretStore(store), factStore, plainVault, { graceSeconds: 3600 }, audit) },
-      { key: 'noSighting', label: 'sealed, no sighting', service: new SecretService(new NoSightingStore(store), factStore, vault, { graceSeconds: 3600 }, audit) },
-      { key: 'neither', label: 'no decryption, no sighting', service: new SecretService(new NoSightingStore(store), factStore, plainVault, { graceSeconds: 3600 }, audit) },
+      { key: 'sealed', label: 'sealed, sighting recorded (as shipped)', service: new SecretService(new SecretStore(store), factStore, vault, { graceSeconds: 3600 }, audit, policy) },
+      { key: 'noDecrypt', label: 'no decryption, sighting recorded', service: new SecretService(new SecretStore(store), factStore, plainVault, { graceSeconds: 3600 }, audit, policy) },
+      { key: 'noSighting', label: 'sealed, no sighting', service: new SecretService(new NoSightingStore(store), factStore, vault, { graceSeconds: 3600 }, audit, policy) },
+      { key: 'neither', label: 'no decryption, no sighting', service: new SecretService(new NoSightingStore(store), factStore, plainVault, { graceSeconds: 3600 }, audit, policy) },
     ];
     const callers: Caller[] = readers.map((r) => ({ certname: r.certname, environment: ENV, extensions: {} }));
     const readOne = (v: Variant) => (lane: number, i: number) => v.service.read(callers[lane % callers.length], 'sec', `pw${i % READ_SECRETS}`);
@@ -260,7 +279,7 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
     store = undefined;
 
     // ---- (1) end to end, through `exportfact serve`
-    broker = await startBroker({ pki, store: { databaseUrl: url }, probe: readers[0], logFile: path.join(dir, 'broker.log'), dir: path.join(dir, 'broker'), keyring: keyringFile });
+    broker = await startBroker({ pki, store: { databaseUrl: url }, probe: readers[0], logFile: path.join(dir, 'broker.log'), dir: path.join(dir, 'broker'), keyring: keyringFile, extraArgs: ['--policy', policyFile] });
     const secretPaths = Array.from({ length: READ_SECRETS }, (_, i) => `/v1/secrets/sec/pw${i}`);
     const plainPaths = Array.from({ length: READ_SECRETS }, (_, i) => `/v1/facts/plain${i}`);
     const job = (paths: string[], count: number, extra: Partial<Job> = {}): Job => ({
