@@ -39,13 +39,6 @@ export interface PublishResult {
   created: boolean;
 }
 
-export interface FactsView {
-  environment: string;
-  facts: Record<string, Record<string, unknown>>;
-  per_node: Record<string, Record<string, Record<string, unknown>>>;
-  secrets: Record<string, Record<string, { version: number }>>;
-}
-
 /** A rendered view: the body is serialised once per (environment, category, version) and shared. */
 export interface RenderedView {
   etag: string;
@@ -58,8 +51,10 @@ export class FactService {
   /** View rows by environment/category, keyed by the database's view version: correct when
    *  several brokers share one database, a stale entry is simply not used. */
   private readonly rows = new Map<string, { version: number; rows: ViewRow[] }>();
-  /** Rendered bodies by ETag (environment, version, category, caller's policy tag); most recent first out. */
+  /** Rendered bodies by ETag (environment, version, category, caller's policy tag); oldest out first,
+   *  bounded in bytes: with a policy, callers of different identities get different bodies. */
   private readonly bodies = new Map<string, RenderedView>();
+  private bodyBytes = 0;
 
   constructor(
     private readonly store: FactStore,
@@ -182,26 +177,53 @@ export class FactService {
     const visible = entry.rows.filter((r) =>
       allowed.canRead({ category: r.category, name: r.name, sensitive: r.sensitive, exporters: [r.exporter], requesters: r.requesters }),
     );
-    const view = { etag, body: JSON.stringify(buildView(caller.environment, visible)) };
-    if (this.bodies.size >= 256) this.bodies.delete(this.bodies.keys().next().value!);
+    const view = { etag, body: renderView(caller.environment, visible) };
     this.bodies.set(etag, view);
+    this.bodyBytes += view.body.length;
+    for (const [key, old] of this.bodies) {
+      if (this.bodyBytes <= BODY_CACHE_BYTES || this.bodies.size === 1) break;
+      this.bodies.delete(key);
+      this.bodyBytes -= old.body.length;
+    }
     return view;
   }
 
 }
 
-export function buildView(environment: string, rows: ViewRow[]): FactsView {
-  const view: FactsView = { environment, facts: {}, per_node: {}, secrets: {} };
+/** Rendered bodies kept at most (characters): about as much as the 10 MB view of 100,000 facts. */
+const BODY_CACHE_BYTES = 16 * 1024 * 1024;
+
+const objectOf = (entries: string[]) => `{${entries.join(',')}}`;
+const key = (k: string) => `${JSON.stringify(k)}:`;
+
+/**
+ * The view's JSON, assembled from the values' JSON text as the database returned it: no value
+ * is parsed or re-serialised, which is most of the cost (and memory) of a large view. Rows come
+ * ordered by category, name and exporter, so equal views render to equal bytes.
+ */
+export function renderView(environment: string, rows: ViewRow[]): string {
+  const facts = new Map<string, string[]>();
+  const perNode = new Map<string, Map<string, string[]>>();
+  const secrets = new Map<string, Map<string, number>>();
   for (const row of rows) {
     if (row.sensitive) {
       // Per-node secrets: the newest of the exporters' current versions.
-      const shown = (view.secrets[row.category] ??= {})[row.name];
-      if (!shown || shown.version < row.version) view.secrets[row.category][row.name] = { version: row.version };
+      const names = secrets.get(row.category) ?? secrets.set(row.category, new Map()).get(row.category)!;
+      names.set(row.name, Math.max(names.get(row.name) ?? 0, row.version));
     } else if (row.multi) {
-      ((view.per_node[row.category] ??= {})[row.name] ??= {})[row.exporter] = row.value;
+      const names = perNode.get(row.category) ?? perNode.set(row.category, new Map()).get(row.category)!;
+      const values = names.get(row.name) ?? names.set(row.name, []).get(row.name)!;
+      values.push(key(row.exporter) + row.value_json);
     } else {
-      (view.facts[row.category] ??= {})[row.name] = row.value;
+      const entries = facts.get(row.category) ?? facts.set(row.category, []).get(row.category)!;
+      entries.push(key(row.name) + row.value_json);
     }
   }
-  return view;
+  const section = <T>(m: Map<string, T>, render: (v: T) => string) => objectOf([...m].map(([k, v]) => key(k) + render(v)));
+  return objectOf([
+    key('environment') + JSON.stringify(environment),
+    key('facts') + section(facts, objectOf),
+    key('per_node') + section(perNode, (names) => section(names, objectOf)),
+    key('secrets') + section(secrets, (names) => section(names, (version) => objectOf([key('version') + version]))),
+  ]);
 }

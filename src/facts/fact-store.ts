@@ -17,7 +17,8 @@ export interface ViewRow {
   sensitive: boolean;
   version: number;
   exporter: string;
-  value: unknown; // null for sensitive facts: the view query never selects their values
+  /** The value as JSON text, straight from the database (null for sensitive facts: never selected). */
+  value_json: string | null;
   requesters: string[]; // nodes that asked the broker to generate it (generated secrets only)
 }
 
@@ -156,7 +157,7 @@ export class FactStore {
   async viewRows(env: string, category?: string): Promise<ViewRow[]> {
     const { rows } = await this.store.query<ViewRow>(
       `SELECT f.category, f.name, f.multi, f.sensitive, v.version, v.exporter,
-              CASE WHEN f.sensitive THEN NULL ELSE v.value END AS value,
+              CASE WHEN f.sensitive THEN NULL ELSE v.value::text END AS value_json,
               CASE WHEN f.generator IS NULL THEN '{}'::text[]
                    ELSE ARRAY(SELECT r.certname FROM secret_requesters r WHERE r.fact_id = f.id) END AS requesters
          FROM facts f JOIN fact_values v ON v.fact_id = f.id

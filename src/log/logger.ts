@@ -14,6 +14,8 @@ export function createLogger(level = process.env.EXPORTFACT_LOG_LEVEL ?? 'info',
       redact: { paths: ['value', 'values', '*.value', '*.values', 'req.body', 'password', 'secret'], censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    // Asynchronous by default: a synchronous write per request line cost a quarter of a 304.
+    // pino flushes what is buffered when the process exits.
+    destination ?? pino.destination({ dest: 1, sync: false }),
   );
 }

@@ -81,7 +81,7 @@ export class SecretService implements SensitiveValues {
           throw new AuditUnavailableError(err);
         });
       }
-      const multi = await this.isMulti(tx, chosen[0].fact_id);
+      const multi = chosen[0].multi;
       const version = Math.max(...chosen.map((r) => r.version));
       return multi ? { category, name, version, values } : { category, name, version, state: chosen[0].state, value: values[chosen[0].exporter] };
     });
@@ -100,10 +100,6 @@ export class SecretService implements SensitiveValues {
     return readable;
   }
 
-  private async isMulti(tx: Queryable, factId: number): Promise<boolean> {
-    const { rows } = await tx.query<{ multi: boolean }>('SELECT multi FROM facts WHERE id = $1', [factId]);
-    return rows[0].multi;
-  }
 
   // --- broker-generated secrets ---
 

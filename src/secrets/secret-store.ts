@@ -10,6 +10,7 @@ export interface SecretVersionRow {
   name: string;
   exporter: string;
   version: number;
+  multi: boolean;
   state: 'pending' | 'current' | 'previous' | 'destroyed';
   key_id: string;
   nonce: Buffer;
@@ -84,7 +85,7 @@ export class SecretStore {
   /** Versions a reader may get: current, pending, and previous within its grace period. */
   async readable(q: Queryable, env: string, category: string, name: string, version?: number): Promise<SecretVersionRow[]> {
     const { rows } = await q.query<SecretVersionRow>(
-      `SELECT s.fact_id, f.environment, f.category, f.name, s.exporter, s.version, s.state, s.key_id, s.nonce, s.ciphertext
+      `SELECT s.fact_id, f.environment, f.category, f.name, f.multi, s.exporter, s.version, s.state, s.key_id, s.nonce, s.ciphertext
          FROM facts f JOIN secret_versions s ON s.fact_id = f.id
         WHERE f.environment = $1 AND f.category = $2 AND f.name = $3 AND f.sensitive
           AND s.ciphertext IS NOT NULL
