@@ -1,8 +1,8 @@
 // `npm run bench [-- --quick] [-- --store embedded|postgres|both] [-- --out FILE] [-- --database-url URL]
-//                [-- --only core|secrets|audit] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]`
+//                [-- --only core|secrets|audit|policy] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]`
 //
-// Three parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
-// issue 4, PostgreSQL) and audit (bench/audit.ts, issue 5, PostgreSQL).
+// Four parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
+// issue 4, PostgreSQL), audit (bench/audit.ts, issue 5, PostgreSQL) and policy (bench/policy.ts, issue 6).
 //
 // Server CPU seconds per operation, read from /proc, for the broker (`exportfact serve` in its
 // own process, plus its PostgreSQL backends) against a bare Node https server with the same
@@ -21,6 +21,7 @@ import { startBareServer, startBroker, type ServerProcess } from './servers';
 import { bulkLoadFacts, createStore, factValue, type StoreKind } from './store';
 import { runSecrets, reportSecrets, SECRETS_SIZES } from './secrets';
 import { auditSizesFor, runAudit, reportAudit } from './audit';
+import { reportPolicy, runPolicy } from './policy';
 
 const SIZES = {
   full: { reps: 3, handshakes: 200, fleet: 150, keepalive304: 1500, keepaliveFull: 800, throughput: 400, throughputRsa: 160, memFacts: 100_000, memGets: 5 },
@@ -30,7 +31,7 @@ type Sizes = (typeof SIZES)['full'];
 const FRESH_CONCURRENCY = 4; // same for the bare server and the broker
 const LANES = 16;
 
-type Part = 'core' | 'secrets' | 'audit';
+type Part = 'core' | 'secrets' | 'audit' | 'policy';
 interface Options { quick: boolean; stores: StoreKind[]; out?: string; adminUrl: string; parts: Part[]; auditScale?: number; auditChain?: number; rotationRows?: number; }
 
 const count = (flag: string, v: string | undefined): number => {
@@ -40,7 +41,7 @@ const count = (flag: string, v: string | undefined): number => {
 };
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, stores: ['embedded', 'postgres'], adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', parts: ['core', 'secrets', 'audit'] };
+  const o: Options = { quick: false, stores: ['embedded', 'postgres'], adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', parts: ['core', 'secrets', 'audit', 'policy'] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -52,7 +53,7 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--database-url') o.adminUrl = argv[++i];
     else if (a === '--only') {
       const v = argv[++i];
-      if (v !== 'core' && v !== 'secrets' && v !== 'audit') throw new Error('--only core|secrets|audit');
+      if (v !== 'core' && v !== 'secrets' && v !== 'audit' && v !== 'policy') throw new Error('--only core|secrets|audit|policy');
       o.parts = [v];
     } else if (a === '--audit-scale') o.auditScale = count(a, argv[++i]);
     else if (a === '--audit-chain') o.auditChain = count(a, argv[++i]);
@@ -297,6 +298,12 @@ async function main(): Promise<void> {
       reportAudit(audit);
       out.audit = audit;
       loads.afterAudit = os.loadavg();
+    }
+    if (o.parts.includes('policy')) {
+      const policy = await runPolicy(o.adminUrl, o.quick);
+      reportPolicy(policy);
+      out.policy = policy;
+      loads.afterPolicy = os.loadavg();
     }
     out.machine = { ...info, loads, partSeconds, wallSeconds: (Date.now() - started) / 1000 };
     console.log(`\nwall time ${((Date.now() - started) / 60000).toFixed(1)} min; load ${Object.entries(loads).map(([k, l]) => `${k} ${l.map((v) => v.toFixed(2)).join(' ')}`).join('; ')}`);
