@@ -169,9 +169,11 @@ export class FactService {
     if (!entry || entry.version !== version) {
       // Read after the version: the rows are at least that new, so the tag never claims older data than it labels.
       entry = { version, rows: await this.store.viewRows(caller.environment, category) };
-      // Bounded: a node asking for many made-up categories must not grow the cache without end.
+      // Bounded: a node asking for many made-up categories must not grow the cache without end;
+      // and a very large view is read again rather than kept (100,000 rows are ~40 MB).
       if (this.rows.size >= 1000) this.rows.clear();
-      this.rows.set(key, entry);
+      if (entry.rows.length <= ROW_CACHE_MAX_ROWS) this.rows.set(key, entry);
+      else this.rows.delete(key);
     }
     const allowed = this.policy.current.forCaller(caller);
     const visible = entry.rows.filter((r) =>
@@ -189,6 +191,9 @@ export class FactService {
   }
 
 }
+
+/** Views with more rows than this are not kept as rows between renderings (their bodies still are). */
+const ROW_CACHE_MAX_ROWS = 20_000;
 
 /** Rendered bodies kept at most (characters): about as much as the 10 MB view of 100,000 facts. */
 const BODY_CACHE_BYTES = 16 * 1024 * 1024;
