@@ -10,7 +10,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DevCa, PuppetNode, type RunResult, explain, makeModulepath, removeTempDir, tempDir } from './support';
+import { type BrokerProcess, DevCa, PuppetNode, type RunResult, explain, makeModulepath, removeTempDir, tempDir } from './support';
 import { SecretsBroker, filesContaining, listFiles, puppetFacts } from './secrets-support';
 
 const PUBLISHER = 'db.secrets.test';
@@ -21,7 +21,7 @@ const ROTATED_CANARY = 'CANARY-rotated-0d9c44';
 describe('puppet module: secrets never leave the file they are meant for', function () {
   this.timeout(600000);
   let root: string;
-  let broker: SecretsBroker;
+  let broker: BrokerProcess;
   let pub: PuppetNode;
   let reader: PuppetNode;
   let out: string;

@@ -91,7 +91,12 @@ export class BrokerProcess {
   log = '';
   constructor(readonly ca: DevCa, readonly port: number, readonly dataDir: string) {}
 
-  static async start(ca: DevCa, dataDir: string): Promise<BrokerProcess> {
+  /** @param policy an access policy (YAML, docs/policy.md), written beside the data folder */
+  static async start(ca: DevCa, dataDir: string, policy?: string): Promise<BrokerProcess> {
+    if (policy !== undefined) {
+      fs.mkdirSync(path.dirname(dataDir), { recursive: true });
+      fs.writeFileSync(path.join(path.dirname(dataDir), 'policy.yaml'), policy);
+    }
     const b = new BrokerProcess(ca, await freePort(), dataDir);
     await b.start();
     return b;
@@ -105,6 +110,8 @@ export class BrokerProcess {
     const d = this.ca.dir;
     const args = [CLI, 'serve', '--ca', path.join(d, 'ca.pem'), '--crl', path.join(d, 'crl.pem'), '--cert', path.join(d, 'server.pem'),
       '--key', path.join(d, 'server_key.pem'), '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--admin-listen', '127.0.0.1:0'];
+    const policy = path.join(path.dirname(path.resolve(this.dataDir)), 'policy.yaml');
+    if (fs.existsSync(policy)) args.push('--policy', policy);
     // The broker keeps keyring.json, admin-token.key and audit-signing.key in its working
     // directory: beside the data folder, so a restart finds them and the repository stays clean.
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.dirname(path.resolve(this.dataDir)) });
