@@ -11,7 +11,11 @@ export interface EventFilter {
   limit: number;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const iso = (d: Date | string | null) => (d instanceof Date ? d.toISOString() : d);
+
+/** Timestamps formatted by the server as JS would (ISO 8601, UTC, milliseconds): hundreds of
+ *  rows per answer are not parsed into Dates only to be printed again. */
+const ts = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 
 /** The questions auditors ask, each one indexed query. */
 export class AuditQueries {
@@ -19,28 +23,28 @@ export class AuditQueries {
 
   /** Who saw fact X, per version. */
   async whoSaw(environment: string, category: string, name: string) {
-    const { rows } = await this.store.query<{ exporter: string; version: number; state: string; certname: string; first_seen: Date; last_seen: Date; count: number }>(
-      `SELECT s.exporter, s.version, v.state, s.certname, s.first_seen, s.last_seen, s.count
+    const { rows } = await this.store.query<{ exporter: string; version: number; state: string; certname: string; first_seen: string; last_seen: string; count: number }>(
+      `SELECT s.exporter, s.version, v.state, s.certname, ${ts('s.first_seen')} AS first_seen, ${ts('s.last_seen')} AS last_seen, s.count
          FROM facts f JOIN secret_sightings s ON s.fact_id = f.id
          JOIN secret_versions v ON v.fact_id = s.fact_id AND v.exporter = s.exporter AND v.version = s.version
         WHERE f.environment = $1 AND f.category = $2 AND f.name = $3
         ORDER BY s.version, s.certname`,
       [environment, category, name],
     );
-    return rows.map((r) => ({ ...r, first_seen: iso(r.first_seen), last_seen: iso(r.last_seen) }));
+    return rows;
   }
 
   /** What node N saw (optionally since a time). */
   async nodeSaw(certname: string, since?: Date) {
-    const { rows } = await this.store.query<{ environment: string; category: string; name: string; version: number; state: string; first_seen: Date; last_seen: Date; count: number }>(
-      `SELECT f.environment, f.category, f.name, s.version, v.state, s.first_seen, s.last_seen, s.count
+    const { rows } = await this.store.query<{ environment: string; category: string; name: string; version: number; state: string; first_seen: string; last_seen: string; count: number }>(
+      `SELECT f.environment, f.category, f.name, s.version, v.state, ${ts('s.first_seen')} AS first_seen, ${ts('s.last_seen')} AS last_seen, s.count
          FROM secret_sightings s JOIN facts f ON f.id = s.fact_id
          JOIN secret_versions v ON v.fact_id = s.fact_id AND v.exporter = s.exporter AND v.version = s.version
         WHERE s.certname = $1 AND ($2::timestamptz IS NULL OR s.last_seen >= $2)
         ORDER BY s.last_seen DESC`,
       [certname, since ?? null],
     );
-    return rows.map((r) => ({ ...r, first_seen: iso(r.first_seen), last_seen: iso(r.last_seen) }));
+    return rows;
   }
 
   /** Nodes that fetched some version of X but not its current one: who still holds an old value. */
