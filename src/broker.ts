@@ -47,7 +47,9 @@ export interface Broker {
 /** Wires one broker: store, keys, services, TLS listener. Used by `exportfact serve` and by the tests. */
 export async function startBroker(config: ServeConfig, log: Logger): Promise<Broker> {
   const tls = loadTlsMaterial(config.tls);
-  const revocation = new RevocationList(tls.caPem, log);
+  const revocation = new RevocationList(tls.trust, log, config.tls.crl !== undefined || config.crlUrl !== undefined);
+  for (const ca of tls.trust.unusable()) log.warn({ ca: ca.subject, reason: ca.reason }, 'a CA of the bundle can vouch for no client');
+  if (!revocation.required) log.warn('no --crl or --crl-url given: revocation is not checked (fine for a test setup only)');
   if (tls.crlPem !== undefined) {
     // At start there is no older set to fall back on: a bad CRL file stops the start.
     await revocation.load(tls.crlPem, config.tls.crl!).catch((err: Error) => {
@@ -118,7 +120,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     cleanups.push(() => clearInterval(maintenance));
 
     const metrics = new BrokerMetrics();
-    const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.caPem);
+    const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.trust);
     const app = createAgentApp({ store, services, audit, policy, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
 
     const server = createMtlsServer({

@@ -103,7 +103,7 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
  * certificate that is presented is still verified, per request, by adminAuth.
  */
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
-  const authenticator = new PeerAuthenticator(opts.revocation, opts.defaultEnvironment, opts.tls.caPem);
+  const authenticator = new PeerAuthenticator(opts.revocation, opts.defaultEnvironment, opts.tls.trust);
   const app = createAdminApp(opts, authenticator);
   const server = createMtlsServer({ tls: opts.tls, app, requireClientCert: false, revocation: opts.revocation, authenticator, log: opts.log, listener: 'admin' });
   const { url, port } = await server.listen(opts.host, opts.port);

@@ -60,13 +60,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
       const code = (err as { code?: string }).code;
       if (code === 'certificate_revoked') {
         deps.metrics.revokedRefusals.inc();
-        const certname = (() => {
-          try {
-            return deps.authenticator.chainOf(req.socket as TLSSocket)[0].certname;
-          } catch {
-            return undefined;
-          }
-        })();
+        const certname = deps.authenticator.certnameOf(req.socket as TLSSocket);
         if (certname) deps.audit.refused({ kind: 'node', name: certname }, code);
       }
       next(err);

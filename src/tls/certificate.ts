@@ -106,6 +106,22 @@ export function fingerprint256(der: Uint8Array): string {
   return hex.match(/../g)!.join(':');
 }
 
+/**
+ * Puppet's own rule for certnames (Puppet::SSL::Base::VALID_CERTNAME: printable ASCII but
+ * "/"), lower case as puppetserver insists. Anything else (a NUL, a control character,
+ * non-ASCII) would end up in SQL, logs and file names, so it is refused outright.
+ */
+const VALID_CERTNAME = /^[ -.0-~]{1,255}$/;
+/**
+ * Certnames starting with "@" are reserved for the broker's internal identities ("@broker"
+ * exports the secrets it generates): no certificate may carry one, so no node can act as them.
+ */
+export const RESERVED_CERTNAME_PREFIX = '@';
+/** Puppet::Node::Environment.valid_name?: word characters only (and at most 64 here). */
+export const ENVIRONMENT_PATTERN = /^[A-Za-z0-9_]{1,64}$/;
+/** C0 controls and DEL: no extension value Puppet writes holds one, and a NUL cannot be stored. */
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
 export function parsePuppetCertificate(der: Buffer): PeerIdentity {
   if (!der || der.length === 0) throw new Error('peer certificate is empty');
   let cert: X509Certificate;
@@ -114,9 +130,14 @@ export function parsePuppetCertificate(der: Buffer): PeerIdentity {
   } catch (err) {
     throw new Error(`peer certificate is not a valid DER X.509 certificate: ${(err as Error).message}`);
   }
+  const extensions = puppetExtensionsOf(cert);
+  const environment = extensions.pp_environment;
+  if (environment !== undefined && !ENVIRONMENT_PATTERN.test(environment)) {
+    throw new Error(`pp_environment ${JSON.stringify(environment)} is not a Puppet environment name (1-64 letters, digits or _)`);
+  }
   return {
     certname: certnameOf(cert),
-    extensions: puppetExtensionsOf(cert),
+    extensions,
     serial: canonicalSerial(cert.serialNumber),
     issuer: canonicalName(cert.issuerName),
     notAfter: cert.notAfter,
@@ -136,17 +157,29 @@ function certnameOf(cert: X509Certificate): string {
   if (commonNames.length !== 1 || commonNames[0] === '') {
     throw new Error(`peer certificate subject must hold exactly one non-empty CN, found ${commonNames.length} in "${cert.subject}"`);
   }
-  return commonNames[0];
+  const certname = commonNames[0];
+  if (!VALID_CERTNAME.test(certname) || certname !== certname.toLowerCase()) {
+    throw new Error(`peer certificate CN ${JSON.stringify(certname)} is not a Puppet certname (lower-case printable ASCII without "/")`);
+  }
+  if (certname.startsWith(RESERVED_CERTNAME_PREFIX)) {
+    throw new Error(`peer certificate CN ${JSON.stringify(certname)} starts with "${RESERVED_CERTNAME_PREFIX}", which is reserved for the broker's own identities`);
+  }
+  return certname;
 }
 
+/** A map without a prototype: extension names come from the certificate. */
 function puppetExtensionsOf(cert: X509Certificate): Record<string, string> {
-  const extensions: Record<string, string> = {};
+  const extensions: Record<string, string> = Object.create(null);
   for (const extension of cert.extensions) {
     if (!isPuppetArcOid(extension.type)) continue;
     const key = puppetExtensionName(extension.type);
     // RFC 5280 forbids repeats; accepting one would let the reader's order pick a role.
     if (key in extensions) throw new Error(`peer certificate carries extension ${key} more than once`);
-    extensions[key] = decodeExtensionString(new Uint8Array(extension.value));
+    const value = decodeExtensionString(new Uint8Array(extension.value));
+    if (CONTROL_CHARACTER.test(value) || value.includes('\ufffd')) {
+      throw new Error(`peer certificate extension ${key} holds a control character or bytes that are not text`);
+    }
+    extensions[key] = value;
   }
   return extensions;
 }
@@ -159,6 +192,7 @@ const STRING_TAGS = new Set([
   0x16, // IA5String
   0x1a, // VisibleString
 ]);
+const BMP_STRING = 0x1e; // UTF-16BE, as some non-Puppet tooling writes
 
 /**
  * Puppet wraps each extension value in a DER UTF8String; certificates signed by older
@@ -171,6 +205,9 @@ export function decodeExtensionString(value: Uint8Array): string {
   if (tlv && STRING_TAGS.has(tlv.tag)) {
     const content = bytes.subarray(tlv.contentStart);
     return tlv.tag === 0x14 ? content.toString('latin1') : content.toString('utf8');
+  }
+  if (tlv && tlv.tag === BMP_STRING && (bytes.length - tlv.contentStart) % 2 === 0) {
+    return Buffer.from(bytes.subarray(tlv.contentStart)).swap16().toString('utf16le');
   }
   return bytes.toString('utf8');
 }

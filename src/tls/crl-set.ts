@@ -1,33 +1,37 @@
 // The CRLs the broker honours, validated before they replace the ones in use.
 //
-// Puppet's crl.pem holds one CRL per CA (root and intermediate since Puppet 7). A CRL
-// is only trusted when a CA certificate of the bundle with the same subject signed it
-// and it is current; a bad file must never silently empty the revocation list.
+// Puppet's crl.pem holds one CRL per CA (root and intermediate since Puppet 7). A CRL is
+// only trusted when a CA certificate of the bundle signed it and it is current; a bad file
+// must never silently empty the revocation list. CRLs are filed under the CA certificate
+// whose key verified them (its fingerprint), not under a name: two CAs may share a name.
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
-import { KeyUsageFlags, KeyUsagesExtension, X509Certificate, X509Crl } from '@peculiar/x509';
+import { KeyUsageFlags, KeyUsagesExtension, PemConverter, X509Certificate, X509Crl } from '@peculiar/x509';
 import { canonicalName, canonicalSerial, readSingleTlv } from './certificate';
+import type { TrustedCa, TrustStore } from './trust-store';
 
 export interface CrlInfo {
-  /** Same form as PeerIdentity.issuer (canonicalName). */
+  /** The issuer's name, for people (canonicalName form). */
   issuer: string;
+  /** Fingerprints of the bundle CAs whose key verified this CRL. */
+  signers: string[];
   thisUpdate: Date;
   nextUpdate: Date | null;
-  /** CRL number extension as a decimal string, null when absent. */
-  crlNumber: string | null;
+  /** CRL number extension, null when absent. */
+  crlNumber: bigint | null;
   /** Same form as PeerIdentity.serial (canonicalSerial). */
   revokedSerials: Set<string>;
-  /** This CRL alone as PEM: Node's tls `crl` option needs one array entry per CRL. */
-  pem: string;
 }
 
 export interface CrlSet {
   crls: CrlInfo[];
   loadedAt: Date;
-  /** Serial in any hex spelling; issuer in canonicalName form. False when no CRL covers the issuer: see hasCrlFor. */
-  isRevoked(issuer: string, serial: string): boolean;
-  /** Whether some CRL of the set was issued by this CA, so a "not revoked" answer means something. */
-  hasCrlFor(issuer: string): boolean;
+  /** Whether the CA (by fingerprint) lists this serial (any hex spelling). */
+  isRevoked(caFingerprint: string, serial: string): boolean;
+  /** Whether some CRL of the set was signed by this CA, so that "not revoked" means something. */
+  hasCrlFor(caFingerprint: string): boolean;
+  /** The newest CRL in force for a CA, to refuse an older one later. */
+  newestFor(caFingerprint: string): CrlInfo | undefined;
   /** CRLs whose nextUpdate has passed: a set valid at load time goes stale while the broker runs. */
   staleCrls(now?: Date): CrlInfo[];
 }
@@ -39,46 +43,14 @@ export class CrlValidationError extends Error {
   }
 }
 
-export interface CaCertificate { subject: string; der: Buffer; pem: string; }
-
 /** Clock skew tolerated between the CA that wrote thisUpdate and this host. */
 const THIS_UPDATE_SKEW_MS = 5 * 60 * 1000;
 const OID_CRL_NUMBER = '2.5.29.20';
 const OID_AUTHORITY_KEY_ID = '2.5.29.35';
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
 
-interface PemBlock { label: string; der: Buffer; }
-
-function pemBlocks(text: string): PemBlock[] {
-  return [...text.matchAll(PEM_BLOCK)].map((m) => ({ label: m[1], der: Buffer.from(m[2].replace(/\s+/g, ''), 'base64') }));
-}
-
-function toPem(label: string, der: Buffer): string {
-  const lines = der.toString('base64').match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
-
-export function parseCaBundle(pem: string): CaCertificate[] {
-  const blocks = pemBlocks(pem).filter((b) => b.label === 'CERTIFICATE');
-  if (blocks.length === 0) throw new Error('CA bundle holds no PEM "CERTIFICATE" block');
-  return blocks.map((block, index) => {
-    let cert: X509Certificate;
-    try {
-      cert = new X509Certificate(new Uint8Array(block.der));
-    } catch (err) {
-      throw new Error(`CA bundle certificate #${index + 1} is not a valid X.509 certificate: ${(err as Error).message}`);
-    }
-    return { subject: canonicalName(cert.subjectName), der: block.der, pem: toPem('CERTIFICATE', block.der) };
-  });
-}
-
-export async function parseCrlBundle(pem: string | Buffer, caBundlePem: string, now: Date = new Date()): Promise<CrlSet> {
-  const crlDers = splitCrls(pem);
-  const caCerts = parseCaBundle(caBundlePem).map((ca) => ({ subject: ca.subject, cert: new X509Certificate(new Uint8Array(ca.der)) }));
+export async function parseCrlBundle(input: string | Buffer, trust: TrustStore, now: Date = new Date()): Promise<CrlSet> {
   const crls: CrlInfo[] = [];
-  for (const [index, der] of crlDers.entries()) {
-    crls.push(await validateCrl(der, index, caCerts, now));
-  }
+  for (const [index, der] of splitCrls(input).entries()) crls.push(await validateCrl(der, index, trust.cas, now));
   return makeCrlSet(crls, new Date());
 }
 
@@ -88,18 +60,19 @@ function splitCrls(input: string | Buffer): Buffer[] {
     if (typeof input === 'string') throw new CrlValidationError('CRL input holds no PEM "X509 CRL" block');
     return [input]; // a single DER CRL
   }
+  let blocks: ReturnType<typeof PemConverter.decodeWithHeaders>;
+  try {
+    blocks = PemConverter.decodeWithHeaders(text);
+  } catch (err) {
+    throw new CrlValidationError(`CRL input is not valid PEM: ${(err as Error).message}`);
+  }
   // "X509 CRL" is what OpenSSL and Puppet write; some libraries write plain "CRL".
-  const ders = pemBlocks(text).filter((b) => b.label === 'X509 CRL' || b.label === 'CRL').map((b) => b.der);
+  const ders = blocks.filter((b) => b.type === 'X509 CRL' || b.type === 'CRL').map((b) => Buffer.from(b.rawData));
   if (ders.length === 0) throw new CrlValidationError('CRL input holds no PEM "X509 CRL" block');
   return ders;
 }
 
-async function validateCrl(
-  der: Buffer,
-  index: number,
-  caCerts: { subject: string; cert: X509Certificate }[],
-  now: Date,
-): Promise<CrlInfo> {
+async function validateCrl(der: Buffer, index: number, cas: readonly TrustedCa[], now: Date): Promise<CrlInfo> {
   const label = `CRL #${index + 1}`;
   let crl: X509Crl;
   try {
@@ -110,11 +83,10 @@ async function validateCrl(
   const issuer = canonicalName(crl.issuerName);
   const fail = (why: string) => new CrlValidationError(`${label} (issuer "${issuer}") ${why}`);
 
-  const signers = caCerts.filter((ca) => ca.subject === issuer);
-  if (signers.length === 0) throw fail('was issued by a CA that is not in the CA bundle');
-  if (!(await signedByAny(crl, signers.map((s) => s.cert)))) {
-    throw fail('has a signature that does not verify against the CA certificate of that name');
-  }
+  const named = cas.filter((ca) => ca.subject === issuer);
+  if (named.length === 0) throw fail('was issued by a CA that is not in the CA bundle');
+  const signers = await signersOf(crl, named);
+  if (signers.length === 0) throw fail('has a signature that does not verify against the CA certificate of that name');
   if (crl.thisUpdate.getTime() > now.getTime() + THIS_UPDATE_SKEW_MS) {
     throw fail(`is not valid yet: thisUpdate ${crl.thisUpdate.toISOString()} is in the future`);
   }
@@ -131,57 +103,65 @@ async function validateCrl(
   }
   return {
     issuer,
+    signers: signers.map((ca) => ca.fingerprint),
     thisUpdate: crl.thisUpdate,
     nextUpdate,
     crlNumber: crlNumberOf(crl),
     revokedSerials: new Set(crl.entries.map((entry) => canonicalSerial(entry.serialNumber))),
-    pem: toPem('X509 CRL', der),
   };
 }
 
-async function signedByAny(crl: X509Crl, candidates: X509Certificate[]): Promise<boolean> {
+async function signersOf(crl: X509Crl, candidates: TrustedCa[]): Promise<TrustedCa[]> {
+  const signers: TrustedCa[] = [];
   for (const ca of candidates) {
-    const keyUsage = ca.getExtension(KeyUsagesExtension);
+    const cert = new X509Certificate(new Uint8Array(ca.der));
+    const keyUsage = cert.getExtension(KeyUsagesExtension);
     if (keyUsage && !(keyUsage.usages & KeyUsageFlags.cRLSign)) continue;
     try {
       // The PublicKey (not the certificate) makes peculiar use the CRL's own signature
       // algorithm; with the certificate it would borrow the CA certificate's hash.
-      if (await crl.verify({ publicKey: ca.publicKey }, webcrypto as unknown as Crypto)) return true;
+      if (await crl.verify({ publicKey: cert.publicKey }, webcrypto as unknown as Crypto)) signers.push(ca);
     } catch {
       // An unusable key for this algorithm is just "not this signer".
     }
   }
-  return false;
+  return signers;
 }
 
-function crlNumberOf(crl: X509Crl): string | null {
+function crlNumberOf(crl: X509Crl): bigint | null {
   const extension = crl.extensions.find((e) => e.type === OID_CRL_NUMBER);
   if (!extension) return null;
   const value = new Uint8Array(extension.value);
   const tlv = readSingleTlv(value);
   if (!tlv || tlv.tag !== 0x02 || tlv.contentStart === value.length) return null;
-  return BigInt(`0x${Buffer.from(value.subarray(tlv.contentStart)).toString('hex')}`).toString(10);
+  return BigInt(`0x${Buffer.from(value.subarray(tlv.contentStart)).toString('hex')}`);
+}
+
+/** Which of two CRLs of one CA is newer: by CRL number when both have one, else by thisUpdate. */
+export function isOlderCrl(candidate: CrlInfo, inForce: CrlInfo): boolean {
+  if (candidate.crlNumber !== null && inForce.crlNumber !== null) return candidate.crlNumber < inForce.crlNumber;
+  return candidate.thisUpdate.getTime() < inForce.thisUpdate.getTime();
 }
 
 function makeCrlSet(crls: CrlInfo[], loadedAt: Date): CrlSet {
-  const revokedByIssuer = new Map<string, Set<string>>();
+  const revokedBySigner = new Map<string, Set<string>>();
+  const newestBySigner = new Map<string, CrlInfo>();
   for (const crl of crls) {
-    // Two CRLs from one CA in a bundle: honour every revocation either lists.
-    const serials = revokedByIssuer.get(crl.issuer) ?? new Set<string>();
-    for (const serial of crl.revokedSerials) serials.add(serial);
-    revokedByIssuer.set(crl.issuer, serials);
+    for (const signer of crl.signers) {
+      // Two CRLs from one CA in a bundle: honour every revocation either lists.
+      const serials = revokedBySigner.get(signer) ?? new Set<string>();
+      for (const serial of crl.revokedSerials) serials.add(serial);
+      revokedBySigner.set(signer, serials);
+      const newest = newestBySigner.get(signer);
+      if (!newest || isOlderCrl(newest, crl)) newestBySigner.set(signer, crl);
+    }
   }
   return {
     crls,
     loadedAt,
-    isRevoked(issuer: string, serial: string): boolean {
-      return revokedByIssuer.get(issuer)?.has(canonicalSerial(serial)) ?? false;
-    },
-    hasCrlFor(issuer: string): boolean {
-      return revokedByIssuer.has(issuer);
-    },
-    staleCrls(now: Date = new Date()): CrlInfo[] {
-      return crls.filter((crl) => crl.nextUpdate !== null && crl.nextUpdate.getTime() < now.getTime());
-    },
+    isRevoked: (caFingerprint, serial) => revokedBySigner.get(caFingerprint)?.has(canonicalSerial(serial)) ?? false,
+    hasCrlFor: (caFingerprint) => revokedBySigner.has(caFingerprint),
+    newestFor: (caFingerprint) => newestBySigner.get(caFingerprint),
+    staleCrls: (now = new Date()) => crls.filter((crl) => crl.nextUpdate !== null && crl.nextUpdate.getTime() < now.getTime()),
   };
 }

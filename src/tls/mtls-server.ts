@@ -51,7 +51,7 @@ export function createMtlsServer(o: MtlsServerOptions): MtlsServer {
     for (const socket of sockets) {
       if (!socket.authorized) continue; // no verified certificate: nothing to revoke
       try {
-        if (o.revocation.isRevoked(o.authenticator.chainOf(socket))) socket.destroy();
+        if (o.revocation.isRevoked(o.authenticator.chainOf(socket).links)) socket.destroy();
       } catch {
         /* a certificate without a usable chain is refused per request anyway */
       }

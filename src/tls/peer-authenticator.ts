@@ -1,50 +1,49 @@
 import type { TLSSocket } from 'node:tls';
 import { AppError } from '../errors/app-error';
 import type { Caller } from '../identity/caller';
-import { parseIssuerAndSerial, parsePuppetCertificate, type PeerIdentity } from './certificate';
-import { parseCaBundle } from './crl-set';
-import type { RevocationList } from './revocation';
+import { parsePuppetCertificate, type PeerIdentity } from './certificate';
+import type { ChainLink, RevocationList } from './revocation';
+import { UntrustedCertificateError, type TrustStore } from './trust-store';
 
-/** What revocation checks of each certificate in the chain; the leaf also names the caller. */
-export type ChainLink = Pick<PeerIdentity, 'issuer' | 'serial'>;
-type Chain = [PeerIdentity, ...ChainLink[]];
+/** A client's certificate, the bundle path that vouches for it, and until when all of it is valid. */
+interface VerifiedChain {
+  leaf: PeerIdentity;
+  /** The leaf and each CA below the root, with the bundle CA that issued it (what CRLs are checked for). */
+  links: ChainLink[];
+  validUntil: number;
+}
+
+/** Verified chains kept per leaf fingerprint: an agent reconnects with the same certificate every run. */
+const CHAIN_CACHE_SIZE = 50_000;
 
 /**
- * Turns a verified TLS peer into a Caller. The handshake already checked the chain and the
- * dates (rejectUnauthorized); revocation is checked here on every request, against the
- * CRLs in force at that moment, so a reload also shuts out kept-alive connections.
- *
- * The CA part of a chain comes from our own CA bundle, indexed once, not from the peer:
- * asking Node for the peer's whole chain cost about a millisecond per connection.
+ * Turns a TLS peer into a Caller, trusting nothing the client sent but its certificate:
+ * the path to a root is rebuilt from the broker's own CA bundle, each link checked by
+ * signature (TrustStore), and revocation is checked on every request against the CRLs in
+ * force at that moment, so a reload also shuts out kept-alive connections.
  */
 export class PeerAuthenticator {
-  /** Chains by leaf fingerprint: an agent reconnects with the same certificate every run. */
-  private readonly chainsByLeaf = new Map<string, Chain>();
-  private readonly chains = new WeakMap<TLSSocket, Chain>();
-  /** CA certificates by subject (two when a CA was renewed under the same name). */
-  private readonly cas = new Map<string, (ChainLink & { subject: string })[]>();
+  private readonly chainsByLeaf = new Map<string, VerifiedChain>();
+  private readonly chains = new WeakMap<TLSSocket, VerifiedChain>();
 
   constructor(
     private readonly revocation: RevocationList,
     private readonly defaultEnvironment: string,
-    caBundlePem: string,
-  ) {
-    for (const ca of parseCaBundle(caBundlePem)) {
-      const link = { subject: ca.subject, ...parseIssuerAndSerial(ca.der) };
-      this.cas.set(ca.subject, [...(this.cas.get(ca.subject) ?? []), link]);
-    }
-  }
+    private readonly trust: TrustStore,
+  ) {}
 
   authenticate(socket: TLSSocket): Caller {
     const chain = this.chainOf(socket);
-    if (this.revocation.isRevoked(chain)) {
-      throw new AppError(401, 'certificate_revoked', `the certificate of ${chain[0].certname} has been revoked`, { Connection: 'close' });
+    if (Date.now() > chain.validUntil) {
+      throw new AppError(401, 'certificate_expired', `the certificate of ${chain.leaf.certname}, or a CA above it, has expired`, { Connection: 'close' });
     }
-    const leaf = chain[0];
-    return { certname: leaf.certname, environment: leaf.extensions.pp_environment || this.defaultEnvironment, extensions: leaf.extensions };
+    this.revocation.check(chain.links, chain.leaf.certname);
+    const leaf = chain.leaf;
+    return { certname: leaf.certname, environment: leaf.extensions.pp_environment ?? this.defaultEnvironment, extensions: leaf.extensions };
   }
 
-  chainOf(socket: TLSSocket): Chain {
+  /** The verified chain of the socket's peer (computed once per connection, and per certificate). */
+  chainOf(socket: TLSSocket): VerifiedChain {
     const known = this.chains.get(socket);
     if (known) return known;
     if (!socket.authorized) {
@@ -55,33 +54,42 @@ export class PeerAuthenticator {
     if (!peer) throw new AppError(401, 'certificate_required', 'a client certificate is required');
     let chain = this.chainsByLeaf.get(peer.fingerprint256);
     if (!chain) {
-      chain = this.buildChain(peer.raw);
-      if (this.chainsByLeaf.size >= 50_000) this.chainsByLeaf.clear();
+      chain = this.verify(peer);
+      if (this.chainsByLeaf.size >= CHAIN_CACHE_SIZE) this.chainsByLeaf.clear();
       this.chainsByLeaf.set(peer.fingerprint256, chain);
     }
     this.chains.set(socket, chain);
     return chain;
   }
 
-  private buildChain(der: Buffer): Chain {
+  /** The certname of the socket's peer if its certificate names one, for audit records of refusals. */
+  certnameOf(socket: TLSSocket): string | undefined {
+    try {
+      return this.chainOf(socket).leaf.certname;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private verify(peer: NonNullable<ReturnType<TLSSocket['getPeerX509Certificate']>>): VerifiedChain {
+    let path;
+    try {
+      path = this.trust.pathFor(peer);
+    } catch (err) {
+      if (!(err instanceof UntrustedCertificateError)) throw err;
+      throw new AppError(401, 'certificate_untrusted', `client certificate is not trusted: ${err.message}`, { Connection: 'close' });
+    }
     let leaf: PeerIdentity;
     try {
-      leaf = parsePuppetCertificate(der);
+      leaf = parsePuppetCertificate(peer.raw);
     } catch (err) {
-      throw new AppError(401, 'certificate_unusable', `client certificate cannot name a node: ${(err as Error).message}`);
+      throw new AppError(401, 'certificate_unusable', `client certificate cannot name a node: ${(err as Error).message}`, { Connection: 'close' });
     }
-    const chain: Chain = [leaf];
-    const seen = new Set<string>();
-    let issuer = leaf.issuer;
-    // Walk up through the bundle; a self-signed root (issuer = subject) ends it.
-    while (!seen.has(issuer)) {
-      seen.add(issuer);
-      const cas = this.cas.get(issuer) ?? [];
-      chain.push(...cas);
-      const next = cas.find((c) => c.issuer !== c.subject);
-      if (!next) break;
-      issuer = next.issuer;
+    const links: ChainLink[] = [{ serial: leaf.serial, issuerFingerprint: path[0].fingerprint, issuer: path[0].subject }];
+    for (let i = 0; i + 1 < path.length; i++) {
+      links.push({ serial: path[i].serial, issuerFingerprint: path[i + 1].fingerprint, issuer: path[i + 1].subject });
     }
-    return chain;
+    const validUntil = Math.min(leaf.notAfter.getTime(), ...path.map((ca) => ca.notAfter.getTime()));
+    return { leaf, links, validUntil };
   }
 }

@@ -1,12 +1,23 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import https from 'node:https';
+import { AppError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
-import { parseCrlBundle, type CrlSet } from './crl-set';
-import type { ChainLink } from './peer-authenticator';
+import { CrlValidationError, isOlderCrl, parseCrlBundle, type CrlSet } from './crl-set';
+import type { TrustStore } from './trust-store';
+
+/** One certificate of a client's path, and the bundle CA that issued it. */
+export interface ChainLink {
+  serial: string;
+  /** Fingerprint of the issuing CA of the bundle: the key its CRL is filed under. */
+  issuerFingerprint: string;
+  /** The issuer's name, for messages. */
+  issuer: string;
+}
 
 export interface CrlStatus {
   issuer: string;
+  crl_number: string | null;
   this_update: string;
   next_update: string | null;
   revoked: number;
@@ -21,6 +32,12 @@ export interface CrlStatus {
  * chain; one CRL past its nextUpdate would lock out the whole fleet at the handshake.
  * Checking here keeps the last good set in force (a stale CRL still revokes what it lists,
  * and health reports it stale), and applies a reload to kept-alive connections too.
+ *
+ * When revocation is configured (a CRL file or URL), it fails closed: a client whose path
+ * holds a CA with no CRL in force is refused (401 crl_missing), because "not listed" means
+ * nothing without a list; until the first CRL arrives from a URL, clients get 503. A new
+ * set that would drop a CA's CRL, or replace it with an older one (a lower CRL number, as
+ * a replayed file would), is refused: it could only un-revoke certificates.
  */
 export class RevocationList extends EventEmitter {
   private current: CrlSet | null = null;
@@ -29,21 +46,27 @@ export class RevocationList extends EventEmitter {
   private lastSource = '';
   private lastError: string | null = null;
 
+  /**
+   * @param required whether CRLs are configured: then every request needs a CRL in force for
+   *   every CA on its path. Without, revocation is off (a development setup), and health says so.
+   */
   constructor(
-    private readonly caBundlePem: string,
+    private readonly trust: TrustStore,
     private readonly log: Logger,
+    readonly required: boolean,
   ) {
     super();
   }
 
   get enabled(): boolean {
-    return this.current !== null;
+    return this.required;
   }
 
   /** Validates and swaps in a new set; a bad one is refused and the old set stays. */
   async load(pem: string | Buffer, source: string): Promise<void> {
     try {
-      const next = await parseCrlBundle(pem, this.caBundlePem);
+      const next = await parseCrlBundle(pem, this.trust);
+      if (this.current) this.refuseRegression(this.current, next);
       const before = this.current ? this.fingerprint(this.current) : '';
       this.current = next;
       this.lastError = null;
@@ -101,18 +124,58 @@ export class RevocationList extends EventEmitter {
   }
 
   /** True when any certificate of the chain (leaf first) is listed by its issuer's CRL. */
-  isRevoked(chain: ChainLink[]): boolean {
+  isRevoked(chain: readonly ChainLink[]): boolean {
     const set = this.current;
-    return !!set && chain.some((c) => set.isRevoked(c.issuer, c.serial));
+    return !!set && chain.some((c) => set.isRevoked(c.issuerFingerprint, c.serial));
   }
 
-  status(now = new Date()): { crls: CrlStatus[]; error: string | null } {
+  /**
+   * Refuses a client whose path is revoked, or cannot be checked: the one call per request.
+   * @param certname for the message only
+   */
+  check(chain: readonly ChainLink[], certname: string): void {
+    if (!this.required) return;
+    const set = this.current;
+    if (!set) throw new AppError(503, 'crl_unavailable', 'the broker has no CRL yet (waiting for --crl-url); try again shortly', { 'Retry-After': '5' });
+    if (this.isRevoked(chain)) {
+      throw new AppError(401, 'certificate_revoked', `the certificate of ${certname} has been revoked`, { Connection: 'close' });
+    }
+    const unchecked = chain.find((c) => !set.hasCrlFor(c.issuerFingerprint));
+    if (unchecked) {
+      throw new AppError(401, 'crl_missing', `no CRL of CA "${unchecked.issuer}" is in force, so the certificate of ${certname} cannot be checked for revocation`);
+    }
+  }
+
+  /** CAs of the bundle that could issue a client but have no CRL in force: their clients are refused. */
+  uncoveredCas(): string[] {
+    if (!this.required || !this.current) return [];
+    const set = this.current;
+    return this.trust.cas.filter((ca) => !set.hasCrlFor(ca.fingerprint)).map((ca) => ca.subject);
+  }
+
+  /** A new set may not drop a CA's CRL, nor bring an older one than the CRL in force. */
+  private refuseRegression(current: CrlSet, next: CrlSet): void {
+    for (const ca of this.trust.cas) {
+      const inForce = current.newestFor(ca.fingerprint);
+      if (!inForce) continue;
+      const candidate = next.newestFor(ca.fingerprint);
+      if (!candidate) throw new CrlValidationError(`holds no CRL of CA "${ca.subject}", whose CRL is in force; refusing it would un-revoke its certificates`);
+      if (isOlderCrl(candidate, inForce)) {
+        const which = candidate.crlNumber !== null && inForce.crlNumber !== null ? `CRL number ${candidate.crlNumber} is lower than ${inForce.crlNumber}` : `thisUpdate ${candidate.thisUpdate.toISOString()} is older than ${inForce.thisUpdate.toISOString()}`;
+        throw new CrlValidationError(`holds an older CRL of CA "${ca.subject}" than the one in force (${which}); keeping the newer one`);
+      }
+    }
+  }
+
+  status(now = new Date()): { crls: CrlStatus[]; error: string | null; uncovered_cas: string[] } {
     const set = this.current;
     const stale = new Set(set?.staleCrls(now) ?? []);
     return {
       error: this.lastError,
+      uncovered_cas: this.uncoveredCas(),
       crls: (set?.crls ?? []).map((c) => ({
         issuer: c.issuer,
+        crl_number: c.crlNumber === null ? null : c.crlNumber.toString(),
         this_update: c.thisUpdate.toISOString(),
         next_update: c.nextUpdate ? c.nextUpdate.toISOString() : null,
         revoked: c.revokedSerials.size,
@@ -127,6 +190,6 @@ export class RevocationList extends EventEmitter {
   }
 
   private fingerprint(set: CrlSet): string {
-    return set.crls.map((c) => `${c.issuer}|${c.crlNumber}|${c.thisUpdate.getTime()}|${c.revokedSerials.size}`).join(';');
+    return set.crls.map((c) => `${c.signers.join(',')}|${c.crlNumber}|${c.thisUpdate.getTime()}|${c.revokedSerials.size}`).join(';');
   }
 }

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../config/config-error';
+import { TrustStore } from './trust-store';
 
 export interface TlsFiles {
   ca: string;
@@ -12,6 +13,8 @@ export interface TlsFiles {
 
 export interface TlsMaterial {
   caPem: string;
+  /** The CA bundle, parsed and checked: the only CAs a client path may run through. */
+  trust: TrustStore;
   crlPem?: string;
   certPem: string;
   keyPem: string;
@@ -46,6 +49,12 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
   const crlPem = files.crl ? readFile('--crl', files.crl) : undefined;
 
   if (!/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new ConfigError(`--ca ${files.ca} holds no PEM certificate`);
+  let trust: TrustStore;
+  try {
+    trust = new TrustStore(caPem);
+  } catch (err) {
+    throw new ConfigError(`--ca ${files.ca}: ${(err as Error).message}`);
+  }
   let cert: crypto.X509Certificate;
   try {
     cert = new crypto.X509Certificate(certPem);
@@ -62,5 +71,5 @@ export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
   if (!cert.checkPrivateKey(key)) {
     throw new ConfigError(`--key ${files.key} does not match the certificate in --cert ${files.cert}`);
   }
-  return { caPem, crlPem, certPem, keyPem, files };
+  return { caPem, trust, crlPem, certPem, keyPem, files };
 }

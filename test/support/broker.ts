@@ -44,12 +44,14 @@ export interface TestBroker {
   logs: LogCapture;
   config: ServeConfig;
   client(cert?: TestCert): Client;
+  /** The admin listener (start with `admin`). */
+  adminClient(cert?: TestCert): Client;
   close(): Promise<void>;
 }
 
 /** An in-process broker on a random port with the test PKI; embedded store unless given one. */
 export async function startTestBroker(
-  opts: { store?: StoreConfig; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number; policy?: string } = {},
+  opts: { store?: StoreConfig; caBundle?: string; crlUrl?: string; admin?: { certnames: string[] }; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number; policy?: string } = {},
 ): Promise<TestBroker> {
   const pki = await getTestPki();
   // Files of this broker only: reload tests rewrite its crl.pem.
@@ -63,8 +65,9 @@ export async function startTestBroker(
   const config: ServeConfig = {
     host: '127.0.0.1',
     port: 0,
-    tls: { ca: write('ca.pem', pki.caBundlePem), crl, cert: write('server.pem', pki.server.certPem), key: write('server_key.pem', pki.server.keyPem) },
-    crlPollMs: 1000,
+    tls: { ca: write('ca.pem', opts.caBundle ?? pki.caBundlePem), crl, cert: write('server.pem', pki.server.certPem), key: write('server_key.pem', pki.server.keyPem) },
+    crlUrl: opts.crlUrl,
+    crlPollMs: 500,
     crlWatchMs: opts.crlWatchMs ?? 200,
     store: opts.store ?? { kind: 'embedded', dataDir: tempDir('data') },
     defaultEnvironment: 'production',
@@ -75,6 +78,7 @@ export async function startTestBroker(
     maintenanceMs: 200,
     audit: { keyFile: path.join(dir, 'audit-signing.key'), trustKeyFiles: [], signEveryMs: 60_000 },
     policy: opts.policy === undefined ? undefined : { file: write('policy.yaml', opts.policy), watchMs: 200 },
+    admin: opts.admin && { host: '127.0.0.1', port: 0, adminCertnames: opts.admin.certnames, adminRoles: [], signingKeyFile: path.join(dir, 'admin-token.key') },
   };
   const logs = new LogCapture();
   const broker = await startBroker(config, createLogger('info', logs.stream as unknown as pino.DestinationStream));
@@ -84,6 +88,7 @@ export async function startTestBroker(
     logs,
     config,
     client: (cert?: TestCert) => new Client(broker.url, pki.caBundlePem, cert),
+    adminClient: (cert?: TestCert) => new Client(broker.adminUrl!, pki.caBundlePem, cert),
     close: () => broker.close(),
   };
 }

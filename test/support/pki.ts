@@ -45,6 +45,20 @@ export interface TestPki {
   writeFile(name: string, content: string): string;
   /** A further client certificate from the intermediate CA, for tests that need odd extensions. */
   issueClientCert(options: TestCertOptions): Promise<TestCert>;
+  /**
+   * Another CA for attacks on the chain: an intermediate under the suite's root (`under: 'root'`,
+   * not in caBundlePem unless a test puts it there), or a self-signed root of its own.
+   */
+  newAuthority(subject: string, under: 'root' | 'none'): Promise<TestAuthority>;
+  /** The root's CRL, revoking these serials (intermediates), with a given CRL number. */
+  rootCrlRevoking(serials: string[], crlNumber: number): Promise<string>;
+}
+
+export interface TestAuthority {
+  pem: string;
+  serial: string;
+  issue(options: TestCertOptions): Promise<TestCert>;
+  crl(revokedSerials: string[], crlNumber: number): Promise<string>;
 }
 
 interface Authority { name: x509.Name; keys: CryptoKeyPair; cert: x509.X509Certificate; pem: string; }
@@ -288,6 +302,16 @@ async function buildTestPki(): Promise<TestPki> {
     badSignatureCrlBundlePem: joinPem(rootCrlPem, forgedIntermediateCrlPem),
     writeFile,
     issueClientCert: (options) => issueLeaf(intermediate, options),
+    async newAuthority(subject, under) {
+      const authority = under === 'root' ? await makeIntermediateCa(subject, root) : await makeRootCa(subject);
+      return {
+        pem: authority.pem,
+        serial: canonicalSerial(authority.cert.serialNumber),
+        issue: (options) => issueLeaf(authority, options),
+        crl: (revokedSerials, crlNumber) => makeCrl(authority, { revokedSerials, crlNumber }),
+      };
+    },
+    rootCrlRevoking: (serials, crlNumber) => makeCrl(root, { revokedSerials: serials, crlNumber }),
   };
   writeFile('ca.pem', pki.caBundlePem);
   writeFile('crl.pem', pki.crlBundlePem);

@@ -4,7 +4,8 @@ import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { CrlValidationError, parseCaBundle, parseCrlBundle, type CrlSet } from '../../src/tls/crl-set';
+import { CrlValidationError, parseCrlBundle, type CrlSet } from '../../src/tls/crl-set';
+import { TrustStore } from '../../src/tls/trust-store';
 import { getTestPki, pemToDer, type TestCert, type TestPki } from '../support/pki';
 
 const ROOT = 'CN=Puppet Root CA: 5e1f0a7c2b9d';
@@ -45,20 +46,27 @@ async function handshake(pki: TestPki, client: TestCert, crl?: string[]): Promis
 
 describe('tls/crl-set', () => {
   let pki: TestPki;
+  let trust: TrustStore;
+  /** CRLs are filed under the fingerprint of the CA certificate that signed them. */
+  let root: string;
+  let intermediate: string;
   before(async () => {
     pki = await getTestPki();
+    trust = new TrustStore(pki.caBundlePem);
+    root = new NodeX509Certificate(pki.rootCaPem).fingerprint256;
+    intermediate = new NodeX509Certificate(pki.intermediateCaPem).fingerprint256;
   });
 
   describe('parseCrlBundle', () => {
     let crlSet: CrlSet;
     before(async () => {
-      crlSet = await parseCrlBundle(pki.crlBundlePem, pki.caBundlePem);
+      crlSet = await parseCrlBundle(pki.crlBundlePem, trust);
     });
 
     it('parses both CRLs of a Puppet-style bundle', () => {
       expect(crlSet.crls.map((crl) => crl.issuer)).to.deep.equal([ROOT, INTERMEDIATE]);
       for (const crl of crlSet.crls) {
-        expect(crl.crlNumber).to.equal('1');
+        expect(crl.crlNumber).to.equal(1n);
         expect(crl.nextUpdate!.getTime()).to.be.greaterThan(Date.now());
         expect(crl.thisUpdate.getTime()).to.be.at.most(Date.now());
       }
@@ -66,73 +74,70 @@ describe('tls/crl-set', () => {
       expect([...crlSet.crls[1].revokedSerials]).to.deep.equal([pki.clients.revoked.serial]);
     });
 
-    it('gives each CRL as its own PEM, as Node\'s tls crl option needs', async () => {
-      for (const crl of crlSet.crls) {
-        expect(crl.pem.match(/BEGIN X509 CRL/g)).to.have.length(1);
-        const alone = await parseCrlBundle(crl.pem, pki.caBundlePem);
-        expect(alone.crls[0].issuer).to.equal(crl.issuer);
-      }
+    it('files each CRL under the CA certificate whose key verified it', () => {
+      expect(crlSet.crls.map((crl) => crl.signers)).to.deep.equal([[root], [intermediate]]);
+      expect(crlSet.newestFor(intermediate)?.issuer).to.equal(INTERMEDIATE);
     });
 
     it('finds a revoked serial in any hex spelling, only under its issuer', () => {
       const serial = pki.clients.revoked.serial;
-      expect(crlSet.isRevoked(INTERMEDIATE, serial)).to.equal(true);
-      expect(crlSet.isRevoked(INTERMEDIATE, `00${serial.toUpperCase()}`)).to.equal(true);
-      expect(crlSet.isRevoked(ROOT, serial)).to.equal(false);
-      expect(crlSet.isRevoked(INTERMEDIATE, pki.clients.carol.serial)).to.equal(false);
-      expect(crlSet.hasCrlFor(INTERMEDIATE)).to.equal(true);
-      expect(crlSet.hasCrlFor('CN=Puppet CA: elsewhere.example')).to.equal(false);
+      expect(crlSet.isRevoked(intermediate, serial)).to.equal(true);
+      expect(crlSet.isRevoked(intermediate, `00${serial.toUpperCase()}`)).to.equal(true);
+      expect(crlSet.isRevoked(root, serial)).to.equal(false);
+      expect(crlSet.isRevoked(intermediate, pki.clients.carol.serial)).to.equal(false);
+      expect(crlSet.hasCrlFor(intermediate)).to.equal(true);
+      expect(crlSet.hasCrlFor(INTERMEDIATE)).to.equal(false); // by fingerprint, never by name
     });
 
     it('accepts a single CRL in DER', async () => {
       const der = pemToDer(pki.intermediateCrlPem);
-      const set = await parseCrlBundle(der, pki.caBundlePem);
+      const set = await parseCrlBundle(der, trust);
       expect(set.crls).to.have.length(1);
-      expect(set.isRevoked(INTERMEDIATE, pki.clients.revoked.serial)).to.equal(true);
+      expect(set.isRevoked(intermediate, pki.clients.revoked.serial)).to.equal(true);
     });
 
     it('reports a newer CRL number and the extra revocations of a re-issued bundle', async () => {
       const bundle = await pki.crlBundleRevoking([pki.clients.carol.serial]);
-      const set = await parseCrlBundle(bundle, pki.caBundlePem);
+      const set = await parseCrlBundle(bundle, trust);
       expect(Number(set.crls[1].crlNumber)).to.be.greaterThan(1);
-      expect(set.isRevoked(INTERMEDIATE, pki.clients.carol.serial)).to.equal(true);
-      expect(set.isRevoked(INTERMEDIATE, pki.clients.revoked.serial)).to.equal(true);
+      expect(set.isRevoked(intermediate, pki.clients.carol.serial)).to.equal(true);
+      expect(set.isRevoked(intermediate, pki.clients.revoked.serial)).to.equal(true);
     });
 
     it('rejects a CRL whose signature was made with another key, naming it', async () => {
-      const err = await rejection(parseCrlBundle(pki.badSignatureCrlBundlePem, pki.caBundlePem));
+      const err = await rejection(parseCrlBundle(pki.badSignatureCrlBundlePem, trust));
       expect(err).to.be.instanceOf(CrlValidationError);
       expect(err.message).to.match(/^CRL #2 \(issuer "CN=Puppet CA: puppet\.test"\) has a signature that does not verify/);
     });
 
     it('rejects a CRL from a CA that is not in the bundle', async () => {
-      const err = await rejection(parseCrlBundle(pki.crlBundlePem, pki.rootCaPem));
+      const err = await rejection(parseCrlBundle(pki.crlBundlePem, new TrustStore(pki.rootCaPem)));
       expect(err).to.be.instanceOf(CrlValidationError);
       expect(err.message).to.match(/CRL #2 \(issuer "CN=Puppet CA: puppet\.test"\) was issued by a CA that is not in the CA bundle/);
     });
 
     it('rejects an expired CRL (nextUpdate passed)', async () => {
-      const err = await rejection(parseCrlBundle(pki.expiredCrlBundlePem, pki.caBundlePem));
+      const err = await rejection(parseCrlBundle(pki.expiredCrlBundlePem, trust));
       expect(err).to.be.instanceOf(CrlValidationError);
       expect(err.message).to.match(/CRL #2 .*nextUpdate .* has passed/);
     });
 
     it('rejects a CRL from the future beyond five minutes of clock skew, tolerates less', async () => {
       const anHourAgo = new Date(Date.now() - 60 * 60 * 1000);
-      const err = await rejection(parseCrlBundle(pki.crlBundlePem, pki.caBundlePem, anHourAgo));
+      const err = await rejection(parseCrlBundle(pki.crlBundlePem, trust, anHourAgo));
       expect(err).to.be.instanceOf(CrlValidationError);
       expect(err.message).to.match(/CRL #1 .*thisUpdate .* is in the future/);
       // The test CRLs are dated one minute back; three minutes of skew is fine.
-      const set = await parseCrlBundle(pki.crlBundlePem, pki.caBundlePem, new Date(Date.now() - 3 * 60 * 1000));
+      const set = await parseCrlBundle(pki.crlBundlePem, trust, new Date(Date.now() - 3 * 60 * 1000));
       expect(set.crls).to.have.length(2);
     });
 
     it('rejects input without a CRL and CRLs that do not parse', async () => {
-      const empty = await rejection(parseCrlBundle('just text', pki.caBundlePem));
+      const empty = await rejection(parseCrlBundle('just text', trust));
       expect(empty).to.be.instanceOf(CrlValidationError);
       expect(empty.message).to.match(/no PEM "X509 CRL" block/);
       const broken = `-----BEGIN X509 CRL-----\nTUlJQmFnb3Zl\n-----END X509 CRL-----\n`;
-      const garbage = await rejection(parseCrlBundle(pki.rootCrlPem + broken, pki.caBundlePem));
+      const garbage = await rejection(parseCrlBundle(pki.rootCrlPem + broken, trust));
       expect(garbage).to.be.instanceOf(CrlValidationError);
       expect(garbage.message).to.match(/^CRL #2 is not a valid X\.509 CRL/);
     });
@@ -147,7 +152,7 @@ describe('tls/crl-set', () => {
     });
 
     it('OpenSSL accepts the per-CRL PEMs and refuses the revoked client with them', async () => {
-      const crls = (await parseCrlBundle(pki.crlBundlePem, pki.caBundlePem)).crls.map((crl) => crl.pem);
+      const crls = [pki.rootCrlPem, pki.intermediateCrlPem];
       expect(await handshake(pki, pki.clients.carol, crls)).to.equal('carol.test');
       expect(await handshake(pki, pki.clients.revoked, crls)).to.match(/^refused/);
       expect(await handshake(pki, pki.clients.revoked)).to.equal('revoked.test');
@@ -156,7 +161,7 @@ describe('tls/crl-set', () => {
 
   describe('staleCrls', () => {
     it('lists CRLs whose nextUpdate passed after loading', async () => {
-      const set = await parseCrlBundle(pki.crlBundlePem, pki.caBundlePem);
+      const set = await parseCrlBundle(pki.crlBundlePem, trust);
       expect(set.staleCrls()).to.deep.equal([]);
       expect(set.loadedAt.getTime()).to.be.closeTo(Date.now(), 60_000);
       const stale = set.staleCrls(new Date(Date.now() + 31 * DAY_MS));
@@ -164,17 +169,24 @@ describe('tls/crl-set', () => {
     });
   });
 
-  describe('parseCaBundle', () => {
-    it('splits a bundle into certificates with comparable subjects', () => {
-      const cas = parseCaBundle(pki.caBundlePem);
-      expect(cas.map((ca) => ca.subject)).to.deep.equal([ROOT, INTERMEDIATE]);
-      expect(new NodeX509Certificate(cas[1].der).subject).to.equal('CN=Puppet CA: puppet.test');
-      expect(cas[1].pem).to.equal(pki.intermediateCaPem.replace(/\r\n/g, '\n').trimEnd() + '\n');
+  describe('TrustStore', () => {
+    it('reads the bundle\'s CAs with comparable subjects, the root self-signed', () => {
+      expect(trust.cas.map((ca) => ca.subject)).to.deep.equal([ROOT, INTERMEDIATE]);
+      expect(trust.cas.map((ca) => ca.selfSigned)).to.deep.equal([true, false]);
+      expect(trust.cas[1].fingerprint).to.equal(intermediate);
+      expect(trust.unusable()).to.deep.equal([]);
     });
 
-    it('throws on a bundle without certificates', () => {
-      expect(() => parseCaBundle('')).to.throw(/no PEM "CERTIFICATE" block/);
-      expect(() => parseCaBundle(pki.rootCrlPem)).to.throw(/no PEM "CERTIFICATE" block/);
+    it('throws on a bundle without certificates, or with a certificate that is not a CA', () => {
+      expect(() => new TrustStore('')).to.throw(/no PEM "CERTIFICATE" block/);
+      expect(() => new TrustStore(pki.rootCrlPem)).to.throw(/no PEM "CERTIFICATE" block/);
+      expect(() => new TrustStore(pki.clients.alice.certPem)).to.throw(/is not a CA certificate/);
+    });
+
+    it('names an intermediate whose root is missing from the bundle as unusable', () => {
+      expect(new TrustStore(pki.intermediateCaPem).unusable()).to.deep.equal([
+        { subject: INTERMEDIATE, reason: `CA "${INTERMEDIATE}" was not issued by another CA of the bundle and is not a self-signed root` },
+      ]);
     });
   });
 });

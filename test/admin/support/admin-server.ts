@@ -4,6 +4,7 @@ import { requireScope } from '../../../src/admin/admin-auth';
 import { adminPrincipalOf } from '../../../src/admin/admin-principal';
 import { startAdminServer, type AdminServer } from '../../../src/admin/admin-server';
 import { createLogger } from '../../../src/log/logger';
+import { TrustStore } from '../../../src/tls/trust-store';
 import { RevocationList } from '../../../src/tls/revocation';
 import { LogCapture } from '../../support/broker';
 import { Client } from '../../support/client';
@@ -35,12 +36,13 @@ export async function startTestAdminServer(opts: { tokenPublicKeyPem?: string; a
   const pki = await getTestPki();
   const logs = new LogCapture();
   const log = createLogger('info', logs.stream as unknown as pino.DestinationStream);
-  const revocation = new RevocationList(pki.caBundlePem, log);
+  const trust = new TrustStore(pki.caBundlePem);
+  const revocation = new RevocationList(trust, log, true);
   await revocation.load(pki.crlBundlePem, 'test crl.pem');
   const server = await startAdminServer({
     host: '127.0.0.1',
     port: 0,
-    tls: { caPem: pki.caBundlePem, certPem: pki.server.certPem, keyPem: pki.server.keyPem, files: { ca: 'ca.pem', cert: 'server.pem', key: 'server_key.pem' } },
+    tls: { caPem: pki.caBundlePem, trust, certPem: pki.server.certPem, keyPem: pki.server.keyPem, files: { ca: 'ca.pem', cert: 'server.pem', key: 'server_key.pem' } },
     revocation,
     defaultEnvironment: 'production',
     adminCertnames: opts.adminCertnames ?? ['ops.admin.test'],
