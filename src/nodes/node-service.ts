@@ -2,6 +2,15 @@ import type { Caller } from '../identity/caller';
 import type { Logger } from '../log/logger';
 import type { NodeStore } from './node-store';
 
+interface Contact {
+  certname: string;
+  environment: string;
+  at: Date;
+}
+
+/** PostgreSQL's data errors (class 22: bad encoding, NUL, out of range): the row, not the store, is at fault. */
+const isRowError = (err: unknown) => /^22/.test(String((err as { code?: string })?.code ?? ''));
+
 /** How often contacts are written: in one batch, off the request path. */
 export const CONTACT_FLUSH_MS = 5_000;
 
@@ -11,7 +20,7 @@ export const CONTACT_FLUSH_MS = 5_000;
  * seconds (and at shutdown): a crash loses at most that much of "last seen", never a fact.
  */
 export class NodeService {
-  private pending = new Map<string, { certname: string; environment: string; at: Date }>();
+  private pending = new Map<string, Contact>();
   private timer?: NodeJS.Timeout;
   private flushing?: Promise<void>;
 
@@ -29,17 +38,35 @@ export class NodeService {
     }, this.flushMs).unref();
   }
 
-  /** Writes what was collected; on failure the contacts are kept for the next attempt. */
+  /**
+   * Writes what was collected. When the batch fails, each contact is written on its own, so
+   * one row the database refuses cannot hold back every other node's; contacts that fail
+   * because the store is away are kept for the next attempt.
+   */
   async flush(): Promise<void> {
     await this.flushing;
     if (!this.pending.size) return;
     const batch = [...this.pending.values()];
     this.pending = new Map();
-    this.flushing = this.store.touchMany(batch).catch((err: Error) => {
-      for (const c of batch) if (!this.pending.has(c.certname)) this.pending.set(c.certname, c);
-      this.log.error({ err: err.message, nodes: batch.length }, 'recording node contacts failed; will retry');
-    });
+    this.flushing = this.store.touchMany(batch).catch(() => this.flushOneByOne(batch));
     await this.flushing;
+  }
+
+  private async flushOneByOne(batch: Contact[]): Promise<void> {
+    let kept = 0;
+    for (const contact of batch) {
+      try {
+        await this.store.touchMany([contact]);
+      } catch (err) {
+        if (isRowError(err)) {
+          this.log.error({ err: (err as Error).message, certname: JSON.stringify(contact.certname) }, 'a node contact cannot be recorded; dropped');
+        } else if (!this.pending.has(contact.certname)) {
+          this.pending.set(contact.certname, contact);
+          kept++;
+        }
+      }
+    }
+    if (kept) this.log.error({ nodes: kept }, 'recording node contacts failed; will retry');
   }
 
   async close(): Promise<void> {

@@ -175,7 +175,12 @@ function puppetExtensionsOf(cert: X509Certificate): Record<string, string> {
     const key = puppetExtensionName(extension.type);
     // RFC 5280 forbids repeats; accepting one would let the reader's order pick a role.
     if (key in extensions) throw new Error(`peer certificate carries extension ${key} more than once`);
-    const value = decodeExtensionString(new Uint8Array(extension.value));
+    let value: string;
+    try {
+      value = decodeExtensionString(new Uint8Array(extension.value));
+    } catch (err) {
+      throw new Error(`peer certificate extension ${key}: ${(err as Error).message}`);
+    }
     if (CONTROL_CHARACTER.test(value) || value.includes('\ufffd')) {
       throw new Error(`peer certificate extension ${key} holds a control character or bytes that are not text`);
     }
@@ -192,7 +197,11 @@ const STRING_TAGS = new Set([
   0x16, // IA5String
   0x1a, // VisibleString
 ]);
-const BMP_STRING = 0x1e; // UTF-16BE, as some non-Puppet tooling writes
+/** String types with several bytes per character: no Puppet writes them, and reading them as UTF-8 would hide NULs. */
+const WIDE_STRING_TAGS = new Map([
+  [0x1e, 'BMPString'],
+  [0x1c, 'UniversalString'],
+]);
 
 /**
  * Puppet wraps each extension value in a DER UTF8String; certificates signed by older
@@ -206,8 +215,8 @@ export function decodeExtensionString(value: Uint8Array): string {
     const content = bytes.subarray(tlv.contentStart);
     return tlv.tag === 0x14 ? content.toString('latin1') : content.toString('utf8');
   }
-  if (tlv && tlv.tag === BMP_STRING && (bytes.length - tlv.contentStart) % 2 === 0) {
-    return Buffer.from(bytes.subarray(tlv.contentStart)).swap16().toString('utf16le');
+  if (tlv && WIDE_STRING_TAGS.has(tlv.tag)) {
+    throw new Error(`encoded as ${WIDE_STRING_TAGS.get(tlv.tag)}; Puppet writes UTF8String`);
   }
   return bytes.toString('utf8');
 }

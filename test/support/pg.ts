@@ -1,4 +1,8 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
+import type { StoreConfig } from '../../src/config/serve-config';
 
 /** The server the store suites use; each suite gets a database of its own on it. */
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -36,4 +40,39 @@ export async function createTestDatabase(label: string): Promise<{ url: string; 
       await c.end();
     },
   };
+}
+
+/** One of the two stores a suite runs on; `cleanup` drops its database or folder. */
+export interface StoreCase {
+  label: 'embedded' | 'postgres';
+  config(): Promise<StoreConfig>;
+  cleanup(): Promise<void>;
+}
+
+/** The embedded store and, unless EXPORTFACT_SKIP_PG=1, a PostgreSQL database of the suite's own. */
+export function pgStoreConfigs(label: string): StoreCase[] {
+  let dir: string | undefined;
+  let db: { drop(): Promise<void> } | undefined;
+  const embedded: StoreCase = {
+    label: 'embedded',
+    async config() {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-${label}-`));
+      return { kind: 'embedded', dataDir: dir };
+    },
+    async cleanup() {
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  const postgres: StoreCase = {
+    label: 'postgres',
+    async config() {
+      const created = await createTestDatabase(label);
+      db = created;
+      return { kind: 'postgres', url: created.url };
+    },
+    async cleanup() {
+      await db?.drop();
+    },
+  };
+  return skipPg() ? [embedded] : [embedded, postgres];
 }
