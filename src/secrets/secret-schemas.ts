@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MAX_VALUE_DEPTH, jsonDepth } from '../facts/fact-schemas';
+import { factValue } from '../facts/fact-schemas';
 import { MAX_LENGTH, MIN_LENGTH } from './password-generator';
 
 export const generateBody = z.strictObject({
@@ -8,14 +8,8 @@ export const generateBody = z.strictObject({
 });
 
 export const rotateBody = z.strictObject({
-  value: z
-    .unknown()
-    .optional()
-    .superRefine((v, ctx) => {
-      if (v === undefined) return; // absent: the broker generates the new value
-      if (jsonDepth(v) > MAX_VALUE_DEPTH) ctx.addIssue({ code: 'custom', message: `is nested deeper than ${MAX_VALUE_DEPTH} levels` });
-      else if (v === null || !z.json().safeParse(v).success) ctx.addIssue({ code: 'custom', message: 'must be a JSON value other than null' });
-    }),
+  /** Absent: the broker generates the new value. */
+  value: factValue.optional(),
   pending: z.boolean().default(false),
 });
 

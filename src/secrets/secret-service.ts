@@ -73,7 +73,8 @@ export class SecretService implements SensitiveValues {
           pin === undefined ? `no sensitive fact ${category}.${name} in environment ${caller.environment}` : `${category}.${name} has no readable version ${pin} (destroyed, expired or never made)`,
         );
       }
-      const values: Record<string, unknown> = {};
+      // Keys are certnames: no prototype, so a node named __proto__ reads its own value.
+      const values: Record<string, unknown> = Object.create(null);
       for (const row of chosen) {
         values[row.exporter] = await this.vault.open(row, addressOf(row));
         // No secret leaves unrecorded: when the sighting cannot be written, the read fails.
@@ -116,6 +117,14 @@ export class SecretService implements SensitiveValues {
       const fact = await this.facts.lockFact(tx, env, category, name, false, true);
       const hasValues = (await this.facts.exporters(tx, fact.id, null)).length > 0;
       if (fact.generator && hasValues) {
+        // Handing out the existing value to a request for another length or alphabet could give
+        // a node a weaker secret than it asked for: the manifests disagree, and must be fixed.
+        if (!sameGenerator(fact.generator, input)) {
+          throw new ConflictError(
+            'generate_parameters_differ',
+            `${category}.${name} was generated with length ${fact.generator.length} and alphabet ${JSON.stringify(fact.generator.alphabet)}; this request asks for length ${input.length} and alphabet ${JSON.stringify(input.alphabet)}`,
+          );
+        }
         await this.secrets.addRequester(tx, fact.id, caller.certname);
         return false;
       }
@@ -227,6 +236,11 @@ export class SecretService implements SensitiveValues {
   sweepExpired(): Promise<number> {
     return this.secrets.destroyExpired();
   }
+}
+
+/** Two generator settings make the same kind of secret: same length, same set of characters. */
+function sameGenerator(a: GenerateInput, b: GenerateInput): boolean {
+  return a.length === b.length && resolveAlphabet(a.alphabet) === resolveAlphabet(b.alphabet);
 }
 
 /** The audit trail cannot be written: secret hand-outs stop (fail closed), other reads go on. */
