@@ -5,7 +5,7 @@ import { auditAdminRoutes } from './audit/audit-admin-routes';
 import { AuditLog } from './audit/audit-log';
 import { AuditSigner, readPublicKey } from './audit/audit-signer';
 import { ensureTokenSigningKey } from './admin/token';
-import { ConfigError } from './config/config-error';
+import { ConfigError } from './errors/config-error';
 import { AppError } from './errors/app-error';
 import type { ServeConfig } from './config/serve-config';
 import { openStore } from './db/open-store';

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { parseListen } from '../config/serve-config';
 import { DEFAULT_SIGNING_KEY_FILE } from './token';
 

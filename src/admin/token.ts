@@ -3,7 +3,7 @@
 // refused once group or others can open it.
 import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { AppError } from '../errors/app-error';
 import type { AdminPrincipal } from './admin-principal';
 import { ADMIN_SCOPES, isAdminScope, parseScopes, type AdminScope } from './scopes';

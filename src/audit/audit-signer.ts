@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { getSodium } from '../secrets/sodium';
 import { headMessage } from './audit-entry';
 

@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { AppError } from '../errors/app-error';
 
 export const DEFAULT_ADMIN_URL = 'https://127.0.0.1:8151';

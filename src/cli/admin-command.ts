@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { ADMIN_SCOPES, parseScopes } from '../admin/scopes';
 import { DEFAULT_SIGNING_KEY_FILE, ensureTokenSigningKey, issueAdminToken, MAX_TOKEN_TTL_SECONDS } from '../admin/token';
 import { addAdminClientOptions, adminClientFromOptions, printResult, type AdminClientOptions } from './admin-client';

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { fingerprint } from '../secrets/cipher';
 import { Keyring } from '../secrets/keyring';
 import { addAdminClientOptions, adminClientFromOptions, printResult, printTable, type AdminClientOptions } from './admin-client';

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { ensureDevCa, issueDevNode, revokeDevNode, type DevNodeOptions } from '../devca/dev-ca';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 
 /** `NAME[:ext=value,ext=value]`, e.g. `db1.example.com:pp_role=database,pp_environment=production`. */
 export function parseNodeSpec(spec: string): DevNodeOptions {

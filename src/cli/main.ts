@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { AppError } from '../errors/app-error';
 import { adminCommand } from './admin-command';
 import { auditCommand } from './audit-command';

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { NAME_MAX_LENGTH, NAME_PATTERN } from '../facts/fact-names';
 import type { Caller } from '../identity/caller';
 import { checkPolicy, type CompiledPolicy, formatProblem, PolicyError, type PolicyExplanation, POLICY_ACTIONS, type PolicyAction, readPolicyFile } from '../policy';

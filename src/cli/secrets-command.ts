@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import { Command, Option } from 'commander';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { addAdminClientOptions, adminClientFromOptions, printResult, printTable, type AdminClientOptions } from './admin-client';
 
 interface SecretOptions extends AdminClientOptions {

@@ -1,5 +1,5 @@
 import { parseAdminServeOptions, type AdminConfig, type AdminServeOptions } from '../admin/admin-config';
-import { ConfigError } from './config-error';
+import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
 
 export type StoreConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string };

@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 
 /** One thing wrong with a policy file, where an editor can jump to it. */
 export interface PolicyProblem {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { compilePolicy, type CompiledPolicy } from './compiled-policy';
 
 /** Largest policy file read: 500 rules fit in well under 1 MiB; more is a mistake. */

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import type { Store } from '../db/store';
 import type { Logger } from '../log/logger';
 import { KEY_CHECK_ADDRESS, open, seal } from './cipher';

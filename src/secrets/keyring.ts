@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 
 /**
  * The keyring file: encryption keys by id, and the fingerprint key (a separate key for

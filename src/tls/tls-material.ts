@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../config/config-error';
+import { ConfigError } from '../errors/config-error';
 import { TrustStore } from './trust-store';
 
 export interface TlsFiles {

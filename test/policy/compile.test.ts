@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import type { Caller } from '../../src/identity/caller';
 import { compileGlob, type Glob } from '../../src/policy/glob';
-import { ConfigError } from '../../src/config/config-error';
+import { ConfigError } from '../../src/errors/config-error';
 import { compilePolicy, PolicyError, type PolicyProblem } from '../../src/policy';
 
 function problemsOf(text: string): PolicyProblem[] {

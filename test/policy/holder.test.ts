@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ConfigError } from '../../src/config/config-error';
+import { ConfigError } from '../../src/errors/config-error';
 import type { Caller } from '../../src/identity/caller';
 import { createLogger } from '../../src/log/logger';
 import { DEFAULT_POLICY, PolicyError, PolicyHolder, type CompiledPolicy } from '../../src/policy';
