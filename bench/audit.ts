@@ -13,9 +13,8 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { chainHash, type AuditEntry } from '../src/audit/audit-entry';
-import { AuditLog } from '../src/audit/audit-log';
 import { AuditQueries } from '../src/audit/audit-queries';
-import { AuditSigner } from '../src/audit/audit-signer';
+import { auditFilesIn, openAudit } from '../src/audit/open-audit';
 import { verifyAuditChain } from '../src/audit/audit-verify';
 import { openStore } from '../src/db/open-store';
 import type { Store } from '../src/db/store';
@@ -341,8 +340,8 @@ async function chain(o: { adminUrl: string; tmp: string; z: AuditSizes }) {
   const backends = new PgBackends(o.adminUrl, db.database!);
   await backends.connect();
   try {
-    const { signer } = await AuditSigner.open(path.join(dir, 'audit-signing.key'));
-    const log = new AuditLog(store, signer, quiet);
+    const audit = await openAudit(store, auditFilesIn(dir), quiet);
+    const log = audit.log;
     console.log(`[audit] building a real hash chain of ${o.z.chain} events…`);
     const built = await buildChain(store, o.z.chain);
     const event = (i: number) => ({ actor: { kind: 'node' as const, name: `node${i % 1000}.bench` }, action: 'fact.change', environment: ENV, category: `c${i % 100}`, name: `s${i % 2500}`, version: 2, detail: { multi: false, sensitive: true } });
@@ -373,7 +372,7 @@ async function chain(o: { adminUrl: string; tmp: string; z: AuditSizes }) {
     const events = o.z.chain + 2 * o.z.appends;
     await backends.start();
     const c0 = process.cpuUsage();
-    const v = await timed(() => verifyAuditChain(store, [signer.publicKey]));
+    const v = await timed(() => verifyAuditChain(store, { trustedKeys: audit.trustedKeys }));
     const c = process.cpuUsage(c0);
     const postgres = await backends.stop();
     if (!v.result.ok || v.result.events !== events) throw new Error(`verify of the bench chain: ${JSON.stringify({ ...v.result, problems: v.result.problems.slice(0, 3) })}`);

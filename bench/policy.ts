@@ -5,8 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
-import { AuditLog } from '../src/audit/audit-log';
-import { AuditSigner } from '../src/audit/audit-signer';
+import { auditFilesIn, openAudit } from '../src/audit/open-audit';
 import { PgStore } from '../src/db/pg-store';
 import type { Caller } from '../src/identity/caller';
 import { compilePolicy, DEFAULT_POLICY, type CompiledPolicy } from '../src/policy';
@@ -58,7 +57,7 @@ export async function runPolicy(adminUrl: string, quick: boolean): Promise<Polic
     await bulkLoadFacts({ databaseUrl: db.url! }, ENV, facts);
     const log = pino({ level: 'silent' });
     const keyring = createKeyringFile(path.join(tmp, 'keyring.json'));
-    const audit = new AuditLog(store, (await AuditSigner.open(path.join(tmp, 'audit.key'))).signer, log);
+    const audit = (await openAudit(store, auditFilesIn(tmp), log)).log;
     const started = process.hrtime.bigint();
     const compiled = compilePolicy(benchPolicyYaml(), 'bench-policy.yaml');
     const compileMs = Number(process.hrtime.bigint() - started) / 1e6;

@@ -21,8 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { AuditLog } from '../src/audit/audit-log';
-import { AuditSigner } from '../src/audit/audit-signer';
+import { auditFilesIn, openAudit } from '../src/audit/open-audit';
 import { openStore } from '../src/db/open-store';
 import { readPolicyFile } from '../src/policy';
 import type { Store } from '../src/db/store';
@@ -138,7 +137,9 @@ class PlaintextVault extends SecretVault {
 
 /** The secret store as shipped, except that no sighting is written. */
 class NoSightingStore extends SecretStore {
-  override async recordSighting(): Promise<void> {}
+  override async recordSighting(): Promise<boolean> {
+    return false;
+  }
 }
 
 async function lanes(count: number, concurrency: number, fn: (lane: number, i: number) => Promise<unknown>): Promise<{ seconds: number; latencies: number[] }> {
@@ -217,7 +218,7 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
     store = await openStore({ kind: 'postgres', url });
     const { keyring, writeKeyId } = await openKeyring(store, { file: keyringFile }, quiet);
     const vault = new SecretVault(keyring, writeKeyId);
-    const audit = new AuditLog(store, (await AuditSigner.open(path.join(dir, 'seed-audit.key'))).signer, quiet);
+    const audit = (await openAudit(store, auditFilesIn(dir), quiet)).log;
     const services = createServices(store, vault, { graceSeconds: 3600 }, quiet, audit);
     const publisher: Caller = { certname: 'publisher.bench', environment: ENV, extensions: {} };
     const plain = new Map<string, string>();

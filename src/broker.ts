@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { startAdminServer } from './admin/admin-server';
 import { auditAdminRoutes } from './audit/audit-admin-routes';
-import { AuditLog } from './audit/audit-log';
-import { AuditSigner, readPublicKey } from './audit/audit-signer';
+import type { AuditLog } from './audit/audit-log';
+import type { AuditService } from './audit/audit-service';
+import { openAudit } from './audit/open-audit';
 import { ensureTokenSigningKey } from './admin/token';
 import { ConfigError } from './errors/config-error';
 import { AppError } from './errors/app-error';
@@ -34,6 +35,7 @@ export interface Broker {
   revocation: RevocationList;
   keyRotation: KeyRotation;
   audit: AuditLog;
+  auditService: AuditService;
   trustedAuditKeys: Buffer[];
   policy: PolicyHolder;
   vault: SecretVault;
@@ -65,14 +67,9 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
   try {
     const { keyring, writeKeyId } = await openKeyring(store, config.keyring, log);
     const vault = new SecretVault(keyring, writeKeyId);
-    const { signer, created: signerCreated } = await AuditSigner.open(config.audit.keyFile);
-    if (signerCreated) log.warn({ file: config.audit.keyFile }, 'audit signing key created (mode 0600); keep it outside the database host backups');
-    const trustedAuditKeys = [signer.publicKey, ...config.audit.trustKeyFiles.map(readPublicKey)];
-    const audit = new AuditLog(store, signer, log);
-    cleanups.push(() => audit.close().catch((err: Error) => log.error({ err: err.message }, 'could not sign the audit chain head at shutdown')));
-    const signHeads = setInterval(() => audit.signHead().catch((err: Error) => log.error({ err: err.message }, 'signing the audit chain head failed')), config.audit.signEveryMs);
-    signHeads.unref();
-    cleanups.push(() => clearInterval(signHeads));
+    const opened = await openAudit(store, config.audit, log);
+    const { log: audit, service: auditService, trustedKeys: trustedAuditKeys } = opened;
+    cleanups.push(() => opened.close());
     const policy = new PolicyHolder(log);
     if (config.policy) {
       policy.load(config.policy.file); // a broken file stops the start: one line with its line number
@@ -156,7 +153,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
         tokenPublicKeyPem: signing.publicKeyPem,
         routers: [
           secretAdminRoutes({ secrets: services.secrets, keyRotation, addKey, defaultEnvironment: config.defaultEnvironment, log }),
-          auditAdminRoutes({ store, audit, trustedKeys: () => trustedAuditKeys, publicKey: signer.publicKey, defaultEnvironment: config.defaultEnvironment }),
+          auditAdminRoutes({ audit: auditService, defaultEnvironment: config.defaultEnvironment }),
         ],
         log,
       });
@@ -165,7 +162,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     }
     log.info({ listen: url.replace('https://', ''), admin: adminUrl ?? null, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
 
-    return { url, port, store, services, revocation, keyRotation, audit, trustedAuditKeys, policy, vault, adminUrl, reloadKeyring, close: cleanup };
+    return { url, port, store, services, revocation, keyRotation, audit, auditService, trustedAuditKeys, policy, vault, adminUrl, reloadKeyring, close: cleanup };
   } catch (err) {
     await cleanup();
     throw err;

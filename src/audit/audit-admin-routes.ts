@@ -2,13 +2,10 @@ import express from 'express';
 import { z } from 'zod';
 import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
-import type { Store } from '../db/store';
 import { checkName } from '../facts/fact-names';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
-import type { AuditLog } from './audit-log';
-import { AuditQueries } from './audit-queries';
-import { pruneAuditChain, verifyAuditChain } from './audit-verify';
+import type { AuditService } from './audit-service';
 
 const envQuery = (fallback: string) => z.object({ environment: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).default(fallback) });
 const eventQuery = z.strictObject({
@@ -22,10 +19,10 @@ const eventQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
 });
 
-/** Admin API for audit (scope audit:read; pruning needs audit:prune). */
-export function auditAdminRoutes(deps: { store: Store; audit: AuditLog; trustedKeys: () => Buffer[]; publicKey: Buffer; defaultEnvironment: string }): express.Router {
+/** Admin API for audit (scope audit:read; pruning needs audit:prune). Routes parse and call the service. */
+export function auditAdminRoutes(deps: { audit: AuditService; defaultEnvironment: string }): express.Router {
   const r = express.Router();
-  const q = new AuditQueries(deps.store);
+  const { audit } = deps;
   const env = envQuery(deps.defaultEnvironment);
   const fact = (req: express.Request) => ({
     category: checkName('category', String(req.params.category)),
@@ -36,51 +33,43 @@ export function auditAdminRoutes(deps: { store: Store; audit: AuditLog; trustedK
   r.route('/audit/facts/:category/:name/sightings')
     .get(requireScope('audit:read'), async (req, res) => {
       const f = fact(req);
-      res.json({ ...f, sightings: await q.whoSaw(f.environment, f.category, f.name) });
+      res.json({ ...f, sightings: await audit.whoSaw(f.environment, f.category, f.name) });
     })
     .all(methodNotAllowed(['GET']));
 
   r.route('/audit/facts/:category/:name/not-current')
     .get(requireScope('audit:read'), async (req, res) => {
       const f = fact(req);
-      res.json({ ...f, nodes: await q.notCurrent(f.environment, f.category, f.name) });
+      res.json({ ...f, nodes: await audit.notCurrent(f.environment, f.category, f.name) });
     })
     .all(methodNotAllowed(['GET']));
 
   r.route('/audit/nodes/:certname/sightings')
     .get(requireScope('audit:read'), async (req, res) => {
       const { since } = parseBody(z.object({ since: z.coerce.date().optional() }), req.query);
-      res.json({ certname: req.params.certname, sightings: await q.nodeSaw(String(req.params.certname), since) });
+      res.json({ certname: req.params.certname, sightings: await audit.nodeSaw(String(req.params.certname), since) });
     })
     .all(methodNotAllowed(['GET']));
 
   r.route('/audit/events')
-    .get(requireScope('audit:read'), async (req, res) => res.json({ events: await q.events(parseBody(eventQuery, req.query)) }))
+    .get(requireScope('audit:read'), async (req, res) => res.json({ events: await audit.events(parseBody(eventQuery, req.query)) }))
     .all(methodNotAllowed(['GET']));
 
   r.route('/audit/leaked')
     .post(requireScope('audit:read'), async (req, res) => {
       const { fingerprints } = parseBody(z.strictObject({ fingerprints: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits')).min(1).max(16) }), req.body);
-      const matches = await q.leaked(fingerprints.map((h) => Buffer.from(h, 'hex')));
-      await deps.audit.appendNow({ actor: { kind: 'admin', name: adminPrincipalOf(req).subject }, action: 'admin.audit.leaked', detail: { matches: matches.length } });
-      res.json({ matches });
+      res.json({ matches: await audit.leaked(adminPrincipalOf(req).subject, fingerprints.map((h) => Buffer.from(h, 'hex'))) });
     })
     .all(methodNotAllowed(['POST']));
 
   r.route('/audit/verify')
-    .get(requireScope('audit:read'), async (_req, res) => {
-      await deps.audit.signHead();
-      res.json(await verifyAuditChain(deps.store, deps.trustedKeys()));
-    })
+    .get(requireScope('audit:read'), async (_req, res) => res.json(await audit.verify()))
     .all(methodNotAllowed(['GET']));
 
   r.route('/audit/prune')
     .post(requireScope('audit:prune'), async (req, res) => {
       const { before } = parseBody(z.strictObject({ before: z.coerce.date() }), req.body);
-      await deps.audit.signHead();
-      const result = await pruneAuditChain(deps.store, before, deps.publicKey);
-      await deps.audit.appendNow({ actor: { kind: 'admin', name: adminPrincipalOf(req).subject }, action: 'audit.prune', detail: { pruned: result.pruned, anchor_seq: result.anchor_seq } });
-      res.json(result);
+      res.json(await audit.prune(adminPrincipalOf(req).subject, before));
     })
     .all(methodNotAllowed(['POST']));
 

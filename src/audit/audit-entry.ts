@@ -1,5 +1,5 @@
 import stringify from 'safe-stable-stringify';
-import { getSodium } from '../secrets/sodium';
+import { getSodium } from '../crypto/sodium';
 
 export type ActorKind = 'node' | 'admin' | 'broker';
 

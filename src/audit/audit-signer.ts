@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors/config-error';
-import { getSodium } from '../secrets/sodium';
+import { getSodium } from '../crypto/sodium';
 import { headMessage } from './audit-entry';
 
 const keyFile = z.strictObject({ algorithm: z.literal('ed25519'), public_key: z.string(), secret_key: z.string() });
@@ -38,15 +38,6 @@ export class AuditSigner {
   async sign(seq: number, hash: Buffer, signedAt: Date): Promise<Buffer> {
     const sodium = await getSodium();
     return Buffer.from(sodium.crypto_sign_detached(headMessage(seq, hash, signedAt), this.secretKey));
-  }
-}
-
-export async function verifyHead(publicKey: Buffer, seq: number, hash: Buffer, signedAt: Date, signature: Buffer): Promise<boolean> {
-  const sodium = await getSodium();
-  try {
-    return sodium.crypto_sign_verify_detached(signature, headMessage(seq, hash, signedAt), publicKey);
-  } catch {
-    return false;
   }
 }
 

@@ -1,10 +1,10 @@
-import type { Store } from '../db/store';
+import type { Queryable, Store } from '../db/store';
 import { chainHash, GENESIS_HASH, type AuditEntry } from './audit-entry';
-import { verifyHead } from './audit-signer';
+import { type SignedHead, verifyHead } from './signed-head';
 
 export interface VerifyProblem {
   seq: number;
-  kind: 'missing' | 'altered' | 'out_of_order' | 'recomputed' | 'bad_signature' | 'truncated';
+  kind: 'missing' | 'altered' | 'out_of_order' | 'recomputed' | 'bad_signature' | 'truncated' | 'sighting_deleted' | 'sighting_unrecorded' | 'device_mismatch' | 'heads_file';
   message: string;
 }
 
@@ -18,102 +18,234 @@ export interface VerifyReport {
   /** Entries after it: consistent, but not yet under a signature. */
   unsigned_tail: number;
   untrusted_heads: number;
+  /** Heads read from outside the database (the heads file), checked like the others. */
+  external_heads: number;
+  /** Secret sightings whose first reading is an entry of the chain, and older ones that are not. */
+  sightings: { covered: number; uncovered: number };
+  /** Entries compared with the audit device's copy (0 without a device). */
+  device_entries: number;
   problems: VerifyProblem[];
 }
 
+export interface VerifyOptions {
+  trustedKeys: Buffer[];
+  /** Heads kept outside the database: they survive someone who rewrites it. */
+  externalHeads?: SignedHead[];
+  /** The audit device's copy of the entries (seq and hash), when one is configured. */
+  device?: Map<number, Buffer>;
+}
+
+type Row = AuditEntry & { prev_hash: Buffer; hash: Buffer };
+interface Anchor extends SignedHead {}
+
 const PAGE = 5000;
+
+async function readAnchor(db: Queryable): Promise<Anchor | undefined> {
+  const { rows } = await db.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>('SELECT seq, hash, signed_at, public_key, signature FROM audit_anchor');
+  const a = rows[0];
+  return a && { seq: a.seq, hash: a.hash, signedAt: a.signed_at, publicKey: a.public_key, signature: a.signature };
+}
+
+/** Entries after `after`, in seq order, a page at a time. */
+async function* entriesAfter(db: Queryable, after: number): AsyncGenerator<Row> {
+  for (let from = after; ; ) {
+    const { rows } = await db.query<Row>(
+      'SELECT seq, at, actor_kind, actor, action, environment, category, name, version, count, detail, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2',
+      [from, PAGE],
+    );
+    yield* rows;
+    if (rows.length < PAGE) return;
+    from = rows[rows.length - 1].seq;
+  }
+}
+
+/**
+ * Whether the chain in the database still extends `from` (a head this broker signed before):
+ * the entry there has the hash it had, and every entry after it links to its predecessor, up
+ * to the chain's end. Signing only what passes this means a rewrite of the database is never
+ * blessed by a new signature. Returns why not, or null. Without `from`, it walks from the
+ * anchor (which must be signed by a trusted key) or the start.
+ */
+export async function chainExtends(store: Store, from: { seq: number; hash: Buffer } | undefined, trustedKeys: Buffer[]): Promise<{ problem: string | null; end: { seq: number; hash: Buffer } }> {
+  const end = (await store.query<{ seq: number; hash: Buffer }>('SELECT seq, hash FROM audit_chain')).rows[0];
+  const anchor = await readAnchor(store);
+  let start = from;
+  if (!start || (anchor && start.seq < anchor.seq)) {
+    if (anchor && !(trustedKeys.some((k) => k.equals(anchor.publicKey)) && (await verifyHead(anchor)))) {
+      return { problem: `the anchor at entry ${anchor.seq} is not signed by a trusted key`, end };
+    }
+    start = anchor ? { seq: anchor.seq, hash: anchor.hash } : { seq: 0, hash: GENESIS_HASH };
+  } else if (!(anchor && anchor.seq === start.seq)) {
+    const { rows } = await store.query<{ hash: Buffer }>('SELECT hash FROM audit_events WHERE seq = $1', [start.seq]);
+    if (!rows[0]) return { problem: `entry ${start.seq}, signed before, is missing`, end };
+    if (!rows[0].hash.equals(start.hash)) return { problem: `entry ${start.seq} no longer has the hash signed before`, end };
+  } else if (!anchor.hash.equals(start.hash)) {
+    return { problem: `the anchor at entry ${start.seq} does not match the head signed before`, end };
+  }
+  if (end.seq < start.seq) return { problem: `the chain ends at entry ${end.seq}, before entry ${start.seq} signed before`, end };
+  let prev = start.hash;
+  let expected = start.seq + 1;
+  for await (const row of entriesAfter(store, start.seq)) {
+    if (row.seq !== expected) return { problem: `entry ${expected} is missing`, end };
+    if (!row.prev_hash.equals(prev) || !(await chainHash(prev, row)).equals(row.hash)) return { problem: `entry ${row.seq} does not follow from the entries before it`, end };
+    prev = row.hash;
+    expected++;
+  }
+  if (expected - 1 !== end.seq || !prev.equals(end.hash)) return { problem: `the chain's end (entry ${end.seq}) does not match its last entry (${expected - 1})`, end };
+  return { problem: null, end };
+}
 
 /**
  * Walks the chain from its anchor (or the start), recomputing every hash, then checks every
- * signed head made with a trusted key against the recomputed chain. Problems are listed
- * earliest first, so the first names the first altered, missing or reordered entry.
+ * signed head made with a trusted key — those in the database and those kept outside it —
+ * against the recomputed chain, the audit device's copy if any, and the secret sightings
+ * against the entries that recorded them. Problems are listed earliest first, so the first
+ * names the first altered, missing or reordered entry.
  */
-export async function verifyAuditChain(store: Store, trustedKeys: Buffer[]): Promise<VerifyReport> {
+export async function verifyAuditChain(store: Queryable, options: VerifyOptions): Promise<VerifyReport> {
   const problems: VerifyProblem[] = [];
-  const trusted = (key: Buffer) => trustedKeys.some((k) => k.equals(key));
-  const anchor = (await store.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>('SELECT * FROM audit_anchor')).rows[0];
+  const trusted = (key: Buffer) => options.trustedKeys.some((k) => k.equals(key));
+  const anchor = await readAnchor(store);
   let prev = anchor ? anchor.hash : GENESIS_HASH;
   let expected = anchor ? anchor.seq + 1 : 1;
-  if (anchor && !(trusted(anchor.public_key) && (await verifyHead(anchor.public_key, anchor.seq, anchor.hash, anchor.signed_at, anchor.signature)))) {
+  if (anchor && !(trusted(anchor.publicKey) && (await verifyHead(anchor)))) {
     problems.push({ seq: anchor.seq, kind: 'bad_signature', message: `the anchor at entry ${anchor.seq} (where pruning left the chain) is not signed by a trusted key` });
   }
 
-  const heads = (await store.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>('SELECT * FROM audit_heads ORDER BY seq')).rows;
+  const dbHeads = (await store.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>('SELECT seq, hash, signed_at, public_key, signature FROM audit_heads ORDER BY seq')).rows.map(
+    (h): SignedHead & { outside: boolean } => ({ seq: h.seq, hash: h.hash, signedAt: h.signed_at, publicKey: h.public_key, signature: h.signature, outside: false }),
+  );
+  const external = (options.externalHeads ?? []).filter((h) => !anchor || h.seq > anchor.seq).map((h) => ({ ...h, outside: true }));
+  const heads = [...dbHeads, ...external].sort((a, b) => a.seq - b.seq);
   const headSeqs = new Set(heads.map((h) => h.seq));
   const computedAt = new Map<number, Buffer>();
+  const device = options.device ?? new Map<number, Buffer>();
+  let deviceChecked = 0;
+  const deviceMismatches: number[] = [];
   let events = 0;
   let first: number | null = null;
   let last: number | null = null;
 
-  for (let after = expected - 1; ; ) {
-    const { rows } = await store.query<AuditEntry & { prev_hash: Buffer; hash: Buffer }>(
-      'SELECT seq, at, actor_kind, actor, action, environment, category, name, version, count, detail, prev_hash, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2',
-      [after, PAGE],
-    );
-    for (const row of rows) {
-      events++;
-      first ??= row.seq;
-      last = row.seq;
-      if (row.seq !== expected) {
-        problems.push({ seq: expected, kind: 'missing', message: `entries ${expected}${row.seq - 1 > expected ? `–${row.seq - 1}` : ''} are missing (deleted)` });
-      }
-      const own = await chainHash(row.prev_hash, row);
-      if (!own.equals(row.hash)) {
-        problems.push({ seq: row.seq, kind: 'altered', message: `entry ${row.seq} does not match its hash: it was altered, or moved from another position` });
-      } else if (!row.prev_hash.equals(prev) && row.seq === expected) {
-        problems.push({ seq: row.seq, kind: 'out_of_order', message: `entry ${row.seq} does not follow entry ${row.seq - 1}: entries were reordered, replaced or inserted` });
-      }
-      // Carry on with the recomputed chain, so a recomputed tail is caught by the signed heads.
-      prev = await chainHash(prev, row);
-      if (headSeqs.has(row.seq)) computedAt.set(row.seq, prev);
-      expected = row.seq + 1;
+  for await (const row of entriesAfter(store, expected - 1)) {
+    events++;
+    first ??= row.seq;
+    last = row.seq;
+    if (row.seq !== expected) {
+      problems.push({ seq: expected, kind: 'missing', message: `entries ${expected}${row.seq - 1 > expected ? `–${row.seq - 1}` : ''} are missing (deleted)` });
     }
-    if (rows.length < PAGE) break;
-    after = rows[rows.length - 1].seq;
+    const own = await chainHash(row.prev_hash, row);
+    if (!own.equals(row.hash)) {
+      problems.push({ seq: row.seq, kind: 'altered', message: `entry ${row.seq} does not match its hash: it was altered, or moved from another position` });
+    } else if (!row.prev_hash.equals(prev) && row.seq === expected) {
+      problems.push({ seq: row.seq, kind: 'out_of_order', message: `entry ${row.seq} does not follow entry ${row.seq - 1}: entries were reordered, replaced or inserted` });
+    }
+    // Carry on with the recomputed chain, so a recomputed tail is caught by the signed heads.
+    prev = await chainHash(prev, row);
+    if (headSeqs.has(row.seq)) computedAt.set(row.seq, prev);
+    const copy = device.get(row.seq);
+    if (copy) {
+      deviceChecked++;
+      if (!copy.equals(prev)) deviceMismatches.push(row.seq);
+    }
+    expected = row.seq + 1;
   }
+  const lastSeq = last ?? expected - 1;
+  if (deviceMismatches.length) {
+    const [firstSeq] = deviceMismatches;
+    const more = deviceMismatches.length > 1 ? ` (and ${deviceMismatches.length - 1} entries after it)` : '';
+    problems.push({ seq: firstSeq, kind: 'device_mismatch', message: `entry ${firstSeq}${more} differs from the audit device's copy: the chain was changed after it was written` });
+  }
+  /** What the walk itself found explains a head that does not match; the device's findings do not. */
+  const walkProblems = problems.filter((p) => p.kind === 'missing' || p.kind === 'altered' || p.kind === 'out_of_order');
 
   let signedThrough: number | null = null;
   let untrusted = 0;
   for (const head of heads) {
-    if (!trusted(head.public_key)) {
+    const where = head.outside ? ' (kept outside the database)' : '';
+    if (!trusted(head.publicKey)) {
       untrusted++;
       continue;
     }
-    if (!(await verifyHead(head.public_key, head.seq, head.hash, head.signed_at, head.signature))) {
-      problems.push({ seq: head.seq, kind: 'bad_signature', message: `the signed head at entry ${head.seq} has a bad signature` });
+    if (!(await verifyHead(head))) {
+      problems.push({ seq: head.seq, kind: 'bad_signature', message: `the signed head at entry ${head.seq}${where} has a bad signature` });
       continue;
     }
     const computed = computedAt.get(head.seq);
     if (!computed) {
-      if (last === null || head.seq > last) problems.push({ seq: (last ?? expected - 1) + 1, kind: 'truncated', message: `entries after ${last ?? expected - 1} up to ${head.seq} were signed but are missing` });
+      if (head.seq > lastSeq) problems.push({ seq: lastSeq + 1, kind: 'truncated', message: `entries after ${lastSeq} up to ${head.seq} were signed${where} but are missing` });
       continue;
     }
     if (!computed.equals(head.hash)) {
       const from = signedThrough === null ? (anchor ? anchor.seq + 1 : 1) : signedThrough + 1;
       // A change the walk already named explains the mismatch; otherwise the hashes were recomputed.
-      if (problems.some((p) => p.seq >= from && p.seq <= head.seq)) continue;
-      problems.push({ seq: from, kind: 'recomputed', message: `the chain differs from the head signed at entry ${head.seq}: an entry between ${from} and ${head.seq} was changed and the hashes recomputed` });
+      if (walkProblems.some((p) => p.seq >= from && p.seq <= head.seq)) continue;
+      problems.push({ seq: from, kind: 'recomputed', message: `the chain differs from the head signed at entry ${head.seq}${where}: an entry between ${from} and ${head.seq} was changed and the hashes recomputed` });
       continue;
     }
-    signedThrough = head.seq;
+    signedThrough = Math.max(signedThrough ?? 0, head.seq);
+  }
+  const beyondDevice = [...device.keys()].filter((seq) => seq > lastSeq);
+  if (beyondDevice.length) {
+    problems.push({ seq: lastSeq + 1, kind: 'truncated', message: `entries after ${lastSeq} up to ${Math.max(...beyondDevice)} are in the audit device but missing from the database` });
   }
 
   const end = (await store.query<{ seq: number }>('SELECT seq FROM audit_chain')).rows[0];
-  if (end && end.seq > (last ?? expected - 1)) {
-    problems.push({ seq: (last ?? expected - 1) + 1, kind: 'truncated', message: `the chain ends at entry ${end.seq} but entries after ${last ?? expected - 1} are missing` });
+  if (end && end.seq > lastSeq) {
+    problems.push({ seq: lastSeq + 1, kind: 'truncated', message: `the chain ends at entry ${end.seq} but entries after ${lastSeq} are missing` });
   }
 
-  problems.sort((a, b) => a.seq - b.seq);
+  const sightings = await checkSightings(store, anchor?.seq ?? 0, problems);
+
+  // One cause, one line: a truncation seen by several heads is named once.
+  const unique = problems.filter((p, i) => problems.findIndex((q) => q.kind === p.kind && q.seq === p.seq) === i).sort((a, b) => a.seq - b.seq);
   return {
-    ok: problems.length === 0,
+    ok: unique.length === 0,
     events,
     first_seq: first,
     last_seq: last,
     signed_through: signedThrough,
-    unsigned_tail: last === null ? 0 : last - (signedThrough ?? (anchor?.seq ?? 0)),
+    unsigned_tail: last === null ? 0 : last - (signedThrough ?? anchor?.seq ?? 0),
     untrusted_heads: untrusted,
-    problems,
+    external_heads: external.length,
+    sightings,
+    device_entries: deviceChecked,
+    problems: unique,
   };
+}
+
+/**
+ * Every first sighting of a secret is an entry of the chain (action secret.sighting) and its
+ * row points at that entry: an entry whose row is gone means a deleted sighting; a row that
+ * points at no such entry was written behind the broker's back. Rows from before sightings
+ * were chained (no entry) are counted as uncovered. Entries pruned away cannot vouch for rows.
+ */
+async function checkSightings(db: Queryable, afterSeq: number, problems: VerifyProblem[]): Promise<{ covered: number; uncovered: number }> {
+  const deleted = await db.query<{ seq: number; actor: string; environment: string; category: string; name: string; version: number }>(
+    `SELECT e.seq, e.actor, e.environment, e.category, e.name, e.version FROM audit_events e
+      WHERE e.action = 'secret.sighting' AND e.seq > $1
+        AND NOT EXISTS (SELECT 1 FROM secret_sightings s JOIN facts f ON f.id = s.fact_id
+                         WHERE s.audit_seq = e.seq AND s.certname = e.actor AND s.version = e.version AND s.exporter = e.detail->>'exporter'
+                           AND f.environment = e.environment AND f.category = e.category AND f.name = e.name)
+      ORDER BY e.seq`,
+    [afterSeq],
+  );
+  for (const e of deleted.rows) {
+    problems.push({ seq: e.seq, kind: 'sighting_deleted', message: `the sighting of ${e.environment}/${e.category}.${e.name} version ${e.version} by ${e.actor} (entry ${e.seq}) was deleted or changed` });
+  }
+  const unrecorded = await db.query<{ audit_seq: number; certname: string; version: number }>(
+    `SELECT s.audit_seq, s.certname, s.version FROM secret_sightings s
+      WHERE s.audit_seq > $1
+        AND NOT EXISTS (SELECT 1 FROM audit_events e WHERE e.seq = s.audit_seq AND e.action = 'secret.sighting')
+      ORDER BY s.audit_seq`,
+    [afterSeq],
+  );
+  for (const s of unrecorded.rows) {
+    problems.push({ seq: s.audit_seq, kind: 'sighting_unrecorded', message: `a sighting of version ${s.version} by ${s.certname} points at entry ${s.audit_seq}, which recorded no such sighting` });
+  }
+  const counts = await db.query<{ covered: number; uncovered: number }>(
+    'SELECT count(*) FILTER (WHERE audit_seq IS NOT NULL)::int AS covered, count(*) FILTER (WHERE audit_seq IS NULL)::int AS uncovered FROM secret_sightings',
+  );
+  return counts.rows[0];
 }
 
 /**

@@ -38,6 +38,8 @@ export function serveCommand(): Command {
     .addOption(opt('--policy <file>', 'access policy (docs/policy.md); reloaded on change and SIGHUP, a broken file keeps the old one in force', 'EXPORTFACT_POLICY'))
     .addOption(opt('--policy-watch-interval <seconds>', 'how often --policy is checked for changes (default 2)', 'EXPORTFACT_POLICY_WATCH_INTERVAL'))
     .addOption(opt('--audit-key <file>', "Ed25519 key the broker signs the audit chain's head with (outside the database; created 0600; default ./audit-signing.key)", 'EXPORTFACT_AUDIT_KEY'))
+    .addOption(opt('--audit-heads <file>', 'append-only file of the signed audit chain heads, kept outside the database (default: audit-heads.jsonl beside --audit-key)', 'EXPORTFACT_AUDIT_HEADS'))
+    .addOption(opt('--audit-device <file>', 'also append every audit entry (never a value) to this JSON-lines file, which `audit verify` compares with the chain', 'EXPORTFACT_AUDIT_DEVICE'))
     .addOption(new Option('--audit-trust-key <file>', "another broker's audit public key (or key file) that `audit verify` trusts (repeatable)").argParser((v: string, acc: string[] = []) => [...acc, v]))
     .addOption(opt('--dev-ca [dir]', 'create (once) and use a development CA in dir (default ./certs) for any TLS file not given', 'EXPORTFACT_DEV_CA'))
     .action(async (o: ServeOptions) => {

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { parseAdminServeOptions, type AdminConfig, type AdminServeOptions } from '../admin/admin-config';
 import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
@@ -20,7 +21,15 @@ export interface ServeConfig {
   reencryptBatch: number;
   /** How often the broker heartbeats, advances key rotations and destroys expired versions. */
   maintenanceMs: number;
-  audit: { keyFile: string; trustKeyFiles: string[]; signEveryMs: number };
+  audit: {
+    keyFile: string;
+    trustKeyFiles: string[];
+    signEveryMs: number;
+    /** Signed heads outside the database (append-only JSON lines). */
+    headsFile: string;
+    /** Optional audit device: every entry, as JSON lines. */
+    deviceFile?: string;
+  };
   /** Access policy file (docs/policy.md); absent: the built-in defaults. */
   policy?: { file: string; watchMs: number };
   /** Absent: no admin listener (in-process tests that do not need one). */
@@ -47,6 +56,8 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
   secretGrace?: string;
   reencryptBatch?: string;
   auditKey?: string;
+  auditHeads?: string;
+  auditDevice?: string;
   policy?: string;
   policyWatchInterval?: string;
   auditTrustKey?: string[];
@@ -87,6 +98,17 @@ function seconds(option: string, value: string | undefined, fallback: number): n
   return Math.round(n * 1000);
 }
 
+function auditConfig(o: ServeOptions): ServeConfig['audit'] {
+  const keyFile = o.auditKey ?? 'audit-signing.key';
+  return {
+    keyFile,
+    trustKeyFiles: o.auditTrustKey ?? [],
+    signEveryMs: 60_000,
+    headsFile: o.auditHeads ?? path.join(path.dirname(keyFile), 'audit-heads.jsonl'),
+    deviceFile: o.auditDevice,
+  };
+}
+
 /** Turns the CLI's strings into a checked configuration; every mistake is one line naming the option. */
 export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): ServeConfig {
   const { host, port } = parseListen(o.listen);
@@ -121,7 +143,7 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     reencryptBatch: positiveInt('--reencrypt-batch', o.reencryptBatch, 200),
     maintenanceMs: 2_000,
     policy: o.policy ? { file: o.policy, watchMs: seconds('--policy-watch-interval', o.policyWatchInterval, 2_000) } : undefined,
-    audit: { keyFile: o.auditKey ?? 'audit-signing.key', trustKeyFiles: o.auditTrustKey ?? [], signEveryMs: 60_000 },
+    audit: auditConfig(o),
     admin: o.adminListen ? parseAdminServeOptions(o as AdminServeOptions) : undefined,
     devCaDir: typeof o.devCa === 'string' ? o.devCa : o.devCa ? 'certs' : undefined,
   };

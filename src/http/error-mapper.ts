@@ -1,5 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { AppError } from '../errors/app-error';
+import { isStoreUnavailable } from '../errors/store-errors';
 import type { Logger } from '../log/logger';
 import { DecryptionError } from '../secrets/cipher';
 import { KeyMissingError } from '../secrets/keyring';
@@ -48,12 +49,4 @@ export function errorMapper(log: Logger): ErrorRequestHandler {
     log.error({ err: { message: err?.message, stack: err?.stack } }, 'unexpected error');
     return sendError(res, 500, 'internal_error', 'internal error; see the broker log');
   };
-}
-
-/** Connection-level failures of the database, as opposed to bugs. */
-function isStoreUnavailable(err: { code?: string; message?: string }): boolean {
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P03', '53300', '08006', '08001', '08003'].includes(err?.code ?? '') ||
-    /Connection terminated|timeout exceeded when trying to connect/i.test(err?.message ?? '')
-  );
 }

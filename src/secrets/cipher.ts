@@ -1,6 +1,6 @@
 import crypto from 'node:crypto';
 import stringify from 'safe-stable-stringify';
-import { getSodium } from './sodium';
+import { getSodium } from '../crypto/sodium';
 
 /** Where a ciphertext belongs. Bound into it as additional data, so a copy in another row does not decrypt. */
 export interface SecretAddress {

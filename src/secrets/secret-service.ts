@@ -1,6 +1,8 @@
 import type { Actor } from '../audit/audit-entry';
 import { nodeActor, type Auditor } from '../audit/auditor';
-import { AppError, ConflictError, NotFoundError, UnavailableError } from '../errors/app-error';
+import { AppError, ConflictError, NotFoundError } from '../errors/app-error';
+import { AuditUnavailableError } from '../errors/audit-unavailable-error';
+import { isStoreUnavailable } from '../errors/store-errors';
 import type { Queryable } from '../db/store';
 import type { SensitiveValues } from '../facts/fact-service';
 import type { FactRow, FactStore } from '../facts/fact-store';
@@ -77,15 +79,35 @@ export class SecretService implements SensitiveValues {
       const values: Record<string, unknown> = Object.create(null);
       for (const row of chosen) {
         values[row.exporter] = await this.vault.open(row, addressOf(row));
-        // No secret leaves unrecorded: when the sighting cannot be written, the read fails.
-        await this.secrets.recordSighting(tx, row.fact_id, row.exporter, row.version, caller.certname).catch((err: Error) => {
-          throw new AuditUnavailableError(err);
-        });
+        await this.recordSighting(tx, caller, row);
       }
       const multi = chosen[0].multi;
       const version = Math.max(...chosen.map((r) => r.version));
       return multi ? { category, name, version, values } : { category, name, version, state: chosen[0].state, value: values[chosen[0].exporter] };
     });
+  }
+
+  /**
+   * No secret leaves unrecorded: when the sighting cannot be written, the read fails. A node's
+   * first sighting of a version is also an entry of the audit chain, so deleting it is found.
+   */
+  private async recordSighting(tx: Queryable, caller: Caller, row: SecretVersionRow): Promise<void> {
+    try {
+      if (!(await this.secrets.recordSighting(tx, row.fact_id, row.exporter, row.version, caller.certname))) return;
+      const seq = await this.audit.append(tx, {
+        actor: nodeActor(caller.certname),
+        action: 'secret.sighting',
+        environment: row.environment,
+        category: row.category,
+        name: row.name,
+        version: row.version,
+        detail: { exporter: row.exporter },
+      });
+      await this.secrets.linkSighting(tx, row.fact_id, row.exporter, row.version, caller.certname, seq);
+    } catch (err) {
+      if (err instanceof AuditUnavailableError || isStoreUnavailable(err)) throw err;
+      throw new AuditUnavailableError(err as Error);
+    }
   }
 
   /** The rows the policy lets this caller read; refuses (as "not found") when there is none. */
@@ -241,12 +263,4 @@ export class SecretService implements SensitiveValues {
 /** Two generator settings make the same kind of secret: same length, same set of characters. */
 function sameGenerator(a: GenerateInput, b: GenerateInput): boolean {
   return a.length === b.length && resolveAlphabet(a.alphabet) === resolveAlphabet(b.alphabet);
-}
-
-/** The audit trail cannot be written: secret hand-outs stop (fail closed), other reads go on. */
-export class AuditUnavailableError extends UnavailableError {
-  constructor(cause: Error) {
-    super('audit_unavailable', 'the audit trail cannot be written, so no secret is handed out; try again later');
-    this.cause = cause;
-  }
 }

@@ -108,13 +108,21 @@ export class SecretStore {
   }
 
   /** One row per node x secret x version: a read bumps it, in the same transaction as the read. */
-  async recordSighting(tx: Queryable, factId: number, exporter: string, version: number, certname: string): Promise<void> {
-    await tx.query(
+  /** Counts a hand-out; true when it is this node's first sighting of this version. */
+  async recordSighting(tx: Queryable, factId: number, exporter: string, version: number, certname: string): Promise<boolean> {
+    const { rows } = await tx.query<{ first: boolean }>(
       `INSERT INTO secret_sightings (fact_id, exporter, version, certname) VALUES ($1, $2, $3, $4)
        ON CONFLICT (fact_id, exporter, version, certname) DO UPDATE
-         SET last_seen = now(), count = secret_sightings.count + 1`,
+         SET last_seen = now(), count = secret_sightings.count + 1
+       RETURNING (xmax = 0) AS first`,
       [factId, exporter, version, certname],
     );
+    return rows[0].first;
+  }
+
+  /** Points a first sighting at the audit entry that recorded it (verify checks both agree). */
+  async linkSighting(tx: Queryable, factId: number, exporter: string, version: number, certname: string, auditSeq: number): Promise<void> {
+    await tx.query('UPDATE secret_sightings SET audit_seq = $5 WHERE fact_id = $1 AND exporter = $2 AND version = $3 AND certname = $4', [factId, exporter, version, certname, auditSeq]);
   }
 
   async sightings(factId: number): Promise<SightingRow[]> {

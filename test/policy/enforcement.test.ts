@@ -85,10 +85,31 @@ describe('access policy enforced by the broker', function () {
   it('records refusals in the audit trail', async () => {
     await t.broker.audit.flushRefusals();
     const events = await new AuditQueries(t.broker.store).events({ actor: t.pki.clients.carol.certname, action: 'access.refused', limit: 50 });
-    expect(events.map((e) => `${e.category}.${e.name}:${(e.detail as { reason: string }).reason}`)).to.include.members([
+    // The first refusal of a reason is an event of its own; later ones in the window are summed
+    // into one event per node and reason that names its targets.
+    const refused = events.flatMap((e) => {
+      const detail = e.detail as { reason: string; targets?: string[] };
+      const targets = e.category ? [`${e.category}.${e.name}`] : (detail.targets ?? []).map((t) => t.slice(t.indexOf('/') + 1));
+      return targets.map((target) => `${target}:${detail.reason}`);
+    });
+    expect(refused).to.include.members([
       'db.password:policy_denied',
       'keystone.admin_password:policy_denied',
     ]);
+  });
+
+  it('sums a node\'s refusals per reason and window: 1,000 refused writes to distinct names are two events', async () => {
+    await t.broker.audit.flushRefusals();
+    const count = async () => (await t.broker.store.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_events WHERE actor = 'bob.test'")).rows[0].n;
+    const before = await count();
+    const agent = bob.keepAliveAgent();
+    for (let i = 0; i < 1000; i++) expect((await bob.put(`/v1/facts/probe/name_${i}`, { value: i }, { agent })).status).to.equal(403);
+    agent.destroy();
+    await t.broker.audit.flushRefusals();
+    expect((await count()) - before).to.equal(2);
+    const [repeated] = await new AuditQueries(t.broker.store).events({ actor: 'bob.test', action: 'access.refused.repeated', limit: 1 });
+    expect(repeated.count).to.equal(999);
+    expect((repeated.detail as { targets: string[] }).targets).to.have.length(20).and.include('production/probe.name_1');
   });
 
   it('puts the policy version in the view’s ETag: a changed policy is never answered with 304', async () => {

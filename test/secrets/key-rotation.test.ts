@@ -5,8 +5,7 @@ import pino from 'pino';
 import { PgStore } from '../../src/db/pg-store';
 import { migrate } from '../../src/db/migrate';
 import type { Caller } from '../../src/identity/caller';
-import { AuditLog } from '../../src/audit/audit-log';
-import { AuditSigner } from '../../src/audit/audit-signer';
+import { auditFilesIn, openAudit } from '../../src/audit/open-audit';
 import { KeyRotation } from '../../src/secrets/key-rotation';
 import { addKeyToFile, Keyring } from '../../src/secrets/keyring';
 import { openKeyring } from '../../src/secrets/keyring-bootstrap';
@@ -113,7 +112,7 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
     try {
       await migrate(store);
       const { keyring, writeKeyId } = await openKeyring(store, { file: keyA }, quiet);
-      const audit = new AuditLog(store, (await AuditSigner.open(path.join(dir, 'audit.key'))).signer, quiet);
+      const audit = (await openAudit(store, auditFilesIn(dir), quiet)).log;
       const services = createServices(store, new SecretVault(keyring, writeKeyId), { graceSeconds: 3600 }, quiet, audit);
       const N = 2000;
       for (let i = 0; i < N; i += 50) {

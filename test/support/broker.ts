@@ -4,8 +4,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { startBroker, type Broker } from '../../src/broker';
 import type { ServeConfig, StoreConfig } from '../../src/config/serve-config';
-import { AuditLog } from '../../src/audit/audit-log';
-import { AuditSigner } from '../../src/audit/audit-signer';
+import { auditFilesIn, openAudit } from '../../src/audit/open-audit';
 import type { Store } from '../../src/db/store';
 import { createLogger } from '../../src/log/logger';
 import { createKeyringFile } from '../../src/secrets/keyring';
@@ -51,11 +50,11 @@ export interface TestBroker {
 
 /** An in-process broker on a random port with the test PKI; embedded store unless given one. */
 export async function startTestBroker(
-  opts: { store?: StoreConfig; caBundle?: string; crlUrl?: string; admin?: { certnames: string[] }; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number; policy?: string } = {},
+  opts: { store?: StoreConfig; reuseDir?: string; auditDevice?: boolean; caBundle?: string; crlUrl?: string; admin?: { certnames: string[] }; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number; policy?: string } = {},
 ): Promise<TestBroker> {
   const pki = await getTestPki();
   // Files of this broker only: reload tests rewrite its crl.pem.
-  const dir = tempDir('tls');
+  const dir = opts.reuseDir ?? tempDir('tls');
   const write = (name: string, content: string) => {
     const file = path.join(dir, name);
     fs.writeFileSync(file, content, { mode: 0o600 });
@@ -76,7 +75,7 @@ export async function startTestBroker(
     secretGraceSeconds: opts.graceSeconds ?? 86_400,
     reencryptBatch: opts.reencryptBatch ?? 200,
     maintenanceMs: 200,
-    audit: { keyFile: path.join(dir, 'audit-signing.key'), trustKeyFiles: [], signEveryMs: 60_000 },
+    audit: { ...auditFilesIn(dir), deviceFile: opts.auditDevice ? path.join(dir, 'audit-device.jsonl') : undefined },
     policy: opts.policy === undefined ? undefined : { file: write('policy.yaml', opts.policy), watchMs: 200 },
     admin: opts.admin && { host: '127.0.0.1', port: 0, adminCertnames: opts.admin.certnames, adminRoles: [], signingKeyFile: path.join(dir, 'admin-token.key') },
   };
@@ -98,6 +97,6 @@ export async function testServices(store: Store, graceSeconds = 86_400) {
   const dir = tempDir('keys');
   const keyring = createKeyringFile(path.join(dir, 'keyring.json'));
   const log = createLogger('silent');
-  const audit = new AuditLog(store, (await AuditSigner.open(path.join(dir, 'audit-signing.key'))).signer, log);
+  const audit = (await openAudit(store, auditFilesIn(dir), log)).log;
   return createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds }, log, audit);
 }
