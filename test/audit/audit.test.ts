@@ -215,6 +215,20 @@ for (const backend of ['embedded', 'postgres'] as const)
       });
     });
 
+    it('answers 503 audit_unavailable, not 500, and changes nothing when the event of a change cannot be written', async () => {
+      await t.broker.store.query(`CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$`);
+      await t.broker.store.query('CREATE TRIGGER refuse BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_events()');
+      try {
+        for (const r of [await alice.put('/v1/facts/db/refused', { value: 'x' }), await bob.request('POST', '/v1/secrets/db/refused_pw/generate', { body: {} })]) {
+          expect([r.status, r.json.error.code]).to.deep.equal([503, 'audit_unavailable']);
+        }
+        expect((await alice.get('/v1/facts')).json.facts.db?.refused).to.equal(undefined);
+      } finally {
+        await t.broker.store.query('DROP TRIGGER refuse ON audit_events');
+        await t.broker.store.query('DROP FUNCTION refuse_events()');
+      }
+    });
+
     it('fails closed: no secret is handed out when its sighting cannot be written, other reads go on', async () => {
       await t.broker.store.query(`CREATE FUNCTION refuse_sightings() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$`);
       await t.broker.store.query('CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON secret_sightings FOR EACH ROW EXECUTE FUNCTION refuse_sightings()');
