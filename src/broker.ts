@@ -16,7 +16,7 @@ import { createAgentApp } from './http/app';
 import type { Logger } from './log/logger';
 import { KeyRotation } from './secrets/key-rotation';
 import { Keyring } from './secrets/keyring';
-import { openKeyring, recordKeyChecks } from './secrets/keyring-bootstrap';
+import { checkFingerprintKey, openKeyring, recordKeyChecks } from './secrets/keyring-bootstrap';
 import { secretAdminRoutes } from './secrets/secret-admin-routes';
 import { SecretVault } from './secrets/secret-vault';
 import { addKeyToFile } from './secrets/keyring';
@@ -93,6 +93,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       try {
         const next = Keyring.load(config.keyring.file);
         if (!next.has(vault.currentWriteKeyId)) throw new Error(`it lacks key ${vault.currentWriteKeyId}, the key the store writes with`);
+        await checkFingerprintKey(store, next);
         await recordKeyChecks(store, next);
         vault.replaceKeyring(next);
         log.info({ keyring: config.keyring.file, keys: next.ids }, 'keyring reloaded');

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { ConfigError } from '../errors/config-error';
 import type { Store } from '../db/store';
 import type { Logger } from '../log/logger';
-import { KEY_CHECK_ADDRESS, open, seal } from './cipher';
+import { fingerprint, KEY_CHECK_ADDRESS, open, seal } from './cipher';
 import { createKeyringFile, Keyring } from './keyring';
 
 export interface KeyringSource {
@@ -52,6 +52,8 @@ export async function openKeyring(store: Store, source: KeyringSource, log: Logg
     throw new ConfigError(`keyring ${keyring.file} lacks key ${agreed}, the key the store writes with; copy it from another broker's keyring`);
   }
 
+  await checkFingerprintKey(store, keyring);
+
   // Proven to fit: now record what is new.
   await recordKeyChecks(store, keyring);
   if (agreed && !keyring.has(agreed)) {
@@ -59,8 +61,28 @@ export async function openKeyring(store: Store, source: KeyringSource, log: Logg
     await store.query('UPDATE keyring_state SET write_key_id = $1', [keyring.newestId]);
   }
   await store.query('INSERT INTO keyring_state (write_key_id) VALUES ($1) ON CONFLICT (singleton) DO NOTHING', [keyring.newestId]);
+  await store.query('UPDATE keyring_state SET fingerprint_check = $1 WHERE fingerprint_check IS NULL', [await fingerprintCheck(keyring)]);
   const { rows } = await store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
   return { keyring, writeKeyId: rows[0].write_key_id };
+}
+
+const FINGERPRINT_CHECK_TEXT = 'exportfact fingerprint key check';
+
+function fingerprintCheck(keyring: Keyring): Promise<Buffer> {
+  return fingerprint(keyring.fingerprintKey, FINGERPRINT_CHECK_TEXT);
+}
+
+/**
+ * Refuses a keyring whose fingerprint_key is not the one the store's fingerprints were made
+ * with (at start, and on a reload before it is used). A store from before the check records
+ * the key in use.
+ */
+export async function checkFingerprintKey(store: Store, keyring: Keyring): Promise<void> {
+  const { rows } = await store.query<{ fingerprint_check: Buffer | null }>('SELECT fingerprint_check FROM keyring_state');
+  const recorded = rows[0]?.fingerprint_check;
+  if (recorded && !recorded.equals(await fingerprintCheck(keyring))) {
+    throw new ConfigError(`keyring ${keyring.file}: fingerprint_key is not the key this store's fingerprints were made with (wrong keyring?)`);
+  }
 }
 
 /** Stores a key-check value for each key the store has not seen yet. */

@@ -74,6 +74,18 @@ describe('keyring at start and on reload (the serve command)', function () {
     expect(await brokersRows()).to.deep.equal(before);
   });
 
+  it('refuses a keyring whose fingerprint_key is another key, and writes nothing', async () => {
+    const wrong = JSON.parse(fs.readFileSync(keyring(), 'utf8'));
+    wrong.fingerprint_key = Buffer.alloc(32, 9).toString('base64');
+    const wrongFile = path.join(dir, 'wrong-fingerprint.json');
+    fs.writeFileSync(wrongFile, JSON.stringify(wrong), { mode: 0o600 });
+    const before = await brokersRows();
+    const r = await runCli(['serve', ...tlsArgs, '--database-url', db.url, '--keyring', wrongFile]);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.match(/^exportfact: keyring .*wrong-fingerprint\.json: fingerprint_key is not the key this store's fingerprints were made with/);
+    expect(await brokersRows()).to.deep.equal(before);
+  });
+
   it('takes the keyring from EXPORTFACT_KEYRING_JSON, and reads the held secret with it', async () => {
     const serve = await startServe([...tlsArgs, '--database-url', db.url], { env: { EXPORTFACT_KEYRING_JSON: fs.readFileSync(keyring(), 'utf8') } });
     try {
