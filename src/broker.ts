@@ -5,12 +5,14 @@ import { auditAdminRoutes } from './audit/audit-admin-routes';
 import type { AuditLog } from './audit/audit-log';
 import type { AuditService } from './audit/audit-service';
 import { openAudit } from './audit/open-audit';
-import { ensureTokenSigningKey } from './admin/token';
+import { TokenVerifyKey } from './admin/token';
 import { ConfigError } from './errors/config-error';
 import { AppError } from './errors/app-error';
 import type { ServeConfig } from './config/serve-config';
 import { openStore } from './db/open-store';
 import type { Store } from './db/store';
+import { BrokerHealth } from './health/broker-health';
+import { healthAdminRoutes } from './health/health-routes';
 import { BrokerMetrics } from './health/metrics';
 import { createAgentApp } from './http/app';
 import type { Logger } from './log/logger';
@@ -35,6 +37,7 @@ export interface Broker {
   revocation: RevocationList;
   keyRotation: KeyRotation;
   audit: AuditLog;
+  health: BrokerHealth;
   auditService: AuditService;
   trustedAuditKeys: Buffer[];
   policy: PolicyHolder;
@@ -43,6 +46,8 @@ export interface Broker {
   adminUrl?: string;
   /** Re-reads the keyring file (SIGHUP, or the file changed); a bad file keeps the keys in force. */
   reloadKeyring(): Promise<void>;
+  /** SIGHUP: re-reads the keyring, the policy and the admin token key; whatever is bad keeps the old in force. */
+  reload(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,6 +93,8 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     await keyRotation.register();
     cleanups.push(() => keyRotation.unregister().catch(() => undefined));
 
+    /** What SIGHUP re-reads, besides the CRL (watched and polled on its own). */
+    const reloaders: (() => unknown)[] = [() => policy.reload()];
     const reloadKeyring = async () => {
       if (config.keyring.json) return; // from the environment: nothing to re-read
       try {
@@ -103,7 +110,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       }
     };
     if (!config.keyring.json) {
-      fs.watchFile(config.keyring.file, { interval: 1000, persistent: false }, (curr, prev) => {
+      fs.watchFile(config.keyring.file, { interval: config.keyWatchMs, persistent: false }, (curr, prev) => {
         if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino) void reloadKeyring();
       });
       cleanups.push(() => fs.unwatchFile(config.keyring.file));
@@ -119,7 +126,8 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
 
     const metrics = new BrokerMetrics();
     const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.trust);
-    const app = createAgentApp({ store, services, audit, policy, authenticator, revocation, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
+    const health = new BrokerHealth(store, revocation, policy, audit);
+    const app = createAgentApp({ health, services, audit, authenticator, metrics, log, bodyLimitBytes: config.bodyLimitBytes });
 
     const server = createMtlsServer({
       tls,
@@ -129,6 +137,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       authenticator,
       log,
       listener: 'agent',
+      requestTimeoutMs: config.requestTimeoutMs,
       onConnection: () => metrics.handshakes.inc(),
     });
     if (config.tls.crl) revocation.watchFile(config.tls.crl, config.crlWatchMs);
@@ -138,8 +147,10 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
 
     let adminUrl: string | undefined;
     if (config.admin) {
-      const signing = await ensureTokenSigningKey(config.admin.signingKeyFile);
-      if (signing.created) log.info({ file: config.admin.signingKeyFile }, 'admin token signing key created (mode 0600)');
+      const { key: tokenKey, created } = await TokenVerifyKey.open(config.admin.signingKeyFile, log);
+      if (created) log.info({ file: config.admin.signingKeyFile }, 'admin token signing key created (mode 0600)');
+      cleanups.push(tokenKey.watch(config.keyWatchMs));
+      reloaders.push(() => tokenKey.reload());
       const addKey = async () => {
         if (config.keyring.json) throw new AppError(409, 'keyring_from_environment', 'the keyring comes from EXPORTFACT_KEYRING_JSON: add the key there, then rotate with --key-id');
         const id = addKeyToFile(config.keyring.file);
@@ -148,13 +159,15 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       };
       const admin = await startAdminServer({
         ...config.admin,
+        requestTimeoutMs: config.requestTimeoutMs,
         tls,
         revocation,
         defaultEnvironment: config.defaultEnvironment,
-        tokenPublicKeyPem: signing.publicKeyPem,
+        tokenKey: () => tokenKey.current,
         routers: [
           secretAdminRoutes({ secrets: services.secrets, keyRotation, addKey, defaultEnvironment: config.defaultEnvironment, log }),
           auditAdminRoutes({ audit: auditService, defaultEnvironment: config.defaultEnvironment }),
+          healthAdminRoutes(health),
         ],
         log,
       });
@@ -163,7 +176,14 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     }
     log.info({ listen: url.replace('https://', ''), admin: adminUrl ?? null, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
 
-    return { url, port, store, services, revocation, keyRotation, audit, auditService, trustedAuditKeys, policy, vault, adminUrl, reloadKeyring, close: cleanup };
+    return { url, port, store, services, revocation, keyRotation, audit, health, auditService, trustedAuditKeys, policy, vault, adminUrl,
+      reloadKeyring,
+      reload: async () => {
+        await reloadKeyring();
+        for (const reload of reloaders) await reload();
+      },
+      close: cleanup,
+    };
   } catch (err) {
     await cleanup();
     throw err;

@@ -1,4 +1,4 @@
-import crypto, { type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors/app-error';
@@ -14,8 +14,8 @@ export interface AdminAuthOptions {
   adminCertnames: string[];
   /** `pp_auth_role` values that make a certificate an admin; none by default. */
   adminRoles: string[];
-  /** Without it the listener accepts admin certificates only. */
-  tokenPublicKeyPem?: string;
+  /** The key tokens are verified with, as it is now (it may be reloaded); without it, admin certificates only. */
+  tokenKey?: () => KeyObject;
 }
 
 const CHALLENGE = { 'WWW-Authenticate': `Bearer realm="${TOKEN_AUDIENCE}"` };
@@ -32,7 +32,6 @@ const CHALLENGE = { 'WWW-Authenticate': `Bearer realm="${TOKEN_AUDIENCE}"` };
 export function adminAuth(options: AdminAuthOptions): RequestHandler {
   const certnames = new Set(options.adminCertnames);
   const roles = new Set(options.adminRoles.filter(Boolean));
-  const tokenKey: KeyObject | undefined = options.tokenPublicKeyPem ? crypto.createPublicKey(options.tokenPublicKeyPem) : undefined;
 
   return (req, _res, next) => {
     authenticate(req).then((principal) => {
@@ -57,10 +56,10 @@ export function adminAuth(options: AdminAuthOptions): RequestHandler {
   }
 
   async function verifyToken(token: string): Promise<AdminPrincipal> {
-    if (!tokenKey) {
+    if (!options.tokenKey) {
       throw new AppError(401, 'token_invalid', 'this broker accepts no admin tokens (no signing key configured); use an admin certificate', CHALLENGE);
     }
-    return verifyAdminToken(tokenKey, token);
+    return verifyAdminToken(options.tokenKey(), token);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { KeyObject } from 'node:crypto';
 import express from 'express';
 import pinoHttp from 'pino-http';
 import { AppError } from '../errors/app-error';
@@ -19,12 +20,13 @@ export interface AdminServerOptions {
   defaultEnvironment: string;
   adminCertnames: string[];
   adminRoles: string[];
-  /** Without it, admin certificates are the only way in. */
-  tokenPublicKeyPem?: string;
+  /** The key tokens are verified with, as it is now; without it, admin certificates are the only way in. */
+  tokenKey?: () => KeyObject;
   /** Mounted under /admin/v1, behind authentication; each route picks its scope with requireScope. */
   routers: express.Router[];
   log: Logger;
   bodyLimitBytes?: number;
+  requestTimeoutMs?: number;
 }
 
 export interface AdminServer {
@@ -72,7 +74,7 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
       authenticator,
       adminCertnames: opts.adminCertnames,
       adminRoles: opts.adminRoles,
-      tokenPublicKeyPem: opts.tokenPublicKeyPem,
+      tokenKey: opts.tokenKey,
     }),
   );
   // Bodies are parsed only for authenticated callers.
@@ -105,10 +107,10 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const authenticator = new PeerAuthenticator(opts.revocation, opts.defaultEnvironment, opts.tls.trust);
   const app = createAdminApp(opts, authenticator);
-  const server = createMtlsServer({ tls: opts.tls, app, requireClientCert: false, revocation: opts.revocation, authenticator, log: opts.log, listener: 'admin' });
+  const server = createMtlsServer({ tls: opts.tls, app, requireClientCert: false, revocation: opts.revocation, authenticator, log: opts.log, listener: 'admin', requestTimeoutMs: opts.requestTimeoutMs ?? 30_000 });
   const { url, port } = await server.listen(opts.host, opts.port);
   opts.log.info(
-    { listen: url.replace('https://', ''), admin_certnames: opts.adminCertnames.length, admin_roles: opts.adminRoles, tokens: opts.tokenPublicKeyPem !== undefined },
+    { listen: url.replace('https://', ''), admin_certnames: opts.adminCertnames.length, admin_roles: opts.adminRoles, tokens: opts.tokenKey !== undefined },
     'exportfact admin API listening',
   );
   return { url, port, close: () => server.close() };

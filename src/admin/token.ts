@@ -5,6 +5,7 @@ import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError } from '../errors/config-error';
 import { AppError } from '../errors/app-error';
+import type { Logger } from '../log/logger';
 import type { AdminPrincipal } from './admin-principal';
 import { ADMIN_SCOPES, isAdminScope, parseScopes, type AdminScope } from './scopes';
 
@@ -63,6 +64,50 @@ export async function ensureTokenSigningKey(file: string): Promise<TokenSigningK
     await handle.close();
   }
   return { privateKeyPem, publicKeyPem: publicPemOf(privateKey), created: true };
+}
+
+/**
+ * The public key admin tokens are verified with, re-read when its file is replaced or on
+ * SIGHUP: an admin who rotates the signing key (or must invalidate every token issued with a
+ * leaked one) does not restart the broker. A new file that cannot be read keeps the key in force.
+ */
+export class TokenVerifyKey {
+  private constructor(
+    readonly file: string,
+    private key: KeyObject,
+    private readonly log: Logger,
+  ) {}
+
+  /** Loads the key file, creating it (0600) when absent. */
+  static async open(file: string, log: Logger): Promise<{ key: TokenVerifyKey; created: boolean }> {
+    const signing = await ensureTokenSigningKey(file);
+    return { key: new TokenVerifyKey(file, crypto.createPublicKey(signing.publicKeyPem), log), created: signing.created };
+  }
+
+  get current(): KeyObject {
+    return this.key;
+  }
+
+  /** True when the file held a usable key (now in force). */
+  async reload(): Promise<boolean> {
+    try {
+      const next = crypto.createPublicKey((await readSigningKey(this.file)).publicKeyPem);
+      if (!next.equals(this.key)) this.log.info({ file: this.file }, 'admin token signing key reloaded: tokens signed with the previous key are refused from now on');
+      this.key = next;
+      return true;
+    } catch (err) {
+      this.log.error({ file: this.file, err: (err as Error).message }, 'admin token signing key refused; keeping the key in force');
+      return false;
+    }
+  }
+
+  /** Reloads when the file changes; returns the function that stops watching. */
+  watch(intervalMs: number): () => void {
+    fs.watchFile(this.file, { interval: intervalMs, persistent: false }, (curr, prev) => {
+      if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) void this.reload();
+    });
+    return () => fs.unwatchFile(this.file);
+  }
 }
 
 async function readSigningKey(file: string): Promise<Omit<TokenSigningKey, 'created'>> {

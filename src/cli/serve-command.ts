@@ -29,6 +29,7 @@ export function serveCommand(): Command {
     .addOption(opt('--ssldir <dir>', 'take --ca, --crl, --cert and --key from a Puppet ssldir', 'EXPORTFACT_SSLDIR'))
     .addOption(opt('--certname <name>', 'certname of the broker in --ssldir', 'EXPORTFACT_CERTNAME'))
     .addOption(opt('--listen <host:port>', 'agent port address', 'EXPORTFACT_LISTEN').default('127.0.0.1:8150'))
+    .addOption(opt('--request-timeout <seconds>', 'time a client has to send a whole request, body included (default 30)', 'EXPORTFACT_REQUEST_TIMEOUT'))
     .addOption(opt('--data-dir <dir>', 'embedded store folder (the default store; default ./data)', 'EXPORTFACT_DATA_DIR'))
     .addOption(opt('--database-url <url>', 'PostgreSQL URL, e.g. postgres://exportfact@db:5432/exportfact', 'EXPORTFACT_DATABASE_URL'))
     .addOption(opt('--default-environment <name>', 'environment of certificates without pp_environment', 'EXPORTFACT_DEFAULT_ENVIRONMENT').default('production'))
@@ -62,10 +63,7 @@ export function serveCommand(): Command {
           () => process.exit(1),
         );
       };
-      process.on('SIGHUP', () => {
-        void broker.reloadKeyring();
-        broker.policy.reload();
-      });
+      process.on('SIGHUP', () => void broker.reload());
       process.once('SIGINT', () => stop('SIGINT'));
       process.once('SIGTERM', () => stop('SIGTERM'));
     });

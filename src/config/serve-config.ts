@@ -15,10 +15,14 @@ export interface ServeConfig {
   store: StoreConfig;
   defaultEnvironment: string;
   bodyLimitBytes: number;
+  /** Time a client has to send a whole request, body included. */
+  requestTimeoutMs: number;
   devCaDir?: string;
   keyring: { file: string; json?: string };
   secretGraceSeconds: number;
   reencryptBatch: number;
+  /** How often key files (keyring, admin token key) are checked for changes. */
+  keyWatchMs: number;
   /** How often the broker heartbeats, advances key rotations and destroys expired versions. */
   maintenanceMs: number;
   audit: {
@@ -48,6 +52,7 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
   ssldir?: string;
   certname?: string;
   listen: string;
+  requestTimeout?: string;
   dataDir?: string;
   databaseUrl?: string;
   defaultEnvironment: string;
@@ -138,10 +143,12 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     store: o.databaseUrl ? { kind: 'postgres', url: parseDatabaseUrl(o.databaseUrl) } : { kind: 'embedded', dataDir: o.dataDir ?? 'data' },
     defaultEnvironment: o.defaultEnvironment,
     bodyLimitBytes: 256 * 1024,
+    requestTimeoutMs: seconds('--request-timeout', o.requestTimeout, 30_000),
     keyring: { file: o.keyring ?? 'keyring.json', json: process.env.EXPORTFACT_KEYRING_JSON || undefined },
     secretGraceSeconds: positiveInt('--secret-grace', o.secretGrace, 86_400),
     reencryptBatch: positiveInt('--reencrypt-batch', o.reencryptBatch, 200),
     maintenanceMs: 2_000,
+    keyWatchMs: 1_000,
     policy: o.policy ? { file: o.policy, watchMs: seconds('--policy-watch-interval', o.policyWatchInterval, 2_000) } : undefined,
     audit: auditConfig(o),
     admin: o.adminListen ? parseAdminServeOptions(o as AdminServeOptions) : undefined,

@@ -1,37 +1,34 @@
 import express from 'express';
-import type { Store } from '../db/store';
-import type { PolicyHolder } from '../policy';
 import { methodNotAllowed } from '../http/method-not-allowed';
-import type { RevocationList } from '../tls/revocation';
+import type { BrokerHealth } from './broker-health';
 import type { BrokerMetrics } from './metrics';
 
-export function healthRoutes(store: Store, revocation: RevocationList, metrics: BrokerMetrics, policy: PolicyHolder): express.Router {
+/** Admin-port health: the details (CRLs, policy file and its last error, audit integrity), for any admin. */
+export function healthAdminRoutes(health: BrokerHealth): express.Router {
   const r = express.Router();
+  r.route('/health')
+    .get(async (_req, res) => {
+      const report = await health.report();
+      res.status(report.status === 'down' ? 503 : 200).json(report);
+    })
+    .all(methodNotAllowed(['GET']));
+  return r;
+}
 
-  const storeAnswers = () =>
-    store.query('SELECT 1').then(
-      () => true,
-      () => false,
-    );
+/** Agent-port health: nodes learn whether the broker is well, not which files and errors it has. */
+export function healthRoutes(health: BrokerHealth, metrics: BrokerMetrics): express.Router {
+  const r = express.Router();
 
   r.route('/v1/health')
     .get(async (_req, res) => {
-      const storeOk = await storeAnswers();
-      const crl = revocation.status();
-      const policyStatus = policy.status();
-      const degraded = !storeOk || crl.crls.some((c) => c.stale) || crl.error !== null || policyStatus.last_error !== null;
-      res.status(storeOk ? 200 : 503).json({
-        status: !storeOk ? 'down' : degraded ? 'degraded' : 'ok',
-        store: { kind: store.kind, ok: storeOk },
-        revocation: { enabled: revocation.enabled, crls: crl.crls, last_error: crl.error },
-        policy: policyStatus,
-      });
+      const { status } = await health.report();
+      res.status(status === 'down' ? 503 : 200).json({ status });
     })
     .all(methodNotAllowed(['GET']));
 
   r.route('/v1/ready')
     .get(async (_req, res) => {
-      const ok = await storeAnswers();
+      const ok = await health.storeAnswers();
       res.status(ok ? 200 : 503).json({ ready: ok });
     })
     .all(methodNotAllowed(['GET']));

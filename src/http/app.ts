@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import express from 'express';
-import type { Store } from '../db/store';
+import type { BrokerHealth } from '../health/broker-health';
 import { factRoutes } from '../facts/fact-routes';
 import { healthRoutes } from '../health/health-routes';
 import type { BrokerMetrics } from '../health/metrics';
@@ -9,21 +9,17 @@ import { nodeRoutes } from '../nodes/node-routes';
 import { secretRoutes } from '../secrets/secret-routes';
 import type { Services } from '../services';
 import type { Auditor } from '../audit/auditor';
-import type { PolicyHolder } from '../policy';
 import { auditRefusals } from './audit-refusals';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
-import type { RevocationList } from '../tls/revocation';
 import { findCaller, setCaller } from './caller';
 import { requestLog } from './request-log';
 import { errorMapper, sendError } from './error-mapper';
 
 export interface AppDeps {
-  store: Store;
+  health: BrokerHealth;
   services: Services;
   audit: Auditor;
-  policy: PolicyHolder;
   authenticator: PeerAuthenticator;
-  revocation: RevocationList;
   metrics: BrokerMetrics;
   log: Logger;
   bodyLimitBytes: number;
@@ -67,7 +63,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
     }
   });
 
-  app.use(healthRoutes(deps.store, deps.revocation, deps.metrics, deps.policy));
+  app.use(healthRoutes(deps.health, deps.metrics));
   app.use('/v1', express.json({ limit: deps.bodyLimitBytes, strict: false, type: 'application/json' }));
   app.use('/v1', factRoutes(deps.services.facts));
   app.use('/v1', secretRoutes(deps.services.secrets));

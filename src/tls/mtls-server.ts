@@ -16,6 +16,8 @@ export interface MtlsServerOptions {
   authenticator: PeerAuthenticator;
   log: Logger;
   listener: string;
+  /** Time a client has to send a whole request, body included (slow-body connections end there). */
+  requestTimeoutMs: number;
   onConnection?: (socket: TLSSocket) => void;
 }
 
@@ -32,11 +34,22 @@ export interface MtlsServer {
  */
 export function createMtlsServer(o: MtlsServerOptions): MtlsServer {
   const server = https.createServer(
-    { ca: o.tls.caPem, cert: o.tls.certPem, key: o.tls.keyPem, requestCert: true, rejectUnauthorized: o.requireClientCert, minVersion: 'TLSv1.2' },
+    {
+      ca: o.tls.caPem,
+      cert: o.tls.certPem,
+      key: o.tls.keyPem,
+      requestCert: true,
+      rejectUnauthorized: o.requireClientCert,
+      minVersion: 'TLSv1.2',
+      // A client trickling its body a byte at a time holds a socket and memory: the whole
+      // request must arrive within requestTimeout (Node checks every connectionsCheckingInterval).
+      requestTimeout: o.requestTimeoutMs,
+      headersTimeout: Math.min(o.requestTimeoutMs, 35_000),
+      connectionsCheckingInterval: Math.min(1000, o.requestTimeoutMs),
+    },
     o.app,
   );
   server.keepAliveTimeout = 30_000;
-  server.headersTimeout = 35_000;
 
   const sockets = new Set<TLSSocket>();
   server.on('secureConnection', (socket: TLSSocket) => {

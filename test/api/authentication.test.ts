@@ -3,6 +3,7 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
 import { startTestBroker, type TestBroker } from '../support/broker';
+import type { Client } from '../support/client';
 import { getTestPki } from '../support/pki';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -19,8 +20,10 @@ async function within(ms: number, fn: () => Promise<boolean>): Promise<number> {
 
 describe('authentication by Puppet certificate (real TLS handshakes)', () => {
   let t: TestBroker;
+  let admin: Client;
   before(async () => {
-    t = await startTestBroker({ crlWatchMs: 200 });
+    t = await startTestBroker({ crlWatchMs: 200, admin: { certnames: ['ops.admin.test'] } });
+    admin = t.adminClient(await t.pki.issueClientCert({ certname: 'ops.admin.test' }));
   });
   after(() => t?.close());
 
@@ -65,8 +68,10 @@ describe('authentication by Puppet certificate (real TLS handshakes)', () => {
     expect(r.headers.connection).to.equal('close');
   });
 
-  it('reports each CRL and its nextUpdate in /v1/health', async () => {
-    const r = await t.client(t.pki.clients.alice).get('/v1/health');
+  it('tells nodes only the status in /v1/health, and admins each CRL and its nextUpdate in /admin/v1/health', async () => {
+    const node = await t.client(t.pki.clients.alice).get('/v1/health');
+    expect([node.status, node.json]).to.deep.equal([200, { status: 'ok' }]);
+    const r = await admin.get('/admin/v1/health');
     expect(r.status).to.equal(200);
     expect(r.json.status).to.equal('ok');
     expect(r.json.revocation.crls).to.have.length(2);
@@ -80,14 +85,13 @@ describe('authentication by Puppet certificate (real TLS handshakes)', () => {
     const carol = t.client(t.pki.clients.carol);
     for (const bad of [t.pki.expiredCrlBundlePem, t.pki.badSignatureCrlBundlePem]) {
       fs.writeFileSync(t.config.tls.crl!, bad);
-      await within(5000, async () => (await carol.get('/v1/health')).json.revocation.last_error !== null);
+      await within(5000, async () => (await admin.get('/admin/v1/health')).json.revocation.last_error !== null);
       // The bad file revoked carol; it was refused, so carol still gets in; revoked still does not.
       expect((await carol.get('/v1/exports')).status).to.equal(200);
       expect((await t.client(t.pki.clients.revoked).get('/v1/exports')).status).to.equal(401);
-      const health = await carol.get('/v1/health');
-      expect(health.json.status).to.equal('degraded');
+      expect((await carol.get('/v1/health')).json).to.deep.equal({ status: 'degraded' });
       fs.writeFileSync(t.config.tls.crl!, t.pki.crlBundlePem);
-      await within(5000, async () => (await carol.get('/v1/health')).json.revocation.last_error === null);
+      await within(5000, async () => (await admin.get('/admin/v1/health')).json.revocation.last_error === null);
     }
     expect(t.logs.text).to.match(/CRL refused; keeping the CRLs already in force/);
   });

@@ -50,7 +50,7 @@ export interface TestBroker {
 
 /** An in-process broker on a random port with the test PKI; embedded store unless given one. */
 export async function startTestBroker(
-  opts: { store?: StoreConfig; reuseDir?: string; auditDevice?: boolean; caBundle?: string; crlUrl?: string; admin?: { certnames: string[] }; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number; policy?: string } = {},
+  opts: { store?: StoreConfig; requestTimeoutMs?: number; reuseDir?: string; auditDevice?: boolean; caBundle?: string; crlUrl?: string; admin?: { certnames: string[] }; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number; policy?: string } = {},
 ): Promise<TestBroker> {
   const pki = await getTestPki();
   // Files of this broker only: reload tests rewrite its crl.pem.
@@ -71,10 +71,12 @@ export async function startTestBroker(
     store: opts.store ?? { kind: 'embedded', dataDir: tempDir('data') },
     defaultEnvironment: 'production',
     bodyLimitBytes: 256 * 1024,
+    requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
     keyring: { file: opts.keyringFile ?? path.join(dir, 'keyring.json') },
     secretGraceSeconds: opts.graceSeconds ?? 86_400,
     reencryptBatch: opts.reencryptBatch ?? 200,
     maintenanceMs: 200,
+    keyWatchMs: 200,
     audit: { ...auditFilesIn(dir), deviceFile: opts.auditDevice ? path.join(dir, 'audit-device.jsonl') : undefined },
     policy: opts.policy === undefined ? undefined : { file: write('policy.yaml', opts.policy), watchMs: 200 },
     admin: opts.admin && { host: '127.0.0.1', port: 0, adminCertnames: opts.admin.certnames, adminRoles: [], signingKeyFile: path.join(dir, 'admin-token.key') },

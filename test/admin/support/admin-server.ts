@@ -1,3 +1,4 @@
+import { createPublicKey } from 'node:crypto';
 import express from 'express';
 import pino from 'pino';
 import { requireScope } from '../../../src/admin/admin-auth';
@@ -47,7 +48,7 @@ export async function startTestAdminServer(opts: { tokenPublicKeyPem?: string; a
     defaultEnvironment: 'production',
     adminCertnames: opts.adminCertnames ?? ['ops.admin.test'],
     adminRoles: opts.adminRoles ?? ['admin'],
-    tokenPublicKeyPem: opts.tokenPublicKeyPem,
+    tokenKey: opts.tokenPublicKeyPem === undefined ? undefined : () => createPublicKey(opts.tokenPublicKeyPem!),
     routers: [scopedTestRouter()],
     log,
   });

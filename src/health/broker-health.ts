@@ -1,0 +1,48 @@
+import type { Store } from '../db/store';
+import type { PolicyHolder } from '../policy';
+import type { RevocationList } from '../tls/revocation';
+
+export type HealthStatus = 'ok' | 'degraded' | 'down';
+
+/** What an auditor of the trail's integrity reports, if anything is wrong (see AuditLog.integrity). */
+export interface IntegritySource {
+  readonly integrity: string | null;
+}
+
+/**
+ * The broker's health, in full: store, revocation (CRLs, their dates, the last refused one),
+ * policy (file, last parse error) and the audit trail's integrity. Nodes see only the status
+ * (GET /v1/health); the details, which name files and errors, are for admins
+ * (GET /admin/v1/health).
+ */
+export class BrokerHealth {
+  constructor(
+    private readonly store: Store,
+    private readonly revocation: RevocationList,
+    private readonly policy: PolicyHolder,
+    private readonly audit?: IntegritySource,
+  ) {}
+
+  async storeAnswers(): Promise<boolean> {
+    return this.store.query('SELECT 1').then(
+      () => true,
+      () => false,
+    );
+  }
+
+  async report() {
+    const storeOk = await this.storeAnswers();
+    const crl = this.revocation.status();
+    const policy = this.policy.status();
+    const auditProblem = this.audit?.integrity ?? null;
+    const degraded = crl.crls.some((c) => c.stale) || crl.error !== null || crl.uncovered_cas.length > 0 || policy.last_error !== null || auditProblem !== null;
+    const status: HealthStatus = !storeOk ? 'down' : degraded ? 'degraded' : 'ok';
+    return {
+      status,
+      store: { kind: this.store.kind, ok: storeOk },
+      revocation: { enabled: this.revocation.enabled, crls: crl.crls, last_error: crl.error, uncovered_cas: crl.uncovered_cas },
+      policy,
+      audit: { integrity_problem: auditProblem },
+    };
+  }
+}
