@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isConnectionFailure, StoreUnavailableError } from '../db/store-errors';
 import { AppError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
 import { DecryptionError } from '../secrets/cipher';
@@ -20,6 +21,14 @@ export function sendError(res: Parameters<RequestHandler>[1], status: number, co
 /** The one place that turns errors into HTTP: clients get stable codes, logs get the cause. */
 export function errorMapper(log: Logger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
+    // Classified by the stores (src/db/store-errors.ts); a raw driver error that got past them is classified here the same way.
+    if (err instanceof StoreUnavailableError || isConnectionFailure(err)) {
+      const unavailable = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err);
+      const cause = unavailable.cause as { message?: string; code?: string } | undefined;
+      log.warn({ err: { message: cause?.message, code: cause?.code } }, 'store unavailable');
+      res.set(unavailable.headers);
+      return sendError(res, unavailable.status, unavailable.code, unavailable.message);
+    }
     if (err instanceof AppError) {
       res.set(err.headers);
       return sendError(res, err.status, err.code, err.message);
@@ -41,19 +50,7 @@ export function errorMapper(log: Logger): ErrorRequestHandler {
       log.error({ err: err.message }, 'secret cannot be opened');
       return sendError(res, 500, 'secret_undecryptable', 'the secret cannot be decrypted by this broker; see the broker log');
     }
-    if (isStoreUnavailable(err)) {
-      log.error({ err: { message: err.message, code: err.code } }, 'store unavailable');
-      return sendError(res, 503, 'store_unavailable', 'the fact store cannot be reached; try again later');
-    }
     log.error({ err: { message: err?.message, stack: err?.stack } }, 'unexpected error');
     return sendError(res, 500, 'internal_error', 'internal error; see the broker log');
   };
-}
-
-/** Connection-level failures of the database, as opposed to bugs. */
-function isStoreUnavailable(err: { code?: string; message?: string }): boolean {
-  return (
-    ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', '57P01', '57P03', '53300', '08006', '08001', '08003'].includes(err?.code ?? '') ||
-    /Connection terminated|timeout exceeded when trying to connect/i.test(err?.message ?? '')
-  );
 }

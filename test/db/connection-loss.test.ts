@@ -1,0 +1,181 @@
+import fs from 'node:fs';
+import type https from 'node:https';
+import path from 'node:path';
+import { expect } from 'chai';
+import pg from 'pg';
+import { tempDir } from '../support/broker';
+import { startServe, type ServeProcess } from '../support/cli';
+import { Client, type Reply } from '../support/client';
+import { PgCluster } from '../support/pg-cluster';
+import { getTestPki, type TestCert, type TestPki } from '../support/pki';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** One PUT of the storm, as the client saw it. */
+interface Outcome {
+  worker: number;
+  certname: string;
+  name: string;
+  value: string;
+  sensitive: boolean;
+  startedAt: number;
+  endedAt: number;
+  status: number; // 0: no HTTP answer at all (connection refused or reset)
+  code?: string;
+  retryAfter?: string;
+  version?: number;
+  transportError?: string;
+}
+
+/**
+ * The broker's PostgreSQL connections are cut while it serves writes: by pg_terminate_backend
+ * on a cluster of this suite's own, so the machine's shared server is never touched.
+ */
+describe('PostgreSQL connections dropping under load (own cluster, real mTLS)', function () {
+  this.timeout(240_000);
+  let cluster: PgCluster;
+  let pki: TestPki;
+
+  before(async () => {
+    pki = await getTestPki();
+    cluster = await PgCluster.create({ label: 'connloss' });
+  });
+  after(() => cluster?.destroy());
+
+  describe('the pool, under concurrent PUTs', () => {
+    const database = 'storm';
+    let serve: ServeProcess | undefined;
+    let exitCode: number | null | undefined;
+    const outcomes: Outcome[] = [];
+    let terminated = 0;
+    let lastTermination = 0;
+
+    before(async () => {
+      const url = await cluster.createDatabase(database);
+      const dir = tempDir('storm');
+      const write = (name: string, content: string) => {
+        fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
+        return path.join(dir, name);
+      };
+      // A broker process of its own: if a database error ends it, the test sees the exit.
+      serve = await startServe(
+        ['--ca', write('ca.pem', pki.caBundlePem), '--crl', write('crl.pem', pki.crlBundlePem), '--cert', write('server.pem', pki.server.certPem), '--key', write('server_key.pem', pki.server.keyPem), '--listen', '127.0.0.1:0', '--database-url', url],
+        { timeoutMs: 60_000 },
+      );
+      serve.child.once('exit', (code, signal) => (exitCode = code ?? (signal as unknown as number)));
+
+      const certs: TestCert[] = [pki.clients.alice, pki.clients.bob, pki.clients.carol];
+      let running = true;
+      const workers = Array.from({ length: 9 }, async (_, worker) => {
+        const cert = certs[worker % certs.length];
+        const client = new Client(serve!.url, pki.caBundlePem, cert);
+        let agent: https.Agent = client.keepAliveAgent();
+        // Odd workers publish secrets: sealing and fingerprinting happen while the transaction is open.
+        const sensitive = worker % 2 === 1;
+        for (let k = 0; running && exitCode === undefined; k++) {
+          const name = `w${worker}_${k % 4}`;
+          const value = `value-${worker}-${k}`;
+          const startedAt = Date.now();
+          let reply: Reply | undefined;
+          let transportError: string | undefined;
+          try {
+            reply = await client.put(`/v1/facts/storm/${name}`, { value, sensitive }, { agent });
+          } catch (err) {
+            transportError = (err as Error).message;
+            agent.destroy();
+            agent = client.keepAliveAgent();
+          }
+          outcomes.push({
+            worker,
+            certname: cert.certname,
+            name,
+            value,
+            sensitive,
+            startedAt,
+            endedAt: Date.now(),
+            status: reply?.status ?? 0,
+            code: reply?.json?.error?.code,
+            retryAfter: reply?.headers['retry-after'] as string | undefined,
+            version: reply?.json?.version,
+            transportError,
+          });
+        }
+        agent.destroy();
+      });
+
+      // The storm: every backend of the broker's database, pool and LISTEN alike, cut again and again.
+      const stormEnds = Date.now() + 8_000;
+      await sleep(500);
+      while (Date.now() < stormEnds && exitCode === undefined) {
+        terminated += await cluster.terminateBackends(database);
+        lastTermination = Date.now();
+        await sleep(150 + Math.random() * 150);
+      }
+      // Load goes on after the storm, so recovery shows in the same stream of requests.
+      await sleep(3_000);
+      running = false;
+      await Promise.all(workers);
+    });
+
+    after(async () => {
+      if (serve && exitCode === undefined) await serve.stop('SIGKILL');
+    });
+
+    it('keeps the broker process alive', () => {
+      expect(exitCode, `the broker exited; its output ends:\n${serve?.output().slice(-1500)}`).to.equal(undefined);
+      expect(terminated, 'backends terminated').to.be.greaterThan(10);
+      expect(serve!.output()).not.to.match(/Unhandled|uncaught/i);
+    });
+
+    it("answers every request 2xx or 503 store_unavailable with Retry-After, and some were cut mid-write", () => {
+      const ok = outcomes.filter((o) => o.status === 200 || o.status === 201);
+      const unavailable = outcomes.filter((o) => o.status === 503);
+      const other = outcomes.filter((o) => !ok.includes(o) && !unavailable.includes(o));
+      const describe = (o: Outcome) => `${o.status} ${o.code ?? o.transportError ?? ''}`;
+      expect([...new Set(other.map(describe))], 'answers other than 2xx/503').to.deep.equal([]);
+      expect([...new Set(unavailable.map((o) => o.code))]).to.deep.equal(['store_unavailable']);
+      for (const o of unavailable) expect(Number(o.retryAfter), 'Retry-After seconds').to.be.greaterThan(0);
+      expect(unavailable.length, 'requests cut by the storm').to.be.greaterThan(0);
+      expect(ok.length).to.be.greaterThan(unavailable.length);
+      const firstOkAfter = Math.min(...ok.filter((o) => o.startedAt >= lastTermination).map((o) => o.endedAt));
+      console.log(
+        `      storm: ${terminated} backends terminated, ${outcomes.length} PUTs: ${ok.length} 2xx, ${unavailable.length} 503 store_unavailable; ` +
+          `first 2xx of a PUT started after the last termination: ${firstOkAfter - lastTermination} ms after it`,
+      );
+    });
+
+    it('recovers by itself: every request started a second after the storm succeeds', async () => {
+      const after = outcomes.filter((o) => o.startedAt > lastTermination + 1_000);
+      expect(after.length).to.be.greaterThan(20);
+      expect(after.filter((o) => o.status !== 200 && o.status !== 201).map((o) => `${o.status} ${o.code}`)).to.deep.equal([]);
+      // And a fresh client, a fresh connection, a read and a write.
+      const alice = new Client(serve!.url, pki.caBundlePem, pki.clients.alice);
+      expect((await alice.put('/v1/facts/storm/after', { value: 'calm' })).status).to.equal(201);
+      expect((await alice.get('/v1/facts/storm')).json.facts.storm.after).to.equal('calm');
+    });
+
+    it('loses nothing it acknowledged', async () => {
+      const acknowledged = outcomes.filter((o) => o.status === 200 || o.status === 201);
+      await cluster.withClient(async (db: pg.Client) => {
+        const { rows } = await db.query<{ name: string; exporter: string; version: number; value: unknown; sealed: boolean }>(
+          `SELECT f.name, h.exporter, h.version, h.value,
+                  EXISTS (SELECT 1 FROM secret_versions s WHERE s.fact_id = f.id AND s.exporter = h.exporter AND s.version = h.version) AS sealed
+             FROM fact_history h JOIN facts f ON f.id = h.fact_id
+            WHERE f.environment = 'production' AND f.category = 'storm' AND h.action IN ('create', 'change')`,
+        );
+        const stored = new Map(rows.map((r) => [`${r.exporter} ${r.name} ${r.version}`, r]));
+        const lost = acknowledged.filter((o) => {
+          const row = stored.get(`${o.certname} ${o.name} ${o.version}`);
+          return !row || (o.sensitive ? !row.sealed : row.value !== o.value);
+        });
+        expect(lost.map((o) => `${o.certname} ${o.name} v${o.version}`)).to.deep.equal([]);
+      }, database);
+      expect(acknowledged.length).to.be.greaterThan(50);
+    });
+
+    it('shuts down cleanly afterwards', async () => {
+      expect(await serve!.stop('SIGTERM')).to.equal(0);
+      serve = undefined;
+    });
+  });
+});
