@@ -76,9 +76,12 @@ export class EmbeddedStore implements Store {
     );
   }
 
-  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
-    // One process owns the folder: every NOTIFY comes from it, and PGlite delivers them back to it.
-    return this.mutex.runExclusive(() => this.db.listen(channel, onMessage));
+  async listen(channel: string, onMessage: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>> {
+    // One process owns the folder: every NOTIFY comes from it, and PGlite delivers them back to it
+    // in the same process, so none is ever missed while the store is open.
+    const unlisten = await this.mutex.runExclusive(() => this.db.listen(channel, onMessage));
+    onReset(true);
+    return unlisten;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { PgListener } from './pg-listener';
 import { normaliseRow, type Queryable, type QueryResult, type Store } from './store';
 import { classifyStoreError, isConnectionFailure } from './store-errors';
 
@@ -146,40 +147,11 @@ export class PgStore implements Store {
     }
   }
 
-  /** A dedicated connection (LISTEN needs one), re-established with a back-off when it drops. */
+  /** A dedicated connection (LISTEN needs one), re-established with a back-off when it drops or stops answering. */
   async listen(channel: string, onMessage: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>> {
-    let client: pg.Client | undefined;
-    let stopped = false;
-    let retry: NodeJS.Timeout | undefined;
-    const connect = async (delayMs: number): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.connectionString, application_name: 'exportfact-listen' });
-      c.on('notification', (n) => n.channel === channel && onMessage(n.payload ?? ''));
-      const lost = () => {
-        if (client !== c) return;
-        client = undefined;
-        onReset(false);
-        if (!stopped) retry = setTimeout(() => void connect(Math.min(delayMs * 2, 30_000)).catch(() => undefined), delayMs);
-      };
-      c.on('error', lost);
-      c.on('end', lost);
-      client = c;
-      try {
-        await c.connect();
-        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-        onReset(true);
-      } catch (err) {
-        lost();
-        throw err;
-      }
-    };
-    await connect(500);
-    return async () => {
-      stopped = true;
-      clearTimeout(retry);
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => undefined);
-    };
+    const listener = new PgListener({ connectionString: this.connectionString, channel, onMessage, onReset });
+    await listener.start();
+    return () => listener.stop();
   }
 
   close(): Promise<void> {

@@ -3,7 +3,7 @@ import type https from 'node:https';
 import path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
-import { tempDir } from '../support/broker';
+import { startTestBroker, tempDir, type TestBroker } from '../support/broker';
 import { startServe, type ServeProcess } from '../support/cli';
 import { Client, type Reply } from '../support/client';
 import { PgCluster } from '../support/pg-cluster';
@@ -176,6 +176,89 @@ describe('PostgreSQL connections dropping under load (own cluster, real mTLS)', 
     it('shuts down cleanly afterwards', async () => {
       expect(await serve!.stop('SIGTERM')).to.equal(0);
       serve = undefined;
+    });
+  });
+
+  describe('the LISTEN connection that keeps view versions fresh', () => {
+    const database = 'listen';
+    let first: TestBroker; // serves the reads under test
+    let second: TestBroker; // another broker on the same database: the writer
+    let reader: Client;
+    let writer: Client;
+
+    before(async () => {
+      const url = await cluster.createDatabase(database);
+      first = await startTestBroker({ store: { kind: 'postgres', url } });
+      second = await startTestBroker({ store: { kind: 'postgres', url } });
+      reader = first.client(pki.clients.bob);
+      writer = second.client(pki.clients.alice);
+    });
+    after(async () => {
+      await first?.close();
+      await second?.close();
+    });
+
+    const publish = async (value: number) => expect((await writer.put('/v1/facts/probe/value', { value })).status).to.be.oneOf([200, 201]);
+    const read = (etag?: string) => reader.get('/v1/facts/probe', etag ? { headers: { 'If-None-Match': etag } } : {});
+    /** Reads until the first broker shows `value` (a notification takes a moment); returns its ETag and how long it took. */
+    async function readUntil(value: number, withinMs: number, etag?: string): Promise<{ etag: string; ms: number }> {
+      const started = Date.now();
+      for (;;) {
+        const r = await read(etag);
+        if (r.status === 200 && r.json.facts.probe?.value === value) return { etag: r.headers.etag as string, ms: Date.now() - started };
+        if (Date.now() - started > withinMs) throw new Error(`the first broker still answers ${r.status} ${r.text} after ${withinMs} ms (wanted value ${value})`);
+        await sleep(100);
+      }
+    }
+    const listeners = () => cluster.backendPids(database, 'exportfact-listen');
+
+    it('serves a change made while its LISTEN backend was cut, and listens again after', async () => {
+      await publish(1);
+      const { etag: before } = await readUntil(1, 5_000);
+      expect((await read(before)).status, 'fresh tag answered from the cache').to.equal(304);
+
+      expect(await cluster.terminateBackends(database, 'exportfact-listen')).to.be.greaterThanOrEqual(2);
+      await publish(2);
+      const r = await read(before);
+      expect(r.status, 'a 304 here would be the old version').to.equal(200);
+      expect(r.json.facts.probe.value).to.equal(2);
+
+      // Back on its own: a new LISTEN session, and notifications flow again.
+      for (let i = 0; (await listeners()).length < 2; i++) {
+        expect(i, 'LISTEN sessions re-established').to.be.lessThan(100);
+        await sleep(100);
+      }
+      const { etag } = await readUntil(2, 5_000);
+      expect((await read(etag)).status).to.equal(304);
+      await publish(3);
+      await readUntil(3, 5_000, etag);
+    });
+
+    it('gives up a LISTEN connection that stops answering, so no stale 304 outlives it by more than seconds', async () => {
+      await publish(4);
+      const { etag } = await readUntil(4, 5_000);
+      expect((await read(etag)).status).to.equal(304);
+      // A backend that is alive but silent: the connection neither errors nor ends (as when a
+      // server host vanishes), notifications just stop.
+      const pids = await listeners();
+      expect(pids.length).to.be.greaterThanOrEqual(2);
+      for (const pid of pids) process.kill(pid, 'SIGSTOP');
+      try {
+        await publish(5);
+        const { ms } = await readUntil(5, 20_000, etag);
+        console.log(`      a silent LISTEN connection was given up and the change served after ${ms} ms`);
+        expect(ms).to.be.lessThan(10_000);
+      } finally {
+        for (const pid of pids) process.kill(pid, 'SIGCONT');
+      }
+      // And it listens again on a new connection.
+      for (let i = 0; (await listeners()).length < 2; i++) {
+        expect(i, 'LISTEN sessions re-established').to.be.lessThan(150);
+        await sleep(100);
+      }
+      const { etag: next } = await readUntil(5, 5_000);
+      await publish(6);
+      await readUntil(6, 5_000, next);
     });
   });
 });
