@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import { tempDir } from '../support/broker';
 import { runCli, startServe, type ServeProcess } from '../support/cli';
 import { Client, type Reply } from '../support/client';
+import { skipPg } from '../support/pg';
 import { PgCluster } from '../support/pg-cluster';
 
 const canary = (label: string) => `canary${label}${crypto.randomBytes(12).toString('hex')}`;
@@ -24,7 +25,8 @@ describe('no secret in any SQL statement or parameter (own cluster, statement lo
   let admin: string[];
   const cli = (args: string[]) => runCli(args, { cwd, timeoutMs: 90_000 });
 
-  before(async () => {
+  before(async function () {
+    if (skipPg()) return this.skip(); // EXPORTFACT_SKIP_PG: no PostgreSQL at all, not even its binaries
     cluster = await PgCluster.create({
       label: 'stmtlog',
       settings: {
