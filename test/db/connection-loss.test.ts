@@ -267,4 +267,40 @@ describe('PostgreSQL connections dropping under load (own cluster, real mTLS)', 
       await readUntil(6, 5_000, next);
     });
   });
+
+  describe('the whole server going away', () => {
+    const database = 'outage';
+    let broker: TestBroker;
+    let alice: Client;
+
+    before(async () => {
+      const url = await cluster.createDatabase(database);
+      broker = await startTestBroker({ store: { kind: 'postgres', url } });
+      alice = broker.client(pki.clients.alice);
+    });
+    after(() => broker?.close());
+
+    it('answers 503 store_unavailable while the server is down (killed), and serves again once it is back, with no restart of its own', async () => {
+      expect((await alice.put('/v1/facts/outage/before', { value: 'kept' })).status).to.equal(201);
+      await cluster.kill();
+      const down = await alice.put('/v1/facts/outage/during', { value: 'refused' });
+      expect(down.status).to.equal(503);
+      expect(down.json.error.code).to.equal('store_unavailable');
+      expect(Number(down.headers['retry-after'])).to.be.greaterThan(0);
+      expect((await alice.get('/v1/facts/outage')).status).to.equal(503);
+      expect((await alice.get('/v1/ready')).status).to.equal(503);
+
+      await cluster.start(); // crash recovery, as after a power cut
+      const back = Date.now();
+      let reply = await alice.put('/v1/facts/outage/after', { value: 'back' });
+      for (let i = 0; reply.status === 503 && i < 100; i++) {
+        await sleep(100);
+        reply = await alice.put('/v1/facts/outage/after', { value: 'back' });
+      }
+      expect(reply.status, reply.text).to.equal(201);
+      console.log(`      served again ${Date.now() - back} ms after the server was back`);
+      expect((await alice.get('/v1/facts/outage')).json.facts.outage).to.deep.equal({ before: 'kept', after: 'back' });
+      expect((await alice.get('/v1/ready')).status).to.equal(200);
+    });
+  });
 });
