@@ -71,7 +71,10 @@ export class PgListener {
       this.lost(c);
       return;
     }
-    if (this.client !== c) return; // lost while connecting
+    if (this.client !== c) {
+      c.end().catch(() => undefined); // lost or stopped while connecting
+      return;
+    }
     this.retryMs = FIRST_RETRY_MS;
     this.heartbeat = setInterval(() => void this.prove(c), this.heartbeatMs).unref();
     this.o.onReset(true);
