@@ -5,6 +5,7 @@ import { Mutex } from 'async-mutex';
 import lockfile from 'proper-lockfile';
 import { AppError } from '../errors/app-error';
 import { normaliseRow, type Queryable, type QueryResult, type Store } from './store';
+import { classifyStoreError, StoreUnavailableError } from './store-errors';
 
 /**
  * The embedded default: PostgreSQL compiled to WASM (PGlite), persisted in a folder.
@@ -17,6 +18,8 @@ import { normaliseRow, type Queryable, type QueryResult, type Store } from './st
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded' as const;
   private readonly mutex = new Mutex();
+  /** Set once the folder's lock is lost: from then on every operation fails with it. */
+  private lockLost?: StoreUnavailableError;
 
   private constructor(
     private readonly db: PGlite,
@@ -26,6 +29,13 @@ export class EmbeddedStore implements Store {
   static async open(dataDir: string): Promise<EmbeddedStore> {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     let release: () => Promise<void>;
+    // proper-lockfile's default for a lock it can no longer keep (its file removed, or taken over
+    // by another process after this one stalled past `stale`) is to throw from a timer, which
+    // ends the process. Instead this broker stops using the folder: another process may be
+    // writing it now, and two writers lose data. Requests get 503 until it is restarted.
+    let store: EmbeddedStore | undefined;
+    let lostEarly: Error | undefined;
+    const onCompromised = (err: Error) => (store ? store.loseLock(err) : (lostEarly = err));
     try {
       // proper-lockfile refreshes the lock's mtime every `update` ms; a lock left by a killed
       // process goes stale after `stale` ms, and the retries let a restart after kill -9 take it over.
@@ -34,6 +44,7 @@ export class EmbeddedStore implements Store {
         stale: 10_000,
         update: 2_000,
         retries: { retries: 6, factor: 1, minTimeout: 2_000 },
+        onCompromised,
       });
     } catch (err) {
       if ((err as { code?: string }).code === 'ELOCKED') {
@@ -43,46 +54,74 @@ export class EmbeddedStore implements Store {
     }
     try {
       const db = await PGlite.create(path.join(dataDir, 'pgdata'));
-      return new EmbeddedStore(db, release);
+      store = new EmbeddedStore(db, release);
+      if (lostEarly) store.loseLock(lostEarly);
+      return store;
     } catch (err) {
       await release();
       throw err;
     }
   }
 
+  private loseLock(err: Error): void {
+    this.lockLost ??= new StoreUnavailableError(
+      new Error(`the lock on the embedded data directory was lost (${err.message}); another process may be using the folder, so this broker no longer reads or writes it: restart it`),
+    );
+  }
+
   private async raw<T>(q: Queryable | PGlite, sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    const r = await (q as PGlite).query<Record<string, unknown>>(sql, params);
-    return { rows: r.rows.map((row) => normaliseRow<T>(row)), rowCount: r.affectedRows ?? r.rows.length };
+    if (this.lockLost) throw this.lockLost;
+    try {
+      const r = await (q as PGlite).query<Record<string, unknown>>(sql, params);
+      return { rows: r.rows.map((row) => normaliseRow<T>(row)), rowCount: r.affectedRows ?? r.rows.length };
+    } catch (err) {
+      throw classifyStoreError(err);
+    }
+  }
+
+  /** Runs fn alone (PGlite has one session); nothing starts once the folder's lock is lost. */
+  private exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    return this.mutex.runExclusive(() => {
+      if (this.lockLost) throw this.lockLost;
+      return fn();
+    });
   }
 
   query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    return this.mutex.runExclusive(() => this.raw<T>(this.db, sql, params));
+    return this.exclusive(() => this.raw<T>(this.db, sql, params));
   }
 
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.mutex.runExclusive(() =>
-      this.db.transaction((tx) => fn({ query: (sql, params) => this.raw(tx as unknown as PGlite, sql, params) })),
-    );
+    return this.exclusive(() => this.db.transaction((tx) => fn({ query: (sql, params) => this.raw(tx as unknown as PGlite, sql, params) })));
   }
 
   withLock<T>(_key: number, fn: Parameters<Store['withLock']>[1]): Promise<T> {
     // One process owns the folder, and the mutex serialises it: that is the lock.
-    return this.mutex.runExclusive(
+    return this.exclusive(
       async () =>
         (await fn({
           query: (sql, params) => this.raw(this.db, sql, params),
-          exec: async (sql) => void (await this.db.exec(sql)),
+          exec: async (sql) => {
+            if (this.lockLost) throw this.lockLost;
+            await this.db.exec(sql);
+          },
         })) as T,
     );
   }
 
-  async listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>> {
-    // One process owns the folder: every NOTIFY comes from it, and PGlite delivers them back to it.
-    return this.mutex.runExclusive(() => this.db.listen(channel, onMessage));
+  async listen(channel: string, onMessage: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>> {
+    // One process owns the folder: every NOTIFY comes from it, and PGlite delivers them back to it
+    // in the same process, so none is ever missed while the store is open.
+    const unlisten = await this.exclusive(() => this.db.listen(channel, onMessage));
+    onReset(true);
+    return unlisten;
   }
 
   async close(): Promise<void> {
     await this.mutex.runExclusive(() => this.db.close());
-    await this.releaseFolder();
+    // A lost lock is no longer ours to release.
+    await this.releaseFolder().catch((err: unknown) => {
+      if (!this.lockLost) throw err;
+    });
   }
 }

@@ -45,7 +45,8 @@ export async function migrate(store: Store, migrations = loadMigrations()): Prom
         await db.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
         await db.exec('COMMIT');
       } catch (err) {
-        await db.exec('ROLLBACK');
+        // On a cut connection ROLLBACK fails too (the server rolled back already): report the first error.
+        await db.exec('ROLLBACK').catch(() => undefined);
         throw new Error(`migration ${m.name} failed: ${(err as Error).message}`);
       }
       done.push(m.version);

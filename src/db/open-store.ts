@@ -3,6 +3,7 @@ import { EmbeddedStore } from './embedded-store';
 import { migrate } from './migrate';
 import { PgStore } from './pg-store';
 import type { Store } from './store';
+import { StoreUnavailableError } from './store-errors';
 
 /** Opens the configured store and brings its schema up to date. */
 export async function openStore(config: StoreConfig): Promise<Store> {
@@ -11,7 +12,8 @@ export async function openStore(config: StoreConfig): Promise<Store> {
     await migrate(store);
   } catch (err) {
     await store.close().catch(() => undefined);
-    throw err;
+    // At start the operator needs the driver's own words (ECONNREFUSED host:port), not the 503 text meant for nodes.
+    throw err instanceof StoreUnavailableError ? err.cause : err;
   }
   return store;
 }

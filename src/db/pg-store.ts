@@ -1,5 +1,7 @@
 import pg from 'pg';
+import { PgListener } from './pg-listener';
 import { normaliseRow, type Queryable, type QueryResult, type Store } from './store';
+import { classifyStoreError, isConnectionFailure } from './store-errors';
 
 /** int8 as JS number: counts and ids stay far below 2^53. Scoped to our pools, not global. */
 const types = {
@@ -9,9 +11,68 @@ const types = {
   },
 };
 
+/** Every statement goes through here: rows normalised, connection failures turned into StoreUnavailableError. */
 async function run<T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-  const r = await client.query(sql, params as unknown[]);
-  return { rows: r.rows.map((row) => normaliseRow<T>(row)), rowCount: r.rowCount ?? 0 };
+  try {
+    const r = await client.query(sql, params as unknown[]);
+    return { rows: r.rows.map((row) => normaliseRow<T>(row)), rowCount: r.rowCount ?? 0 };
+  } catch (err) {
+    throw classifyStoreError(err);
+  }
+}
+
+/**
+ * A client checked out of the pool, for one transaction or lock. While a client is checked
+ * out the pool does not listen to it, and `pg` emits an 'error' event when its connection is
+ * cut even between statements (while the broker seals a value, say): without a listener that
+ * event ends the process. So one is attached for exactly as long as the client is out, and a
+ * client whose connection failed is released *with* the error, so the pool discards it
+ * instead of handing the corpse to the next request.
+ */
+class Checkout {
+  private broken?: Error;
+  private readonly onError = (err: Error) => {
+    this.broken ??= err;
+  };
+
+  constructor(private readonly client: pg.PoolClient) {
+    client.on('error', this.onError);
+  }
+
+  query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    return this.guard(() => run<T>(this.client, sql, params));
+  }
+
+  /** Several statements in one string (migrations): no rows wanted. */
+  exec(sql: string): Promise<void> {
+    return this.guard(async () => {
+      try {
+        await this.client.query(sql);
+      } catch (err) {
+        throw classifyStoreError(err);
+      }
+    });
+  }
+
+  private async guard<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isConnectionFailure(err)) this.broken ??= err as Error;
+      throw err;
+    }
+  }
+
+  /** The session's state is unknown (a ROLLBACK or unlock failed): never reuse it. */
+  discard(err: unknown): void {
+    this.broken ??= err instanceof Error ? err : new Error(String(err));
+  }
+
+  release(): void {
+    this.client.removeListener('error', this.onError);
+    // The pool attaches its own idle listener again before anything else can happen.
+    this.client.release(this.broken);
+  }
 }
 
 export class PgStore implements Store {
@@ -28,81 +89,69 @@ export class PgStore implements Store {
       application_name: options.applicationName ?? 'exportfact',
       types,
       connectionTimeoutMillis: 5000,
+      keepAlive: true,
     });
-    // An idle client losing its server must not crash the broker; the next query reports it.
+    // An idle client losing its server must not crash the broker; the pool drops it and the next query reconnects.
     this.pool.on('error', () => undefined);
   }
 
   query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+    // pool.query listens to its client for the one statement and releases a failed one with the error.
     return run<T>(this.pool, sql, params);
   }
 
   async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn({ query: (sql, params) => run(client, sql, params) });
-      await client.query('COMMIT');
+    return this.withCheckout(async (c) => {
+      await c.query('BEGIN');
+      let result: T;
+      try {
+        result = await fn({ query: (sql, params) => c.query(sql, params) });
+      } catch (err) {
+        await c.query('ROLLBACK').catch((rollbackErr: unknown) => c.discard(rollbackErr));
+        throw err;
+      }
+      // A COMMIT cut before its answer may or may not have committed: the caller answers 503, so it
+      // was never acknowledged; a client that retries publishes the same value and changes nothing.
+      await c.query('COMMIT');
       return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async withLock<T>(key: number, fn: Parameters<Store['withLock']>[1]): Promise<T> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('SELECT pg_advisory_lock($1)', [key]);
+    return this.withCheckout(async (c) => {
+      await c.query('SELECT pg_advisory_lock($1)', [key]);
       try {
         return (await fn({
-          query: (sql, params) => run(client, sql, params),
-          exec: async (sql) => void (await client.query(sql)),
+          query: (sql, params) => c.query(sql, params),
+          exec: (sql) => c.exec(sql),
         })) as T;
       } finally {
-        await client.query('SELECT pg_advisory_unlock($1)', [key]);
+        // A session that cannot unlock must not go back to the pool still holding the lock.
+        await c.query('SELECT pg_advisory_unlock($1)', [key]).catch((err: unknown) => c.discard(err));
       }
+    });
+  }
+
+  private async withCheckout<T>(fn: (c: Checkout) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (err) {
+      throw classifyStoreError(err);
+    }
+    const c = new Checkout(client);
+    try {
+      return await fn(c);
     } finally {
-      client.release();
+      c.release();
     }
   }
 
-  /** A dedicated connection (LISTEN needs one), re-established with a back-off when it drops. */
+  /** A dedicated connection (LISTEN needs one), re-established with a back-off when it drops or stops answering. */
   async listen(channel: string, onMessage: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>> {
-    let client: pg.Client | undefined;
-    let stopped = false;
-    let retry: NodeJS.Timeout | undefined;
-    const connect = async (delayMs: number): Promise<void> => {
-      const c = new pg.Client({ connectionString: this.connectionString, application_name: 'exportfact-listen' });
-      c.on('notification', (n) => n.channel === channel && onMessage(n.payload ?? ''));
-      const lost = () => {
-        if (client !== c) return;
-        client = undefined;
-        onReset(false);
-        if (!stopped) retry = setTimeout(() => void connect(Math.min(delayMs * 2, 30_000)).catch(() => undefined), delayMs);
-      };
-      c.on('error', lost);
-      c.on('end', lost);
-      client = c;
-      try {
-        await c.connect();
-        await c.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-        onReset(true);
-      } catch (err) {
-        lost();
-        throw err;
-      }
-    };
-    await connect(500);
-    return async () => {
-      stopped = true;
-      clearTimeout(retry);
-      const c = client;
-      client = undefined;
-      await c?.end().catch(() => undefined);
-    };
+    const listener = new PgListener({ connectionString: this.connectionString, channel, onMessage, onReset });
+    await listener.start();
+    return () => listener.stop();
   }
 
   close(): Promise<void> {

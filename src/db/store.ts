@@ -18,9 +18,11 @@ export interface Store extends Queryable {
   /** Runs fn while holding a cluster-wide lock (session advisory lock on PostgreSQL). */
   withLock<T>(key: number, fn: (db: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
   /**
-   * Subscribes to NOTIFY on a channel. `onReset(false)` says messages may be missed from now on
-   * (the listening connection dropped), `onReset(true)` that they flow again; a cache fed by
-   * them stops trusting itself in between and starts afresh after.
+   * Subscribes to NOTIFY on a channel. `onReset(true)` says messages flow (from when it is
+   * called), `onReset(false)` that they may be missed from now on (the listening connection
+   * dropped or stopped answering); a cache fed by them trusts itself only in between. A
+   * connection failure never rejects: it is reported through onReset and retried until the
+   * returned function unsubscribes.
    */
   listen(channel: string, onMessage: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;

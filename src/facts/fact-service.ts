@@ -78,7 +78,11 @@ export class FactService {
       if (fact.generator) {
         throw new ConflictError('secret_generated', `${category}.${name} is a broker-generated secret; nodes cannot publish it`);
       }
-      const current = await this.store.exporters(tx, fact.id, value);
+      // Is the value unchanged? A plain value is compared in the database; a sensitive one (or one
+      // sent to a sensitive fact, which is refused below anyway) never goes into SQL: it is compared
+      // by keyed fingerprint, since statement parameters end up in PostgreSQL's logs.
+      const plain = !sensitive && !fact.sensitive;
+      const current = await this.store.exporters(tx, fact.id, plain ? value : undefined);
       if (fingerprint && fact.sensitive) {
         const fingerprints = await this.sensitiveValues.currentFingerprints(tx, fact.id);
         for (const c of current) c.same = fingerprints.get(c.exporter)?.equals(fingerprint) ?? false;

@@ -75,11 +75,20 @@ export class FactStore {
     return rows[0];
   }
 
-  /** Current exporters of a fact, and whether each one's value equals `value`. */
-  async exporters(tx: Queryable, factId: number, value: unknown): Promise<{ exporter: string; same: boolean; version: number }[]> {
+  /**
+   * Current exporters of a fact, and, when `plainValue` is given, whether each one's value equals
+   * it (compared as jsonb, so key order does not matter). Only ever give the value of a
+   * non-sensitive fact: a parameter is logged by PostgreSQL's log_statement and auto_explain,
+   * so a secret is compared by its keyed fingerprint instead (SensitiveValues), never here.
+   */
+  async exporters(tx: Queryable, factId: number, plainValue?: unknown): Promise<{ exporter: string; same: boolean; version: number }[]> {
+    if (plainValue === undefined) {
+      const { rows } = await tx.query<{ exporter: string; version: number }>('SELECT exporter, version FROM fact_values WHERE fact_id = $1 ORDER BY exporter', [factId]);
+      return rows.map((r) => ({ ...r, same: false }));
+    }
     const { rows } = await tx.query<{ exporter: string; same: boolean; version: number }>(
       'SELECT exporter, value = $2::jsonb AS same, version FROM fact_values WHERE fact_id = $1 ORDER BY exporter',
-      [factId, JSON.stringify(value ?? null)],
+      [factId, JSON.stringify(plainValue)],
     );
     return rows;
   }

@@ -8,10 +8,17 @@ export const VIEW_CHANNEL = 'exportfact_view';
  * `304` answers without touching the database. Writers NOTIFY `environment:version` in their
  * transaction (delivered on commit) from any broker sharing the store. While the listener is
  * down, or for an environment not seen yet, the version is read from the database.
+ *
+ * NOTIFY has no replay: a change committed while the listener was down is never announced.
+ * So the cache is emptied when the listener drops, and a version read from the database is
+ * kept only if the listener was up when the read began and has not dropped since; otherwise
+ * a read that raced a reconnection could pin a version older than the one committed.
  */
 export class ViewVersions {
   private readonly versions = new Map<string, number>();
   private live = false;
+  /** Counts listener drops and returns: a read that began in another epoch is not cached. */
+  private epoch = 0;
   private unlisten?: () => Promise<void>;
 
   constructor(
@@ -20,31 +27,32 @@ export class ViewVersions {
   ) {}
 
   async start(): Promise<void> {
-    try {
-      this.unlisten = await this.store.listen(VIEW_CHANNEL, (payload) => this.onNotify(payload), (listening) => this.reset(listening));
-      this.live = true;
-    } catch (err) {
-      // Correct without it, only slower: every tag is then read from the database.
-      this.log.warn({ err: (err as Error).message }, 'cannot LISTEN for view changes; reading view versions from the database');
-    }
+    this.unlisten = await this.store.listen(VIEW_CHANNEL, (payload) => this.onNotify(payload), (listening) => this.reset(listening));
+    // Correct without it, only slower: every tag is read from the database until it listens.
+    if (!this.live) this.log.warn('cannot LISTEN for view changes yet; reading view versions from the database until it can');
   }
 
   async stop(): Promise<void> {
-    this.live = false;
     await this.unlisten?.();
+    this.live = false;
+    this.versions.clear();
+    this.epoch++;
   }
 
   async get(environment: string): Promise<number> {
     const known = this.live ? this.versions.get(environment) : undefined;
     if (known !== undefined) return known;
+    const trusted = this.live;
+    const epoch = this.epoch;
     const { rows } = await this.store.query<{ view_version: number }>('SELECT view_version FROM environments WHERE name = $1', [environment]);
     const version = rows[0]?.view_version ?? 0;
     // Only environments that exist: the map must not grow with made-up names.
-    if (this.live && rows[0]) this.raise(environment, version);
+    if (trusted && this.live && epoch === this.epoch && rows[0]) this.raise(environment, version);
     return version;
   }
 
   private onNotify(payload: string): void {
+    if (!this.live) return;
     const at = payload.lastIndexOf(':');
     const version = Number(payload.slice(at + 1));
     if (at > 0 && Number.isInteger(version)) this.raise(payload.slice(0, at), version);
@@ -57,7 +65,11 @@ export class ViewVersions {
 
   /** Whatever was cached may have missed a change: forget it; trust notifications again once they flow. */
   private reset(listening: boolean): void {
+    if (listening === this.live && !listening) return;
     this.versions.clear();
     this.live = listening;
+    this.epoch++;
+    if (!listening) this.log.warn('LISTEN for view changes lost; view versions are read from the database until it is back');
+    else if (this.epoch > 1) this.log.info('LISTEN for view changes back; view versions cached again');
   }
 }

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { isConnectionFailure, StoreUnavailableError } from '../db/store-errors';
 import { AppError } from '../errors/app-error';
 import { isStoreUnavailable } from '../errors/store-errors';
 import type { Logger } from '../log/logger';
@@ -21,6 +22,14 @@ export function sendError(res: Parameters<RequestHandler>[1], status: number, co
 /** The one place that turns errors into HTTP: clients get stable codes, logs get the cause. */
 export function errorMapper(log: Logger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
+    // Classified by the stores (src/db/store-errors.ts); a raw driver error that got past them is classified here the same way.
+    if (err instanceof StoreUnavailableError || isConnectionFailure(err)) {
+      const unavailable = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err);
+      const cause = unavailable.cause as { message?: string; code?: string } | undefined;
+      log.warn({ err: { message: cause?.message, code: cause?.code } }, 'store unavailable');
+      res.set(unavailable.headers);
+      return sendError(res, unavailable.status, unavailable.code, unavailable.message);
+    }
     if (err instanceof AppError) {
       res.set(err.headers);
       return sendError(res, err.status, err.code, err.message);
@@ -41,10 +50,6 @@ export function errorMapper(log: Logger): ErrorRequestHandler {
       // Tampered or moved rows, or a key this broker lacks: a broker-side fault. The message names the row, never the value.
       log.error({ err: err.message }, 'secret cannot be opened');
       return sendError(res, 500, 'secret_undecryptable', 'the secret cannot be decrypted by this broker; see the broker log');
-    }
-    if (isStoreUnavailable(err)) {
-      log.error({ err: { message: err.message, code: err.code } }, 'store unavailable');
-      return sendError(res, 503, 'store_unavailable', 'the fact store cannot be reached; try again later');
     }
     log.error({ err: { message: err?.message, stack: err?.stack } }, 'unexpected error');
     return sendError(res, 500, 'internal_error', 'internal error; see the broker log');
