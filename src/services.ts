@@ -27,9 +27,9 @@ export function createServices(
   audit: Auditor,
   policy: PolicySource = { current: DEFAULT_POLICY },
 ): Services {
-  const factStore = new FactStore(store);
-  const secrets = new SecretService(new SecretStore(store), factStore, vault, config, audit, policy);
   const viewVersions = new ViewVersions(store, log);
+  const factStore = new FactStore(store, (environment, version) => viewVersions.committed(environment, version));
+  const secrets = new SecretService(new SecretStore(store), factStore, vault, config, audit, policy);
   return {
     facts: new FactService(factStore, secrets, viewVersions, audit, policy),
     secrets,

@@ -1,6 +1,6 @@
 import type { Queryable, Store } from '../db/store';
 import { AuditUnavailableError } from '../errors/audit-unavailable-error';
-import { isStoreUnavailable } from '../errors/store-errors';
+import { isConnectionFailure } from '../errors/store-errors';
 import type { Logger } from '../log/logger';
 import { chainHash, type Actor, type AuditEntry, type AuditEventInput } from './audit-entry';
 import type { AuditHeadsFile } from './audit-heads-file';
@@ -49,7 +49,7 @@ export class AuditLog {
     try {
       return await this.appendUnchecked(tx, input);
     } catch (err) {
-      if (isStoreUnavailable(err)) throw err;
+      if (isConnectionFailure(err)) throw err;
       throw new AuditUnavailableError(err as Error);
     }
   }

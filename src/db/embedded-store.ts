@@ -4,8 +4,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { Mutex } from 'async-mutex';
 import lockfile from 'proper-lockfile';
 import { AppError } from '../errors/app-error';
-import { normaliseRow, type Queryable, type QueryResult, type Store } from './store';
-import { classifyStoreError, StoreUnavailableError } from './store-errors';
+import { normaliseRow, type Queryable, type QueryResult, type Store, type Transaction, transactionHandle } from './store';
+import { classifyStoreError, StoreUnavailableError } from '../errors/store-errors';
 
 /**
  * The embedded default: PostgreSQL compiled to WASM (PGlite), persisted in a folder.
@@ -91,8 +91,17 @@ export class EmbeddedStore implements Store {
     return this.exclusive(() => this.raw<T>(this.db, sql, params));
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
-    return this.exclusive(() => this.db.transaction((tx) => fn({ query: (sql, params) => this.raw(tx as unknown as PGlite, sql, params) })));
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      let committed = () => undefined as void;
+      const result = await this.db.transaction((pgTx) => {
+        const handle = transactionHandle((sql, params) => this.raw(pgTx as unknown as PGlite, sql, params));
+        committed = handle.committed;
+        return fn(handle.tx);
+      });
+      committed();
+      return result;
+    });
   }
 
   withLock<T>(_key: number, fn: Parameters<Store['withLock']>[1]): Promise<T> {

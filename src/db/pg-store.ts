@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { PgListener } from './pg-listener';
-import { normaliseRow, type Queryable, type QueryResult, type Store } from './store';
-import { classifyStoreError, isConnectionFailure } from './store-errors';
+import { normaliseRow, type QueryResult, type Store, type Transaction, transactionHandle } from './store';
+import { classifyStoreError, isConnectionFailure } from '../errors/store-errors';
 
 /** int8 as JS number: counts and ids stay far below 2^53. Scoped to our pools, not global. */
 const types = {
@@ -100,12 +100,13 @@ export class PgStore implements Store {
     return run<T>(this.pool, sql, params);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.withCheckout(async (c) => {
       await c.query('BEGIN');
+      const handle = transactionHandle((sql, params) => c.query(sql, params));
       let result: T;
       try {
-        result = await fn({ query: (sql, params) => c.query(sql, params) });
+        result = await fn(handle.tx);
       } catch (err) {
         await c.query('ROLLBACK').catch((rollbackErr: unknown) => c.discard(rollbackErr));
         throw err;
@@ -113,6 +114,7 @@ export class PgStore implements Store {
       // A COMMIT cut before its answer may or may not have committed: the caller answers 503, so it
       // was never acknowledged; a client that retries publishes the same value and changes nothing.
       await c.query('COMMIT');
+      handle.committed();
       return result;
     });
   }

@@ -11,10 +11,16 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<QueryResult<T>>;
 }
 
+/** A transaction in progress: queries, and work to do once it has committed. */
+export interface Transaction extends Queryable {
+  /** Runs fn after COMMIT succeeded (never after a rollback); fn must not throw. */
+  afterCommit(fn: () => void): void;
+}
+
 export interface Store extends Queryable {
   readonly kind: 'embedded' | 'postgres';
   /** Runs fn in one transaction; rolls back when it throws. */
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Runs fn while holding a cluster-wide lock (session advisory lock on PostgreSQL). */
   withLock<T>(key: number, fn: (db: Queryable & { exec(sql: string): Promise<void> }) => Promise<T>): Promise<T>;
   /**
@@ -26,6 +32,17 @@ export interface Store extends Queryable {
    */
   listen(channel: string, onMessage: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
+}
+
+/** The Transaction handed to fn, and the after-commit work it collected. */
+export function transactionHandle(query: Queryable['query']): { tx: Transaction; committed(): void } {
+  const after: (() => void)[] = [];
+  return {
+    tx: { query, afterCommit: (fn) => void after.push(fn) },
+    committed: () => {
+      for (const fn of after) fn();
+    },
+  };
 }
 
 /** Advisory lock keys, one per purpose, so that unrelated locks never collide. */

@@ -1,7 +1,7 @@
 import { ConflictError, NotFoundError } from '../errors/app-error';
 import type { Caller } from '../identity/caller';
 import { nodeActor, type Auditor } from '../audit/auditor';
-import type { Queryable } from '../db/store';
+import type { Queryable, Transaction } from '../db/store';
 import type { FactRow, FactStore, ViewRow } from './fact-store';
 import type { ViewVersions } from './view-versions';
 import { PolicyDeniedError } from '../errors/policy-denied-error';
@@ -139,7 +139,7 @@ export class FactService {
   }
 
   /** A withdrawn sensitive value is destroyed, not just hidden. */
-  private async withdrawLocked(tx: Queryable, caller: Caller, fact: FactRow, where: { category: string; name: string }): Promise<number | undefined> {
+  private async withdrawLocked(tx: Transaction, caller: Caller, fact: FactRow, where: { category: string; name: string }): Promise<number | undefined> {
     const version = await this.store.withdrawValue(tx, caller.environment, fact, caller.certname);
     if (!version) return undefined;
     if (fact.sensitive) await this.sensitiveValues.destroy(tx, fact.id, caller.certname);

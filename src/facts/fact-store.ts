@@ -1,4 +1,4 @@
-import type { Queryable, Store } from '../db/store';
+import type { Queryable, Store, Transaction } from '../db/store';
 import { VIEW_CHANNEL } from './view-versions';
 
 export interface FactRow {
@@ -33,14 +33,22 @@ export interface ExportRow {
 
 /** SQL for facts. Every statement takes $n parameters; values go in as JSON text cast to jsonb. */
 export class FactStore {
-  constructor(private readonly store: Store) {}
+  /**
+   * @param onViewCommitted told each environment's new view version once its transaction has
+   *   committed, so this broker serves its own write at once (read-your-writes) instead of
+   *   waiting for the NOTIFY to come back.
+   */
+  constructor(
+    private readonly store: Store,
+    private readonly onViewCommitted: (environment: string, version: number) => void = () => undefined,
+  ) {}
 
   /** Plain queries outside a transaction. */
   get db(): Queryable {
     return this.store;
   }
 
-  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.store.transaction(fn);
   }
 
@@ -101,7 +109,7 @@ export class FactStore {
    * Writes a value as the fact's next version, records it, and bumps the environment's view.
    * A sensitive fact's value is not written here (nor in the history): the caller seals it into secret_versions.
    */
-  async writeValue(tx: Queryable, env: string, fact: FactRow, exporter: string, value: unknown, action: 'create' | 'change'): Promise<number> {
+  async writeValue(tx: Transaction, env: string, fact: FactRow, exporter: string, value: unknown, action: 'create' | 'change'): Promise<number> {
     const version = await this.nextVersion(tx, fact);
     const json = fact.sensitive ? null : JSON.stringify(value);
     await tx.query(
@@ -115,7 +123,7 @@ export class FactStore {
   }
 
   /** Removes one exporter's value; returns the new fact version, or undefined if it had none. */
-  async withdrawValue(tx: Queryable, env: string, fact: FactRow, exporter: string): Promise<number | undefined> {
+  async withdrawValue(tx: Transaction, env: string, fact: FactRow, exporter: string): Promise<number | undefined> {
     const deleted = await tx.query('DELETE FROM fact_values WHERE fact_id = $1 AND exporter = $2', [fact.id, exporter]);
     if (deleted.rowCount === 0) return undefined;
     const version = await this.nextVersion(tx, fact);
@@ -132,7 +140,7 @@ export class FactStore {
   }
 
   /** Makes a new current version of an exporter's value visible (secrets: after a rotation). */
-  async setCurrentVersion(tx: Queryable, env: string, factId: number, exporter: string, version: number): Promise<void> {
+  async setCurrentVersion(tx: Transaction, env: string, factId: number, exporter: string, version: number): Promise<void> {
     await tx.query(
       `INSERT INTO fact_values (fact_id, exporter, value, version) VALUES ($1, $2, NULL, $3)
        ON CONFLICT (fact_id, exporter) DO UPDATE SET version = EXCLUDED.version, updated_at = now()`,
@@ -141,13 +149,15 @@ export class FactStore {
     await this.bumpView(tx, env);
   }
 
-  /** Bumps the environment's view and tells every broker (NOTIFY is delivered on commit). */
-  private async bumpView(tx: Queryable, env: string): Promise<void> {
-    await tx.query(
+  /** Bumps the environment's view and tells every broker (NOTIFY is delivered on commit), this one once committed. */
+  private async bumpView(tx: Transaction, env: string): Promise<void> {
+    const { rows } = await tx.query<{ view_version: number }>(
       `WITH bumped AS (UPDATE environments SET view_version = view_version + 1 WHERE name = $1 RETURNING name, view_version)
-       SELECT pg_notify('${VIEW_CHANNEL}', name || ':' || view_version) FROM bumped`,
+       SELECT view_version, pg_notify('${VIEW_CHANNEL}', name || ':' || view_version) FROM bumped`,
       [env],
     );
+    const version = rows[0]?.view_version;
+    if (version !== undefined) tx.afterCommit(() => this.onViewCommitted(env, version));
   }
 
   /** The caller's own values, locked in id order so that concurrent prunes cannot deadlock. */

@@ -51,6 +51,11 @@ export class ViewVersions {
     return version;
   }
 
+  /** A version this broker committed itself: known at once, whatever NOTIFY does. */
+  committed(environment: string, version: number): void {
+    if (this.live) this.raise(environment, version);
+  }
+
   private onNotify(payload: string): void {
     if (!this.live) return;
     const at = payload.lastIndexOf(':');

@@ -1,7 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { isConnectionFailure, StoreUnavailableError } from '../db/store-errors';
+import { isConnectionFailure, StoreUnavailableError } from '../errors/store-errors';
 import { AppError } from '../errors/app-error';
-import { isStoreUnavailable } from '../errors/store-errors';
 import type { Logger } from '../log/logger';
 import { DecryptionError } from '../secrets/cipher';
 import { KeyMissingError } from '../secrets/keyring';
@@ -22,7 +21,7 @@ export function sendError(res: Parameters<RequestHandler>[1], status: number, co
 /** The one place that turns errors into HTTP: clients get stable codes, logs get the cause. */
 export function errorMapper(log: Logger): ErrorRequestHandler {
   return (err, _req, res, _next) => {
-    // Classified by the stores (src/db/store-errors.ts); a raw driver error that got past them is classified here the same way.
+    // Classified by the stores (src/errors/store-errors.ts); a raw driver error that got past them is classified here the same way.
     if (err instanceof StoreUnavailableError || isConnectionFailure(err)) {
       const unavailable = err instanceof StoreUnavailableError ? err : new StoreUnavailableError(err);
       const cause = unavailable.cause as { message?: string; code?: string } | undefined;

@@ -74,15 +74,21 @@ function fingerprintCheck(keyring: Keyring): Promise<Buffer> {
 
 /**
  * Refuses a keyring whose fingerprint_key is not the one the store's fingerprints were made
- * with (at start, and on a reload before it is used). A store from before the check records
- * the key in use.
+ * with (at start, and on a reload before it is used). A store from before the check, or one
+ * holding no secret yet, records the key in use.
  */
 export async function checkFingerprintKey(store: Store, keyring: Keyring): Promise<void> {
   const { rows } = await store.query<{ fingerprint_check: Buffer | null }>('SELECT fingerprint_check FROM keyring_state');
   const recorded = rows[0]?.fingerprint_check;
-  if (recorded && !recorded.equals(await fingerprintCheck(keyring))) {
-    throw new ConfigError(`keyring ${keyring.file}: fingerprint_key is not the key this store's fingerprints were made with (wrong keyring?)`);
+  const check = await fingerprintCheck(keyring);
+  if (!recorded || recorded.equals(check)) return;
+  // Like an encryption key that sealed nothing, a fingerprint key no fingerprint was made with may change.
+  const { rowCount } = await store.query('SELECT 1 FROM secret_versions LIMIT 1');
+  if (rowCount === 0) {
+    await store.query('UPDATE keyring_state SET fingerprint_check = $1', [check]);
+    return;
   }
+  throw new ConfigError(`keyring ${keyring.file}: fingerprint_key is not the key this store's fingerprints were made with (wrong keyring?)`);
 }
 
 /** Stores a key-check value for each key the store has not seen yet. */

@@ -2,7 +2,7 @@ import type { Actor } from '../audit/audit-entry';
 import { nodeActor, type Auditor } from '../audit/auditor';
 import { AppError, ConflictError, NotFoundError } from '../errors/app-error';
 import { AuditUnavailableError } from '../errors/audit-unavailable-error';
-import { isStoreUnavailable } from '../errors/store-errors';
+import { isConnectionFailure } from '../errors/store-errors';
 import type { Queryable } from '../db/store';
 import type { SensitiveValues } from '../facts/fact-service';
 import type { FactRow, FactStore } from '../facts/fact-store';
@@ -105,7 +105,7 @@ export class SecretService implements SensitiveValues {
       });
       await this.secrets.linkSighting(tx, row.fact_id, row.exporter, row.version, caller.certname, seq);
     } catch (err) {
-      if (err instanceof AuditUnavailableError || isStoreUnavailable(err)) throw err;
+      if (err instanceof AuditUnavailableError || isConnectionFailure(err)) throw err;
       throw new AuditUnavailableError(err as Error);
     }
   }
