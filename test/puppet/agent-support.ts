@@ -86,7 +86,9 @@ export class AgentBroker {
     const args = [CLI, 'serve', '--ca', path.join(ssl, 'certs', 'ca.pem'), '--crl', path.join(ssl, 'crl.pem'),
       '--crl-url', server.crlUrl, '--crl-interval', '2',
       '--cert', path.join(ssl, 'certs', 'localhost.pem'), '--key', path.join(ssl, 'private_keys', 'localhost.pem'),
-      '--listen', `127.0.0.1:${b.port}`, '--data-dir', path.join(workDir, 'data'), '--admin-listen', '127.0.0.1:0'];
+      '--listen', `127.0.0.1:${b.port}`, '--data-dir', path.join(workDir, 'data'), '--admin-listen', '127.0.0.1:0',
+      // The server's own certificate is the admin's: the test reads health details with it.
+      '--admin-certname', 'localhost'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: workDir });
     b.child = child;
     child.stdout!.on('data', (c) => (b.log += c));
@@ -102,6 +104,18 @@ export class AgentBroker {
 
   /** The name in the broker's certificate is `localhost`. */
   get url(): string { return `https://localhost:${this.port}`; }
+
+  /** The admin health report (CRLs, policy, audit), read with the server's certificate (an admin here). */
+  async adminHealth(): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const admin = /"admin":"([^"]+)"/.exec(this.log)?.[1];
+    if (!admin) throw new Error(`the broker logged no admin address: ${this.log}`);
+    const ssl = this.server.ssldir;
+    return httpsJson(`https://localhost:${admin.split(':').pop()}/admin/v1/health`, {
+      ca: fs.readFileSync(path.join(ssl, 'certs', 'ca.pem')),
+      cert: fs.readFileSync(path.join(ssl, 'certs', 'localhost.pem')),
+      key: fs.readFileSync(path.join(ssl, 'private_keys', 'localhost.pem')),
+    });
+  }
 
   /** Certnames the broker logged requests from. */
   requesters(): Set<string> {
