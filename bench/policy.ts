@@ -63,8 +63,8 @@ export async function runPolicy(adminUrl: string, quick: boolean): Promise<Polic
     const compileMs = Number(process.hrtime.bigint() - started) / 1e6;
     const holders: Record<'none' | 'rules', { current: CompiledPolicy }> = { none: { current: DEFAULT_POLICY }, rules: { current: compiled } };
     const services = {
-      none: createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds: 3600 }, log, audit, holders.none),
-      rules: createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds: 3600 }, log, audit, holders.rules),
+      none: createServices({ store, vault: new SecretVault(keyring, keyring.newestId), secrets: { graceSeconds: 3600 }, log, audit, policy: holders.none }),
+      rules: createServices({ store, vault: new SecretVault(keyring, keyring.newestId), secrets: { graceSeconds: 3600 }, log, audit, policy: holders.rules }),
     };
     const callers = (variant: string, rep: number): Caller[] =>
       Array.from({ length: views }, (_, i) => ({ certname: `${variant}-${rep}-${i}.bench`, environment: ENV, extensions: { pp_role: `role${i % ROLES}` } }));

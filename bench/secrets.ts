@@ -219,7 +219,7 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
     const { keyring, writeKeyId } = await openKeyring(store, { file: keyringFile }, quiet);
     const vault = new SecretVault(keyring, writeKeyId);
     const audit = (await openAudit(store, auditFilesIn(dir), quiet)).log;
-    const services = createServices(store, vault, { graceSeconds: 3600 }, quiet, audit);
+    const services = createServices({ store, vault, secrets: { graceSeconds: 3600 }, log: quiet, audit });
     const publisher: Caller = { certname: 'publisher.bench', environment: ENV, extensions: {} };
     const plain = new Map<string, string>();
     for (let i = 0; i < READ_SECRETS; i++) {

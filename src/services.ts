@@ -1,10 +1,10 @@
-import type { Auditor } from './audit/auditor';
+import type { AuditLog } from './audit/audit-log';
 import type { Store } from './db/store';
-import { DEFAULT_POLICY } from './policy';
 import { FactService, type PolicySource } from './facts/fact-service';
 import { FactStore } from './facts/fact-store';
 import { ViewVersions } from './facts/view-versions';
 import type { Logger } from './log/logger';
+import { DEFAULT_POLICY } from './policy';
 import { NodeService } from './nodes/node-service';
 import { NodeStore } from './nodes/node-store';
 import { SecretService, type SecretsConfig } from './secrets/secret-service';
@@ -16,24 +16,38 @@ export interface Services {
   secrets: SecretService;
   nodes: NodeService;
   viewVersions: ViewVersions;
+  /** Starts what listens (view versions); close() stops it and writes pending node contacts. */
+  start(): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** Wires each service to its store: one place, used by the broker and by the tests. */
-export function createServices(
-  store: Store,
-  vault: SecretVault,
-  config: SecretsConfig,
-  log: Logger,
-  audit: Auditor,
-  policy: PolicySource = { current: DEFAULT_POLICY },
-): Services {
+export interface ServiceDeps {
+  store: Store;
+  vault: SecretVault;
+  audit: AuditLog;
+  /** The policy in force (a PolicyHolder, reloaded in place); the built-in defaults when absent. */
+  policy?: PolicySource;
+  log: Logger;
+  secrets: SecretsConfig;
+}
+
+/** Wires every service to its store: one place, used by the broker, the tests and the benchmark. */
+export function createServices(deps: ServiceDeps): Services {
+  const { store, vault, audit, log } = deps;
+  const policy = deps.policy ?? { current: DEFAULT_POLICY };
   const viewVersions = new ViewVersions(store, log);
   const factStore = new FactStore(store, (environment, version) => viewVersions.committed(environment, version));
-  const secrets = new SecretService(new SecretStore(store), factStore, vault, config, audit, policy);
+  const secrets = new SecretService(new SecretStore(store), factStore, vault, deps.secrets, audit, policy);
+  const nodes = new NodeService(new NodeStore(store), log);
   return {
     facts: new FactService(factStore, secrets, viewVersions, audit, policy),
     secrets,
-    nodes: new NodeService(new NodeStore(store), log),
+    nodes,
     viewVersions,
+    start: () => viewVersions.start(),
+    async close() {
+      await viewVersions.stop();
+      await nodes.close();
+    },
   };
 }

@@ -9,8 +9,6 @@ import type { Logger } from '../log/logger';
 import type { AdminPrincipal } from './admin-principal';
 import { ADMIN_SCOPES, isAdminScope, parseScopes, type AdminScope } from './scopes';
 
-/** Shared by `serve` (verifies) and `admin token` (signs): run both from one folder, or set EXPORTFACT_ADMIN_SIGNING_KEY. */
-export const DEFAULT_SIGNING_KEY_FILE = 'admin-token.key';
 export const TOKEN_ISSUER = 'exportfact';
 export const TOKEN_AUDIENCE = 'exportfact-admin';
 export const DEFAULT_TOKEN_TTL_SECONDS = 15 * 60;

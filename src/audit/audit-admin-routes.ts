@@ -2,7 +2,7 @@ import express from 'express';
 import { z } from 'zod';
 import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
-import { checkName } from '../facts/fact-names';
+import { checkName } from '../schemas/fact-name';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
 import type { AuditService } from './audit-service';

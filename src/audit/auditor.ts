@@ -1,4 +1,7 @@
 import type { Queryable } from '../db/store';
+import type { AppError } from '../errors/app-error';
+import { PolicyDeniedError } from '../errors/policy-denied-error';
+import type { Caller } from '../identity/caller';
 import type { Actor, AuditEventInput } from './audit-entry';
 
 /** What services need of the audit log: append in their transaction, or on its own. */
@@ -10,3 +13,12 @@ export interface Auditor {
 
 export const nodeActor = (certname: string): Actor => ({ kind: 'node', name: certname });
 export const adminActor = (subject: string): Actor => ({ kind: 'admin', name: subject });
+
+/**
+ * A refusal that says something about a node's intent (a policy denial, a fact another node
+ * owns, a generated secret): recorded where it is decided, then thrown by the caller.
+ */
+export function refusal<E extends AppError>(audit: Auditor, caller: Caller, err: E, fact: { category: string; name: string }): E {
+  audit.refused(nodeActor(caller.certname), err instanceof PolicyDeniedError ? err.auditReason : err.code, { environment: caller.environment, ...fact });
+  return err;
+}

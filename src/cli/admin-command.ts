@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
 import { ADMIN_SCOPES, parseScopes } from '../admin/scopes';
-import { DEFAULT_SIGNING_KEY_FILE, ensureTokenSigningKey, issueAdminToken, MAX_TOKEN_TTL_SECONDS } from '../admin/token';
+import { DEFAULT_SIGNING_KEY_FILE } from '../config/admin-config';
+import { ensureTokenSigningKey, issueAdminToken, MAX_TOKEN_TTL_SECONDS } from '../admin/token';
 import { addAdminClientOptions, adminClientFromOptions, printResult, type AdminClientOptions } from './admin-client';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { parseDatabaseUrl } from '../config/serve-config';
+import { parseDatabaseUrl } from '../config/values';
 import { openStore } from '../db/open-store';
 
 export function migrateCommand(): Command {

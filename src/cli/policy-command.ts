@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
-import { NAME_MAX_LENGTH, NAME_PATTERN } from '../facts/fact-names';
+import { NAME_MAX_LENGTH, NAME_PATTERN } from '../schemas/fact-name';
 import type { Caller } from '../identity/caller';
 import { checkPolicy, type CompiledPolicy, formatProblem, PolicyError, type PolicyExplanation, POLICY_ACTIONS, type PolicyAction, readPolicyFile } from '../policy';
 import { puppetExtensionName, puppetExtensionOid } from '../tls/certificate';

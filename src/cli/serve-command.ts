@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { addAdminServeOptions } from '../admin/admin-config';
+import { addAdminServeOptions } from '../config/admin-config';
 import { startBroker } from '../broker';
 import { parseServeOptions, type ServeOptions } from '../config/serve-config';
 import { ensureDevCa } from '../devca/dev-ca';

@@ -1,5 +1,6 @@
 import path from 'node:path';
-import { parseAdminServeOptions, type AdminConfig, type AdminServeOptions } from '../admin/admin-config';
+import { parseAdminServeOptions, type AdminConfig, type AdminServeOptions } from './admin-config';
+import { parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
 import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
 
@@ -66,41 +67,6 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
   policy?: string;
   policyWatchInterval?: string;
   auditTrustKey?: string[];
-}
-
-export function parseListen(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`--listen ${JSON.stringify(value)} is not HOST:PORT (for example 127.0.0.1:8150 or [::1]:8150)`);
-  return { host: m[1] ?? m[2], port };
-}
-
-export function parseDatabaseUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError('--database-url is not a URL (expected postgres://user@host:port/database)');
-  }
-  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
-    throw new ConfigError(`--database-url must start with postgres:// or postgresql://, not ${url.protocol}//`);
-  }
-  if (!url.hostname && !url.searchParams.get('host')) throw new ConfigError('--database-url names no host');
-  return value;
-}
-
-function positiveInt(option: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${option} ${JSON.stringify(value)} is not a positive whole number`);
-  return n;
-}
-
-function seconds(option: string, value: string | undefined, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${option} ${JSON.stringify(value)} is not a positive number of seconds`);
-  return Math.round(n * 1000);
 }
 
 function auditConfig(o: ServeOptions): ServeConfig['audit'] {

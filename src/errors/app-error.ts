@@ -38,3 +38,9 @@ export class UnavailableError extends AppError {
     super(503, code, message);
   }
 }
+
+/** What a log line says of an error: the detail a broker fault keeps from the client, else its message. */
+export function describeError(err: unknown): string {
+  const e = err as { logDetail?: string; message?: string } | undefined;
+  return e?.logDetail ?? e?.message ?? String(err);
+}

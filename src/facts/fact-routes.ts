@@ -4,7 +4,7 @@ import { matchesIfNoneMatch } from '../http/etag';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
 import { callerOf } from '../http/caller';
-import { checkName } from './fact-names';
+import { checkName } from '../schemas/fact-name';
 import { publishBody, pruneBody } from './fact-schemas';
 import type { FactService } from './fact-service';
 

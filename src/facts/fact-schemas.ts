@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { NAME_MAX_LENGTH, NAME_PATTERN } from './fact-names';
+import { NAME_MAX_LENGTH, NAME_PATTERN } from '../schemas/fact-name';
 
 /** Deeper than this is no fact anyone writes, and it would cost recursion further on. */
 export const MAX_VALUE_DEPTH = 32;

@@ -1,6 +1,6 @@
 import { ConflictError, NotFoundError } from '../errors/app-error';
 import type { Caller } from '../identity/caller';
-import { nodeActor, type Auditor } from '../audit/auditor';
+import { nodeActor, refusal, type Auditor } from '../audit/auditor';
 import type { Queryable, Transaction } from '../db/store';
 import type { FactRow, FactStore, ViewRow } from './fact-store';
 import type { ViewVersions } from './view-versions';
@@ -69,14 +69,14 @@ export class FactService {
     const env = caller.environment;
     const decision = this.policy.current.forCaller(caller).decide('export', { category, name, sensitive, exporters: [] });
     if (!decision.allowed) {
-      throw new PolicyDeniedError(403, 'policy_denied', `${caller.certname} may not export ${category}.${name}: ${decision.reason}`, decision.rule?.text ?? null);
+      throw refusal(this.audit, caller, new PolicyDeniedError(403, 'policy_denied', `${caller.certname} may not export ${category}.${name}: ${decision.reason}`, decision.rule?.text ?? null), { category, name });
     }
     // Hashing happens before the row lock is taken, to keep the lock short.
     const fingerprint = sensitive ? await this.sensitiveValues.fingerprint(value) : undefined;
     return this.store.transaction(async (tx) => {
       const fact = await this.store.lockFact(tx, env, category, name, multi, sensitive);
       if (fact.generator) {
-        throw new ConflictError('secret_generated', `${category}.${name} is a broker-generated secret; nodes cannot publish it`);
+        throw refusal(this.audit, caller, new ConflictError('secret_generated', `${category}.${name} is a broker-generated secret; nodes cannot publish it`), { category, name });
       }
       // Is the value unchanged? A plain value is compared in the database; a sensitive one (or one
       // sent to a sensitive fact, which is refused below anyway) never goes into SQL: it is compared
@@ -99,7 +99,12 @@ export class FactService {
       }
       const other = !multi && current.find((c) => c.exporter !== caller.certname);
       if (other) {
-        throw new ConflictError('fact_owned_by_other', `${category}.${name} is already exported by ${other.exporter}; it must withdraw it before another node can publish it`);
+        throw refusal(
+          this.audit,
+          caller,
+          new ConflictError('fact_owned_by_other', `${category}.${name} is already exported by ${other.exporter}; it must withdraw it before another node can publish it`),
+          { category, name },
+        );
       }
       const mine = current.find((c) => c.exporter === caller.certname);
       const result = { environment: env, category, name, multi, sensitive };

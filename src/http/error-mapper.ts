@@ -1,9 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { isConnectionFailure, StoreUnavailableError } from '../errors/store-errors';
-import { AppError } from '../errors/app-error';
+import { AppError, describeError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
-import { DecryptionError } from '../secrets/cipher';
-import { KeyMissingError } from '../secrets/keyring';
 
 /** body-parser's error types, turned into our stable codes. */
 const PARSER_ERRORS: Record<string, { status: number; code: string; message: string }> = {
@@ -30,6 +28,8 @@ export function errorMapper(log: Logger): ErrorRequestHandler {
       return sendError(res, unavailable.status, unavailable.code, unavailable.message);
     }
     if (err instanceof AppError) {
+      // A broker fault that knows more than the client may see (SecretUndecryptableError): the log gets it.
+      if (err.status >= 500) log.error({ code: err.code, err: describeError(err) }, 'request failed by a broker fault');
       res.set(err.headers);
       return sendError(res, err.status, err.code, err.message);
     }
@@ -44,11 +44,6 @@ export function errorMapper(log: Logger): ErrorRequestHandler {
     if (status >= 400 && status < 500) {
       const code = err instanceof URIError || /decode param/i.test(err?.message ?? '') ? 'invalid_path' : 'bad_request';
       return sendError(res, status, code, code === 'invalid_path' ? 'the request path is not valid percent-encoding' : err.expose ? String(err.message) : 'bad request');
-    }
-    if (err instanceof DecryptionError || err instanceof KeyMissingError) {
-      // Tampered or moved rows, or a key this broker lacks: a broker-side fault. The message names the row, never the value.
-      log.error({ err: err.message }, 'secret cannot be opened');
-      return sendError(res, 500, 'secret_undecryptable', 'the secret cannot be decrypted by this broker; see the broker log');
     }
     log.error({ err: { message: err?.message, stack: err?.stack } }, 'unexpected error');
     return sendError(res, 500, 'internal_error', 'internal error; see the broker log');

@@ -1,3 +1,4 @@
+import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 import crypto from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { getSodium } from '../crypto/sodium';
@@ -35,7 +36,7 @@ export async function seal(keyId: string, key: Buffer, address: SecretAddress, v
   return { keyId, nonce, ciphertext: Buffer.from(ciphertext) };
 }
 
-export class DecryptionError extends Error {
+export class DecryptionError extends SecretUndecryptableError {
   constructor(address: SecretAddress, keyId: string) {
     // Names the row and key, never any byte of the value.
     super(`secret ${address.category}.${address.name} v${address.version} (${address.exporter}) does not decrypt with key ${keyId}: wrong key, or the row was altered or moved`);

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors/config-error';
+import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 
 /**
  * The keyring file: encryption keys by id, and the fingerprint key (a separate key for
@@ -79,7 +80,7 @@ export class Keyring {
   }
 }
 
-export class KeyMissingError extends Error {
+export class KeyMissingError extends SecretUndecryptableError {
   constructor(
     readonly keyId: string,
     file: string,

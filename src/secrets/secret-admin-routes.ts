@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
 import { adminActor } from '../audit/auditor';
-import { checkName } from '../facts/fact-names';
+import { checkName } from '../schemas/fact-name';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
 import type { Logger } from '../log/logger';

@@ -2,7 +2,7 @@ import express from 'express';
 import { callerOf } from '../http/caller';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
-import { checkName } from '../facts/fact-names';
+import { checkName } from '../schemas/fact-name';
 import { generateBody, versionQuery } from './secret-schemas';
 import type { SecretService } from './secret-service';
 

@@ -26,10 +26,15 @@ export class PeerAuthenticator {
   private readonly chainsByLeaf = new Map<string, VerifiedChain>();
   private readonly chains = new WeakMap<TLSSocket, VerifiedChain>();
 
+  /**
+   * @param onRevoked told of every refused revoked certificate (its certname is known and
+   *   valid then): the broker counts it and records it in the audit trail.
+   */
   constructor(
     private readonly revocation: RevocationList,
     private readonly defaultEnvironment: string,
     private readonly trust: TrustStore,
+    private readonly onRevoked: (certname: string) => void = () => undefined,
   ) {}
 
   authenticate(socket: TLSSocket): Caller {
@@ -37,7 +42,12 @@ export class PeerAuthenticator {
     if (Date.now() > chain.validUntil) {
       throw new AppError(401, 'certificate_expired', `the certificate of ${chain.leaf.certname}, or a CA above it, has expired`, { Connection: 'close' });
     }
-    this.revocation.check(chain.links, chain.leaf.certname);
+    try {
+      this.revocation.check(chain.links, chain.leaf.certname);
+    } catch (err) {
+      if ((err as AppError).code === 'certificate_revoked') this.onRevoked(chain.leaf.certname);
+      throw err;
+    }
     const leaf = chain.leaf;
     return { certname: leaf.certname, environment: leaf.extensions.pp_environment ?? this.defaultEnvironment, extensions: leaf.extensions };
   }
@@ -60,15 +70,6 @@ export class PeerAuthenticator {
     }
     this.chains.set(socket, chain);
     return chain;
-  }
-
-  /** The certname of the socket's peer if its certificate names one, for audit records of refusals. */
-  certnameOf(socket: TLSSocket): string | undefined {
-    try {
-      return this.chainOf(socket).leaf.certname;
-    } catch {
-      return undefined;
-    }
   }
 
   private verify(peer: NonNullable<ReturnType<TLSSocket['getPeerX509Certificate']>>): VerifiedChain {

@@ -173,12 +173,13 @@ describe('admin listener: admin certificates and tokens (real TLS)', () => {
     await sleep(50);
     const lines = t.logs.lines.map((l) => JSON.parse(l));
     const line = lines.find((l) => l.admin === 'log-check');
-    expect(line, 'request line for the token subject').to.deep.include({ auth: 'token', listener: 'admin', msg: 'admin request' });
-    expect(line.req.url).to.equal('/admin/v1/whoami?access_token=[redacted]');
+    // The same shape as the agent port's request lines.
+    expect(line, 'request line for the token subject').to.deep.include({ auth: 'token', listener: 'admin', msg: 'request', method: 'GET', status: 200 });
+    expect(line.url).to.equal('/admin/v1/whoami?access_token=[redacted]');
     for (const l of t.logs.lines) expect(l.match(/"listener":/g) ?? [], 'one listener key per line').to.have.length.below(2);
     const refusedLine = lines.find((l) => l.refused === 'token_expired');
     expect(refusedLine, 'a refused request names its error code').to.deep.include({ listener: 'admin' });
-    expect(refusedLine.res.status).to.equal(401);
+    expect(refusedLine.status).to.equal(401);
     expect(sent.length).to.be.greaterThan(10);
     for (const s of sent) expect(t.logs.text).to.not.contain(s.split('.').slice(0, 2).join('.'));
     expect(t.logs.text).to.not.match(/authorization|Bearer/i);

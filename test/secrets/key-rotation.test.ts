@@ -113,7 +113,7 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
       await migrate(store);
       const { keyring, writeKeyId } = await openKeyring(store, { file: keyA }, quiet);
       const audit = (await openAudit(store, auditFilesIn(dir), quiet)).log;
-      const services = createServices(store, new SecretVault(keyring, writeKeyId), { graceSeconds: 3600 }, quiet, audit);
+      const services = createServices({ store, vault: new SecretVault(keyring, writeKeyId), secrets: { graceSeconds: 3600 }, log: quiet, audit });
       const N = 2000;
       for (let i = 0; i < N; i += 50) {
         await Promise.all(Array.from({ length: 50 }, (_, j) => services.facts.publish(node(i + j), { category: 'svc', name: `pw${i + j}`, value: `value-${i + j}`, sensitive: true, multi: false })));

@@ -100,5 +100,5 @@ export async function testServices(store: Store, graceSeconds = 86_400) {
   const keyring = createKeyringFile(path.join(dir, 'keyring.json'));
   const log = createLogger('silent');
   const audit = (await openAudit(store, auditFilesIn(dir), log)).log;
-  return createServices(store, new SecretVault(keyring, keyring.newestId), { graceSeconds }, log, audit);
+  return createServices({ store, vault: new SecretVault(keyring, keyring.newestId), secrets: { graceSeconds }, log, audit });
 }

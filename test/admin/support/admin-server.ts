@@ -3,8 +3,9 @@ import express from 'express';
 import pino from 'pino';
 import { requireScope } from '../../../src/admin/admin-auth';
 import { adminPrincipalOf } from '../../../src/admin/admin-principal';
-import { startAdminServer, type AdminServer } from '../../../src/admin/admin-server';
+import { startAdminServer, type AdminServer } from '../../../src/app/admin-app';
 import { createLogger } from '../../../src/log/logger';
+import { PeerAuthenticator } from '../../../src/tls/peer-authenticator';
 import { TrustStore } from '../../../src/tls/trust-store';
 import { RevocationList } from '../../../src/tls/revocation';
 import { LogCapture } from '../../support/broker';
@@ -45,7 +46,7 @@ export async function startTestAdminServer(opts: { tokenPublicKeyPem?: string; a
     port: 0,
     tls: { caPem: pki.caBundlePem, trust, certPem: pki.server.certPem, keyPem: pki.server.keyPem, files: { ca: 'ca.pem', cert: 'server.pem', key: 'server_key.pem' } },
     revocation,
-    defaultEnvironment: 'production',
+    authenticator: new PeerAuthenticator(revocation, 'production', trust),
     adminCertnames: opts.adminCertnames ?? ['ops.admin.test'],
     adminRoles: opts.adminRoles ?? ['admin'],
     tokenKey: opts.tokenPublicKeyPem === undefined ? undefined : () => createPublicKey(opts.tokenPublicKeyPem!),

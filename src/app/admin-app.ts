@@ -1,15 +1,16 @@
 import type { KeyObject } from 'node:crypto';
 import express from 'express';
-import pinoHttp from 'pino-http';
 import { AppError } from '../errors/app-error';
 import { errorMapper, sendError } from '../http/error-mapper';
+import { requestLog } from '../http/request-log';
 import type { Logger } from '../log/logger';
 import { createMtlsServer } from '../tls/mtls-server';
-import { PeerAuthenticator } from '../tls/peer-authenticator';
+import type { PeerAuthenticator } from '../tls/peer-authenticator';
+import { TokenVerifyKey } from '../admin/token';
 import type { RevocationList } from '../tls/revocation';
 import type { TlsMaterial } from '../tls/tls-material';
-import { adminAuth } from './admin-auth';
-import { adminPrincipalOf, findAdminPrincipal } from './admin-principal';
+import { adminAuth } from '../admin/admin-auth';
+import { adminPrincipalOf, findAdminPrincipal } from '../admin/admin-principal';
 
 export interface AdminServerOptions {
   /** Loopback by default (the caller passes 127.0.0.1:8151): admin commands run on the broker's host. */
@@ -17,7 +18,8 @@ export interface AdminServerOptions {
   port: number;
   tls: TlsMaterial;
   revocation: RevocationList;
-  defaultEnvironment: string;
+  /** The broker's one authenticator: the same trust, revocation and caches as the agent port. */
+  authenticator: PeerAuthenticator;
   adminCertnames: string[];
   adminRoles: string[];
   /** The key tokens are verified with, as it is now; without it, admin certificates are the only way in. */
@@ -35,11 +37,14 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
+/** The admin listener of a broker, with its token signing key (created if absent, reloaded when replaced). */
+export interface AdminListener extends AdminServer {
+  /** SIGHUP: re-reads the token signing key. */
+  reload(): Promise<void>;
+}
+
 /** res.locals key of the error code a request was refused with, for its log line. */
 const REFUSAL = 'exportfactRefusal';
-
-/** A token in a URL would otherwise reach the log; we never take one there, but people paste. */
-const JWT_LIKE = /eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g;
 
 /** The admin API's HTTP layer: log, authenticate, route, map errors. */
 export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuthenticator): express.Express {
@@ -47,25 +52,14 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
   app.set('etag', false);
   app.set('x-powered-by', false);
 
+  // The same one line per request as the agent port, with who acted or why it was refused
+  // (failed admin logins are worth watching). No bodies, no headers (Authorization).
+  const log = opts.log.child({ listener: 'admin' });
   app.use(
-    pinoHttp({
-      // Bound here, not in customProps: pino-http adds those again at the end of the request.
-      logger: opts.log.child({ listener: 'admin' }),
-      // One line per request: who, what, status, time. No bodies, no headers (Authorization).
-      serializers: {
-        req: (req) => ({ method: req.method, url: String(req.url).replace(JWT_LIKE, '[redacted]') }),
-        res: (res) => ({ status: res.statusCode }),
-      },
-      // Who acted, or why the request was refused (failed admin logins are worth watching).
-      customProps: (req, res) => {
-        const principal = findAdminPrincipal(req as express.Request);
-        const refused = (res as express.Response).locals?.[REFUSAL] as string | undefined;
-        return { ...(principal ? { admin: principal.subject, auth: principal.kind } : {}), ...(refused ? { refused } : {}) };
-      },
-      customSuccessMessage: () => 'admin request',
-      customErrorMessage: () => 'admin request',
-      wrapSerializers: false,
-      quietReqLogger: true,
+    requestLog(log, (req, res) => {
+      const principal = findAdminPrincipal(req);
+      const refused = res.locals[REFUSAL] as string | undefined;
+      return { ...(principal ? { admin: principal.subject, auth: principal.kind } : {}), ...(refused ? { refused } : {}) };
     }),
   );
 
@@ -105,7 +99,7 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
  * certificate that is presented is still verified, per request, by adminAuth.
  */
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
-  const authenticator = new PeerAuthenticator(opts.revocation, opts.defaultEnvironment, opts.tls.trust);
+  const { authenticator } = opts;
   const app = createAdminApp(opts, authenticator);
   const server = createMtlsServer({ tls: opts.tls, app, requireClientCert: false, revocation: opts.revocation, authenticator, log: opts.log, listener: 'admin', requestTimeoutMs: opts.requestTimeoutMs ?? 30_000 });
   const { url, port } = await server.listen(opts.host, opts.port);
@@ -114,4 +108,25 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     'exportfact admin API listening',
   );
   return { url, port, close: () => server.close() };
+}
+
+/** startAdminServer with the token signing key file of `serve` (--admin-signing-key), watched for replacement. */
+export async function startAdminListener(opts: Omit<AdminServerOptions, 'tokenKey'> & { signingKeyFile: string; keyWatchMs: number }): Promise<AdminListener> {
+  const { key, created } = await TokenVerifyKey.open(opts.signingKeyFile, opts.log);
+  if (created) opts.log.info({ file: opts.signingKeyFile }, 'admin token signing key created (mode 0600)');
+  const unwatch = key.watch(opts.keyWatchMs);
+  try {
+    const server = await startAdminServer({ ...opts, tokenKey: () => key.current });
+    return {
+      ...server,
+      reload: async () => void (await key.reload()),
+      close: async () => {
+        unwatch();
+        await server.close();
+      },
+    };
+  } catch (err) {
+    unwatch();
+    throw err;
+  }
 }

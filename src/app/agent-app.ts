@@ -8,17 +8,14 @@ import type { Logger } from '../log/logger';
 import { nodeRoutes } from '../nodes/node-routes';
 import { secretRoutes } from '../secrets/secret-routes';
 import type { Services } from '../services';
-import type { Auditor } from '../audit/auditor';
-import { auditRefusals } from './audit-refusals';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
-import { findCaller, setCaller } from './caller';
-import { requestLog } from './request-log';
-import { errorMapper, sendError } from './error-mapper';
+import { findCaller, setCaller } from '../http/caller';
+import { requestLog } from '../http/request-log';
+import { errorMapper, sendError } from '../http/error-mapper';
 
 export interface AppDeps {
   health: BrokerHealth;
   services: Services;
-  audit: Auditor;
   authenticator: PeerAuthenticator;
   metrics: BrokerMetrics;
   log: Logger;
@@ -53,12 +50,6 @@ export function createAgentApp(deps: AppDeps): express.Express {
       deps.services.nodes.seen(caller);
       next();
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'certificate_revoked') {
-        deps.metrics.revokedRefusals.inc();
-        const certname = deps.authenticator.certnameOf(req.socket as TLSSocket);
-        if (certname) deps.audit.refused({ kind: 'node', name: certname }, code);
-      }
       next(err);
     }
   });
@@ -70,7 +61,6 @@ export function createAgentApp(deps: AppDeps): express.Express {
   app.use('/v1', nodeRoutes(deps.services.nodes));
 
   app.use((req, res) => sendError(res, 404, 'route_not_found', `no route ${req.method} ${req.path}; see docs/api.md`));
-  app.use(auditRefusals(deps.audit));
   app.use(errorMapper(deps.log));
   return app;
 }

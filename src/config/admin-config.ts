@@ -1,9 +1,10 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
-import { parseListen } from '../config/serve-config';
-import { DEFAULT_SIGNING_KEY_FILE } from './token';
+import { parseListen } from './values';
 
 export const DEFAULT_ADMIN_LISTEN = '127.0.0.1:8151';
+/** Shared by `serve` (verifies) and `admin token` (signs): run both from one folder, or set EXPORTFACT_ADMIN_SIGNING_KEY. */
+export const DEFAULT_SIGNING_KEY_FILE = 'admin-token.key';
 
 export interface AdminConfig {
   host: string;

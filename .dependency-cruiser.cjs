@@ -1,0 +1,31 @@
+/**
+ * The layers of src/, checked by `npm run lint:layers` (part of `npm test`). Imports point down:
+ *   errors, log, crypto, schemas, files          leaves
+ *   tls, db, config, policy, identity, devca     infrastructure and pure rules
+ *   http, admin                                  transport helpers, admin authentication
+ *   audit < facts < secrets; nodes; health       features, in that order (no feature cycle)
+ *   app                                          assembles the agent and admin apps
+ *   broker.ts, services.ts                       wiring
+ *   cli                                          commands
+ * Type-only imports count too (parsed from the TypeScript sources with swc).
+ */
+const FEATURES = '^src/(audit|facts|nodes|secrets|health)/';
+const LEAVES = '^src/(errors|log|crypto|schemas|files)/';
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', comment: 'A cycle means two modules cannot be understood, tested or moved apart.', from: {}, to: { circular: true } },
+    { name: 'leaves-import-no-project-code', severity: 'error', from: { path: LEAVES }, to: { path: '^src/', pathNot: LEAVES } },
+    { name: 'infrastructure-imports-no-feature', severity: 'error', from: { path: '^src/(tls|db|config|policy|identity|devca|http|admin)/' }, to: { path: `${FEATURES}|^src/(app|cli)/|^src/(broker|services)\\.ts$` } },
+    { name: 'audit-imports-no-other-feature', severity: 'error', from: { path: '^src/audit/' }, to: { path: '^src/(facts|secrets|nodes|health)/' } },
+    { name: 'facts-import-only-audit', severity: 'error', from: { path: '^src/facts/' }, to: { path: '^src/(secrets|nodes|health)/' } },
+    { name: 'nodes-and-health-import-no-feature', severity: 'error', from: { path: '^src/(nodes|health)/' }, to: { path: '^src/(audit|facts|secrets|nodes|health)/', pathNot: '^src/$1/' } },
+    { name: 'features-import-no-app-or-wiring', severity: 'error', from: { path: FEATURES }, to: { path: '^src/(app|cli)/|^src/(broker|services)\\.ts$' } },
+    { name: 'app-imports-no-wiring-or-cli', severity: 'error', from: { path: '^src/app/' }, to: { path: '^src/cli/|^src/broker\\.ts$' } },
+  ],
+  options: {
+    parser: 'swc',
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '^(dist|node_modules)' },
+    tsPreCompilationDeps: true,
+  },
+};
