@@ -4,6 +4,7 @@
 import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
 import { ConfigError } from '../errors/config-error';
+import { createPrivate, exists, readPrivate } from '../files/private-file';
 import { AppError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
 import type { AdminPrincipal } from './admin-principal';
@@ -36,32 +37,19 @@ export interface TokenSigningKey {
   created: boolean;
 }
 
-/** Reads the signing key file, creating an Ed25519 key pair (PKCS#8 PEM, mode 0600) if it is absent. */
+const ROLE = 'admin token signing key';
+
+/**
+ * Reads the signing key file, creating an Ed25519 key pair (PKCS#8 PEM, mode 0600) if it is
+ * absent; of two processes starting at once, one creates it and the other reads it.
+ */
 export async function ensureTokenSigningKey(file: string): Promise<TokenSigningKey> {
-  try {
-    return { ...(await readSigningKey(file)), created: false };
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  if (!exists(file)) {
+    const { privateKey } = crypto.generateKeyPairSync('ed25519');
+    const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
+    if (createPrivate(ROLE, file, privateKeyPem)) return { privateKeyPem, publicKeyPem: publicPemOf(privateKey), created: true };
   }
-  const { privateKey } = crypto.generateKeyPairSync('ed25519');
-  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
-  let handle: fs.promises.FileHandle;
-  try {
-    // 'wx': two processes starting at once must not each write their own key.
-    handle = await fs.promises.open(file, 'wx', 0o600);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return { ...(await readSigningKey(file)), created: false };
-    throw new ConfigError(`cannot create the admin token signing key ${file}: ${code === 'ENOENT' ? 'its folder does not exist' : code === 'EACCES' ? 'permission denied' : (err as Error).message}`);
-  }
-  try {
-    await handle.chmod(0o600); // the umask may not have allowed exactly 0600
-    await handle.writeFile(privateKeyPem);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  return { privateKeyPem, publicKeyPem: publicPemOf(privateKey), created: true };
+  return { ...(await readSigningKey(file)), created: false };
 }
 
 /**
@@ -109,39 +97,16 @@ export class TokenVerifyKey {
 }
 
 async function readSigningKey(file: string): Promise<Omit<TokenSigningKey, 'created'>> {
-  let handle: fs.promises.FileHandle;
+  const pem = readPrivate(ROLE, file);
+  let key: KeyObject;
   try {
-    handle = await fs.promises.open(file, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw err;
-    throw new ConfigError(`admin token signing key ${file} ${code === 'EACCES' ? 'is not readable' : `cannot be read: ${(err as Error).message}`}`);
+    key = crypto.createPrivateKey(pem);
+  } catch {
+    // Never echo the content: it is a private key.
+    throw new ConfigError(`${ROLE} ${file} is not a PEM private key`);
   }
-  try {
-    // fstat on the open handle: the checked file is the one read, even if it is swapped meanwhile.
-    const stat = await handle.stat();
-    if (!stat.isFile()) throw new ConfigError(`admin token signing key ${file} is not a regular file`);
-    if ((stat.mode & 0o077) !== 0) {
-      const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
-      throw new ConfigError(
-        `admin token signing key ${file} is open to group or others (mode ${mode}); whoever reads it can mint admin tokens. Run: chmod 600 ${file}`,
-      );
-    }
-    const pem = await handle.readFile('utf8');
-    let key: KeyObject;
-    try {
-      key = crypto.createPrivateKey(pem);
-    } catch {
-      // Never echo the content: it is a private key.
-      throw new ConfigError(`admin token signing key ${file} is not a PEM private key`);
-    }
-    if (key.asymmetricKeyType !== 'ed25519') {
-      throw new ConfigError(`admin token signing key ${file} is a ${key.asymmetricKeyType} key, not Ed25519`);
-    }
-    return { privateKeyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, publicKeyPem: publicPemOf(key) };
-  } finally {
-    await handle.close();
-  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new ConfigError(`${ROLE} ${file} is a ${key.asymmetricKeyType} key, not Ed25519`);
+  return { privateKeyPem: key.export({ type: 'pkcs8', format: 'pem' }) as string, publicKeyPem: publicPemOf(key) };
 }
 
 function publicPemOf(privateKey: KeyObject): string {

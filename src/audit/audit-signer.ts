@@ -2,7 +2,11 @@ import fs from 'node:fs';
 import { z } from 'zod';
 import { ConfigError } from '../errors/config-error';
 import { getSodium } from '../crypto/sodium';
+import { describeFileError } from '../files/file-errors';
+import { createPrivate, exists, readPrivate } from '../files/private-file';
 import { headMessage } from './audit-entry';
+
+const ROLE = 'audit signing key';
 
 const keyFile = z.strictObject({ algorithm: z.literal('ed25519'), public_key: z.string(), secret_key: z.string() });
 
@@ -16,21 +20,25 @@ export class AuditSigner {
     private readonly secretKey: Buffer,
   ) {}
 
-  /** Loads the key file, creating it (mode 0600) when absent; refuses one others can read. */
+  /**
+   * Loads the key file, creating it (mode 0600, exclusively: of two brokers starting at once,
+   * one creates it and the other reads it) when absent; refuses one others can read.
+   */
   static async open(file: string): Promise<{ signer: AuditSigner; created: boolean }> {
-    const sodium = await getSodium();
-    if (!fs.existsSync(file)) {
+    if (!exists(file)) {
+      const sodium = await getSodium();
       const pair = sodium.crypto_sign_keypair();
       const content = { algorithm: 'ed25519', public_key: Buffer.from(pair.publicKey).toString('base64'), secret_key: Buffer.from(pair.privateKey).toString('base64') };
-      fs.writeFileSync(file, `${JSON.stringify(content, null, 2)}\n`, { mode: 0o600, flag: 'wx' });
-      return { signer: new AuditSigner(Buffer.from(pair.publicKey), Buffer.from(pair.privateKey)), created: true };
+      if (createPrivate(ROLE, file, `${JSON.stringify(content, null, 2)}\n`)) {
+        return { signer: new AuditSigner(Buffer.from(pair.publicKey), Buffer.from(pair.privateKey)), created: true };
+      }
     }
-    if ((fs.statSync(file).mode & 0o077) !== 0) throw new ConfigError(`audit signing key ${file} must be mode 0600 or stricter (chmod 600 ${file})`);
     let parsed: z.infer<typeof keyFile>;
+    const text = readPrivate(ROLE, file);
     try {
-      parsed = keyFile.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+      parsed = keyFile.parse(JSON.parse(text));
     } catch {
-      throw new ConfigError(`audit signing key ${file} is malformed`);
+      throw new ConfigError(`${ROLE} ${file} is malformed`);
     }
     return { signer: new AuditSigner(Buffer.from(parsed.public_key, 'base64'), Buffer.from(parsed.secret_key, 'base64')), created: false };
   }
@@ -43,7 +51,12 @@ export class AuditSigner {
 
 /** A public key file holds the base64 key on one line, or is an audit key file itself. */
 export function readPublicKey(file: string): Buffer {
-  const text = fs.readFileSync(file, 'utf8').trim();
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new ConfigError(describeFileError('--audit-trust-key', file, err));
+  }
   try {
     return Buffer.from(keyFile.parse(JSON.parse(text)).public_key, 'base64');
   } catch {

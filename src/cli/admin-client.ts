@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
+import { describeFileError } from '../files/file-errors';
 import { AppError } from '../errors/app-error';
 
 export const DEFAULT_ADMIN_URL = 'https://127.0.0.1:8151';
@@ -47,8 +48,7 @@ function readOption(option: string, file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`${option} ${file} ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : (err as Error).message}`);
+    throw new ConfigError(describeFileError(option, file, err));
   }
 }
 

@@ -6,6 +6,7 @@ import type { FactRow, FactStore, ViewRow } from './fact-store';
 import type { ViewVersions } from './view-versions';
 import { PolicyDeniedError } from '../errors/policy-denied-error';
 import type { CompiledPolicy } from '../policy';
+import { LRUCache } from 'lru-cache';
 
 /** Where services find the policy in force; read per request, never kept across requests. */
 export interface PolicySource {
@@ -47,14 +48,24 @@ export interface RenderedView {
 
 const kindName = (multi: boolean, sensitive: boolean) => `${multi ? 'per-node' : 'single'}${sensitive ? ' sensitive' : ''}`;
 
+/** Views with more rows than this are not kept as rows between renderings (their bodies still are). */
+const ROW_CACHE_MAX_ROWS = 20_000;
+
+/** Rendered bodies kept at most (characters): about as much as the 10 MB view of 100,000 facts. */
+const BODY_CACHE_BYTES = 16 * 1024 * 1024;
+
 export class FactService {
   /** View rows by environment/category, keyed by the database's view version: correct when
    *  several brokers share one database, a stale entry is simply not used. */
-  private readonly rows = new Map<string, { version: number; rows: ViewRow[] }>();
+  private readonly rows = new LRUCache<string, { version: number; rows: ViewRow[] }>({
+    max: 1000, // a node asking for many made-up categories must not grow it without end
+    maxSize: ROW_CACHE_MAX_ROWS * 4,
+    sizeCalculation: (entry) => entry.rows.length || 1,
+    maxEntrySize: ROW_CACHE_MAX_ROWS, // a very large view is read again rather than kept (100,000 rows are ~40 MB)
+  });
   /** Rendered bodies by ETag (environment, version, category, caller's policy tag); oldest out first,
    *  bounded in bytes: with a policy, callers of different identities get different bodies. */
-  private readonly bodies = new Map<string, RenderedView>();
-  private bodyBytes = 0;
+  private readonly bodies = new LRUCache<string, RenderedView>({ maxSize: BODY_CACHE_BYTES, sizeCalculation: (view) => view.body.length || 1 });
 
   constructor(
     private readonly store: FactStore,
@@ -178,11 +189,7 @@ export class FactService {
     if (!entry || entry.version !== version) {
       // Read after the version: the rows are at least that new, so the tag never claims older data than it labels.
       entry = { version, rows: await this.store.viewRows(caller.environment, category) };
-      // Bounded: a node asking for many made-up categories must not grow the cache without end;
-      // and a very large view is read again rather than kept (100,000 rows are ~40 MB).
-      if (this.rows.size >= 1000) this.rows.clear();
-      if (entry.rows.length <= ROW_CACHE_MAX_ROWS) this.rows.set(key, entry);
-      else this.rows.delete(key);
+      this.rows.set(key, entry);
     }
     const allowed = this.policy.current.forCaller(caller);
     const visible = entry.rows.filter((r) =>
@@ -190,22 +197,11 @@ export class FactService {
     );
     const view = { etag, body: renderView(caller.environment, visible) };
     this.bodies.set(etag, view);
-    this.bodyBytes += view.body.length;
-    for (const [key, old] of this.bodies) {
-      if (this.bodyBytes <= BODY_CACHE_BYTES || this.bodies.size === 1) break;
-      this.bodies.delete(key);
-      this.bodyBytes -= old.body.length;
-    }
     return view;
   }
 
 }
 
-/** Views with more rows than this are not kept as rows between renderings (their bodies still are). */
-const ROW_CACHE_MAX_ROWS = 20_000;
-
-/** Rendered bodies kept at most (characters): about as much as the 10 MB view of 100,000 facts. */
-const BODY_CACHE_BYTES = 16 * 1024 * 1024;
 
 const objectOf = (entries: string[]) => `{${entries.join(',')}}`;
 const key = (k: string) => `${JSON.stringify(k)}:`;

@@ -3,24 +3,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors/config-error';
+import { describeFileError, reasonOf } from './file-errors';
 
 /** What the file is, for messages: "keyring", "audit signing key", ... */
 export type FileRole = string;
 
-/** One line naming the file and the fix, for the errors file operations raise. */
-export function describeFileError(role: FileRole, file: string, err: unknown): string {
-  const code = (err as NodeJS.ErrnoException)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return `${role} ${file} does not exist`;
-    case 'EACCES':
-    case 'EPERM':
-      return `${role} ${file} is not accessible to this user (permission denied)`;
-    case 'EISDIR':
-      return `${role} ${file} is a directory, not a file`;
-    default:
-      return `${role} ${file}: ${(err as Error)?.message ?? String(err)}`;
-  }
+/** Why a file's mode is too open for a key, or null. */
+function openToOthers(role: FileRole, file: string, stat: fs.Stats): string | null {
+  if (!stat.isFile()) return `${role} ${file} is not a regular file`;
+  if ((stat.mode & 0o077) === 0) return null;
+  const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
+  return `${role} ${file} is open to group or others (mode ${mode}); it must be 0600 or stricter, as whoever reads it acts as the broker. Run: chmod 600 ${file}`;
 }
 
 /**
@@ -34,20 +27,39 @@ export function checkPrivate(role: FileRole, file: string): void {
   } catch (err) {
     throw new ConfigError(describeFileError(role, file, err));
   }
-  if (!stat.isFile()) throw new ConfigError(`${role} ${file} is not a regular file`);
-  if ((stat.mode & 0o077) !== 0) {
-    const mode = (stat.mode & 0o777).toString(8).padStart(4, '0');
-    throw new ConfigError(`${role} ${file} is open to group or others (mode ${mode}); it must be 0600 or stricter: chmod 600 ${file}`);
+  const problem = openToOthers(role, file, stat);
+  if (problem) throw new ConfigError(problem);
+}
+
+/**
+ * Reads a private file after checking it (see checkPrivate) on the open descriptor, so the
+ * file checked is the file read even if it is swapped meanwhile.
+ * @param missing what to add when the file does not exist (how to create it)
+ */
+export function readPrivate(role: FileRole, file: string, missing?: string): string {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ConfigError(describeFileError(role, file, err) + (code === 'ENOENT' && missing ? ` (${missing})` : ''));
+  }
+  try {
+    const problem = openToOthers(role, file, fs.fstatSync(fd));
+    if (problem) throw new ConfigError(problem);
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
-/** Reads a private file after checking it (see checkPrivate). */
-export function readPrivate(role: FileRole, file: string): string {
-  checkPrivate(role, file);
+/** True when the file exists (whatever else is wrong with it: reading it will say). */
+export function exists(file: string): boolean {
   try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(describeFileError(role, file, err));
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -62,7 +74,7 @@ export function createPrivate(role: FileRole, file: string, content: string): bo
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new ConfigError(`cannot create ${describeFileError(role, file, err)}`);
+    throw new ConfigError(`cannot create ${role} ${file}: ${reasonOf(err, true)}`);
   }
 }
 
@@ -80,7 +92,7 @@ export function replacePrivate(role: FileRole, file: string, content: string): v
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
-    throw new ConfigError(`cannot write ${describeFileError(role, file, err)}`);
+    throw new ConfigError(`cannot write ${role} ${file}: ${reasonOf(err, true)}`);
   }
 }
 

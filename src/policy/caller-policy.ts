@@ -2,6 +2,7 @@ import type { Caller } from '../identity/caller';
 import type { Glob } from './glob';
 import type { ParsedRule } from './policy-parse';
 import type { DecisionBasis, FactRef, GenerateRef, PolicyAction, PolicyDecision, ReadableFact, RuleRef } from './policy-types';
+import { LRUCache } from 'lru-cache';
 
 export interface CompiledRule extends ParsedRule {
   text: string;
@@ -33,7 +34,7 @@ const CATEGORY_CACHE_SIZE = 4096;
  */
 export class CallerPolicy {
   private readonly byAction: CompiledRule[][] = [[], [], []];
-  private readonly byCategory: Map<string, Candidate[]>[] = [new Map(), new Map(), new Map()];
+  private readonly byCategory = [0, 1, 2].map(() => new LRUCache<string, Candidate[]>({ max: CATEGORY_CACHE_SIZE }));
   /** False when no read rule of this caller touches non-sensitive facts: the default then holds for all of them. */
   private readonly nonSensitiveReadRules: boolean;
   /** Rules left after dropping those whose match fails for this caller (diagnostics). */
@@ -107,7 +108,6 @@ export class CallerPolicy {
         const names = rule.facts.filter((f) => f.category.test(category)).map((f) => f.name);
         if (names.length) candidates.push({ rule, names });
       }
-      if (cache.size >= CATEGORY_CACHE_SIZE) cache.clear();
       cache.set(category, candidates);
     }
     for (const { rule, names } of candidates) {

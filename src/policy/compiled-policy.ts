@@ -3,6 +3,7 @@ import type { Caller } from '../identity/caller';
 import { CallerPolicy, type CompiledRule } from './caller-policy';
 import { parsePolicy, type MatchClause, type ParsedRule } from './policy-parse';
 import type { FactRef, PolicyAction, PolicyDecision, RuleRef } from './policy-types';
+import { LRUCache } from 'lru-cache';
 
 /** Callers whose rules stay prefiltered; beyond it the oldest entry is dropped (FIFO). */
 const CALLER_CACHE_SIZE = 10_000;
@@ -28,7 +29,7 @@ export class CompiledPolicy {
   readonly rules: readonly CompiledRule[];
   /** True once any rule allows export or generate: from then on, writes need a rule. */
   readonly restrictsWrites: boolean;
-  private readonly callers = new Map<string, CallerPolicy>();
+  private readonly callers = new LRUCache<string, CallerPolicy>({ max: CALLER_CACHE_SIZE });
 
   constructor(
     /** File name (or label) the rules came from, for messages. */
@@ -52,7 +53,6 @@ export class CompiledPolicy {
     if (!policy) {
       const tag = `${this.version}.${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
       policy = new CallerPolicy(caller, this.restrictsWrites, this.rules.filter((r) => callerMatches(r.match, caller)), tag);
-      if (this.callers.size >= CALLER_CACHE_SIZE) this.callers.delete(this.callers.keys().next().value!);
       this.callers.set(key, policy);
     }
     return policy;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { ConfigError } from '../errors/config-error';
+import { describeFileError } from '../files/file-errors';
 import { compilePolicy, type CompiledPolicy } from './compiled-policy';
 
 /** Largest policy file read: 500 rules fit in well under 1 MiB; more is a mistake. */
@@ -14,8 +15,7 @@ export function readPolicyFile(file: string): CompiledPolicy {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new ConfigError(`policy file ${file} ${code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : (err as Error).message}`);
+    throw new ConfigError(describeFileError('policy file', file, err));
   }
   return compilePolicy(text, file);
 }

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
-import path from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from '../errors/config-error';
+import { createPrivate, readPrivate, replacePrivate } from '../files/private-file';
 import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 
 /**
@@ -20,6 +19,7 @@ const keyringSchema = z.strictObject({
 type KeyringFile = z.infer<typeof keyringSchema>;
 
 export const KEY_BYTES = 32;
+const ROLE = 'keyring';
 
 export class Keyring {
   private constructor(
@@ -46,16 +46,7 @@ export class Keyring {
 
   /** Refuses a keyring others can read: it decrypts every secret in the store. */
   static load(file: string): Keyring {
-    let stat: fs.Stats;
-    try {
-      stat = fs.statSync(file);
-    } catch {
-      throw new ConfigError(`keyring ${file} does not exist (create one with: exportfact keys init --keyring ${file})`);
-    }
-    if ((stat.mode & 0o077) !== 0) {
-      throw new ConfigError(`keyring ${file} has mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}; it must be 0600 or stricter (chmod 600 ${file})`);
-    }
-    return Keyring.parse(fs.readFileSync(file, 'utf8'), file);
+    return Keyring.parse(readPrivate(ROLE, file, `create one with: exportfact keys init --keyring ${file}`), file);
   }
 
   /** From JSON text (a file, or the EXPORTFACT_KEYRING_JSON environment variable). */
@@ -97,34 +88,20 @@ function newKey(): { id: string; key: string; created_at: string } {
   return { id: newKeyId(), key: crypto.randomBytes(KEY_BYTES).toString('base64'), created_at: new Date().toISOString() };
 }
 
-/** Writes the whole file anew, mode 0600, via a temporary file and a rename so no reader sees half of it. */
-function writeKeyringFile(file: string, content: KeyringFile, exclusive: boolean): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  const text = `${JSON.stringify(content, null, 2)}\n`;
-  if (exclusive) {
-    fs.writeFileSync(file, text, { mode: 0o600, flag: 'wx' });
-    return;
-  }
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, text, { mode: 0o600 });
-  fs.renameSync(tmp, file);
-}
+const keyringText = (content: KeyringFile) => `${JSON.stringify(content, null, 2)}\n`;
 
 /** `exportfact keys init`: a new keyring with one key; never overwrites an existing file. */
 export function createKeyringFile(file: string): Keyring {
-  try {
-    writeKeyringFile(file, { version: 1, keys: [newKey()], fingerprint_key: crypto.randomBytes(KEY_BYTES).toString('base64') }, true);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new ConfigError(`keyring ${file} already exists; it is never overwritten`);
-    throw err;
-  }
+  const content: KeyringFile = { version: 1, keys: [newKey()], fingerprint_key: crypto.randomBytes(KEY_BYTES).toString('base64') };
+  if (!createPrivate(ROLE, file, keyringText(content))) throw new ConfigError(`keyring ${file} already exists; it is never overwritten`);
   return Keyring.load(file);
 }
 
 /** Adds a fresh key (the first step of a rotation); returns its id. */
 export function addKeyToFile(file: string): string {
-  const current = keyringSchema.parse(JSON.parse(fs.readFileSync(file, 'utf8')));
+  const current = keyringSchema.parse(JSON.parse(readPrivate(ROLE, file)));
   const key = newKey();
-  writeKeyringFile(file, { ...current, keys: [...current.keys, key] }, false);
+  // Replaced as a whole (temporary file, rename): a broker reloading it never reads half of it.
+  replacePrivate(ROLE, file, keyringText({ ...current, keys: [...current.keys, key] }));
   return key.id;
 }

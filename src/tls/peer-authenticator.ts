@@ -4,6 +4,7 @@ import type { Caller } from '../identity/caller';
 import { parsePuppetCertificate, type PeerIdentity } from './certificate';
 import type { ChainLink, RevocationList } from './revocation';
 import { UntrustedCertificateError, type TrustStore } from './trust-store';
+import { LRUCache } from 'lru-cache';
 
 /** A client's certificate, the bundle path that vouches for it, and until when all of it is valid. */
 interface VerifiedChain {
@@ -23,7 +24,7 @@ const CHAIN_CACHE_SIZE = 50_000;
  * force at that moment, so a reload also shuts out kept-alive connections.
  */
 export class PeerAuthenticator {
-  private readonly chainsByLeaf = new Map<string, VerifiedChain>();
+  private readonly chainsByLeaf = new LRUCache<string, VerifiedChain>({ max: CHAIN_CACHE_SIZE });
   private readonly chains = new WeakMap<TLSSocket, VerifiedChain>();
 
   /**
@@ -65,7 +66,6 @@ export class PeerAuthenticator {
     let chain = this.chainsByLeaf.get(peer.fingerprint256);
     if (!chain) {
       chain = this.verify(peer);
-      if (this.chainsByLeaf.size >= CHAIN_CACHE_SIZE) this.chainsByLeaf.clear();
       this.chainsByLeaf.set(peer.fingerprint256, chain);
     }
     this.chains.set(socket, chain);

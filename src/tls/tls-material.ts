@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors/config-error';
+import { describeFileError } from '../files/file-errors';
 import { TrustStore } from './trust-store';
 
 export interface TlsFiles {
@@ -35,9 +36,7 @@ function readFile(option: string, file: string): string {
   try {
     return fs.readFileSync(file, 'utf8');
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'does not exist' : code === 'EACCES' ? 'is not readable' : (err as Error).message;
-    throw new ConfigError(`${option} ${file} ${why}`);
+    throw new ConfigError(describeFileError(option, file, err));
   }
 }
 

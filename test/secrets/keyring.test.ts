@@ -46,7 +46,7 @@ describe('keyring at start and on reload (the serve command)', function () {
     try {
       const r = await runCli(['serve', ...tlsArgs, '--database-url', db.url, '--keyring', keyring()]);
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.match(/^exportfact: keyring .* has mode 0644; it must be 0600 or stricter.*\n$/);
+      expect(r.stderr).to.match(/^exportfact: keyring .* is open to group or others \(mode 0644\); it must be 0600 or stricter.*chmod 600.*\n$/);
     } finally {
       fs.chmodSync(keyring(), 0o600);
     }
