@@ -51,6 +51,7 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
   const app = express();
   app.set('etag', false);
   app.set('x-powered-by', false);
+  app.set('query parser', 'simple'); // flat key=value only, as on the agent port: no nested objects from the query string
 
   // The same one line per request as the agent port, with who acted or why it was refused
   // (failed admin logins are worth watching). No bodies, no headers (Authorization).

@@ -2,19 +2,21 @@ import express from 'express';
 import { z } from 'zod';
 import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
-import { checkName } from '../schemas/fact-name';
+import { checkCertname } from '../schemas/certname';
+import { environmentName } from '../schemas/environment';
+import { checkName, factName } from '../schemas/fact-name';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
 import type { AuditService } from './audit-service';
 
-const envQuery = (fallback: string) => z.object({ environment: z.string().regex(/^[A-Za-z0-9_]{1,64}$/).default(fallback) });
+const envQuery = (fallback: string) => z.strictObject({ environment: environmentName.default(fallback) });
 const eventQuery = z.strictObject({
   since: z.coerce.date().optional(),
   until: z.coerce.date().optional(),
   actor: z.string().max(255).optional(),
-  environment: z.string().max(64).optional(),
-  category: z.string().max(64).optional(),
-  name: z.string().max(64).optional(),
+  environment: environmentName.optional(),
+  category: factName.optional(),
+  name: factName.optional(),
   action: z.string().max(64).optional(),
   limit: z.coerce.number().int().min(1).max(10_000).default(100),
 });
@@ -46,8 +48,9 @@ export function auditAdminRoutes(deps: { audit: AuditService; defaultEnvironment
 
   r.route('/audit/nodes/:certname/sightings')
     .get(requireScope('audit:read'), async (req, res) => {
-      const { since } = parseBody(z.object({ since: z.coerce.date().optional() }), req.query);
-      res.json({ certname: req.params.certname, sightings: await audit.nodeSaw(String(req.params.certname), since) });
+      const { since } = parseBody(z.strictObject({ since: z.coerce.date().optional() }), req.query);
+      const certname = checkCertname(String(req.params.certname));
+      res.json({ certname, sightings: await audit.nodeSaw(certname, since) });
     })
     .all(methodNotAllowed(['GET']));
 

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
-import { NAME_MAX_LENGTH, NAME_PATTERN } from '../schemas/fact-name';
+import { environmentOption } from '../config/values';
+import { factNameProblem } from '../schemas/fact-name';
 import type { Caller } from '../identity/caller';
 import { checkPolicy, type CompiledPolicy, formatProblem, PolicyError, type PolicyExplanation, POLICY_ACTIONS, type PolicyAction, readPolicyFile } from '../policy';
 import { puppetExtensionName, puppetExtensionOid } from '../tls/certificate';
@@ -55,11 +56,13 @@ function callerFrom(o: ExplainOptions): Caller {
   if (o.environment !== undefined && fromExt !== undefined && o.environment !== fromExt) {
     throw new ConfigError(`--environment ${o.environment} contradicts --ext pp_environment=${fromExt} (the broker takes the environment from pp_environment)`);
   }
-  return { certname: o.certname, environment: o.environment ?? fromExt ?? o.defaultEnvironment, extensions };
+  const environment = o.environment ?? fromExt ?? o.defaultEnvironment;
+  return { certname: o.certname, environment: environmentOption(o.environment ? '--environment' : fromExt ? '--ext pp_environment' : '--default-environment', environment), extensions };
 }
 
 function checkFactName(field: string, value: string): string {
-  if (value.length > NAME_MAX_LENGTH || !NAME_PATTERN.test(value)) throw new ConfigError(`${field} ${JSON.stringify(value)} is not a Facter-style name (lowercase letter, then lowercase letters, digits or _)`);
+  const problem = factNameProblem(field, value);
+  if (problem) throw new ConfigError(problem);
   return value;
 }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { parseAdminServeOptions, type AdminConfig, type AdminServeOptions } from './admin-config';
-import { parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
+import { environmentOption, parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
 import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
 
@@ -107,7 +107,7 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     crlPollMs: seconds('--crl-interval', o.crlInterval, 10_000),
     crlWatchMs: seconds('--crl-watch-interval', o.crlWatchInterval, 2_000),
     store: o.databaseUrl ? { kind: 'postgres', url: parseDatabaseUrl(o.databaseUrl) } : { kind: 'embedded', dataDir: o.dataDir ?? 'data' },
-    defaultEnvironment: o.defaultEnvironment,
+    defaultEnvironment: environmentOption('--default-environment', o.defaultEnvironment),
     bodyLimitBytes: 256 * 1024,
     requestTimeoutMs: seconds('--request-timeout', o.requestTimeout, 30_000),
     keyring: { file: o.keyring ?? 'keyring.json', json: process.env.EXPORTFACT_KEYRING_JSON || undefined },

@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors/config-error';
+import { environmentProblem } from '../schemas/environment';
 
 // The option value parsers every command shares: each mistake is one line naming the option.
 
@@ -35,4 +36,11 @@ export function seconds(option: string, value: string | undefined, fallback: num
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new ConfigError(`${option} ${JSON.stringify(value)} is not a positive number of seconds`);
   return Math.round(n * 1000);
+}
+
+/** An environment name given as an option. */
+export function environmentOption(option: string, value: string): string {
+  const problem = environmentProblem(option, value);
+  if (problem) throw new ConfigError(problem);
+  return value;
 }

@@ -2,6 +2,7 @@ import crypto from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../errors/config-error';
 import { createPrivate, readPrivate, replacePrivate } from '../files/private-file';
+import { keyId } from '../schemas/key-id';
 import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 
 /**
@@ -12,7 +13,7 @@ import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 const keyringSchema = z.strictObject({
   version: z.literal(1),
   keys: z
-    .array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), key: z.string(), created_at: z.string() }))
+    .array(z.strictObject({ id: keyId, key: z.string(), created_at: z.string() }))
     .min(1),
   fingerprint_key: z.string(),
 });

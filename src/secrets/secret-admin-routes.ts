@@ -3,7 +3,9 @@ import { z } from 'zod';
 import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
 import { adminActor } from '../audit/auditor';
+import { environmentName } from '../schemas/environment';
 import { checkName } from '../schemas/fact-name';
+import { keyId } from '../schemas/key-id';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
 import type { Logger } from '../log/logger';
@@ -12,13 +14,11 @@ import { promoteBody, rotateBody } from './secret-schemas';
 import type { SecretService } from './secret-service';
 
 const environmentQuery = (fallback: string) =>
-  z.object({
-    environment: z
-      .string()
-      .regex(/^[A-Za-z0-9_]{1,64}$/, 'must be a Puppet environment name')
-      .default(fallback),
+  z.strictObject({
+    environment: environmentName.default(fallback),
     version: z.coerce.number().int().positive().optional(),
   });
+const listQuery = z.strictObject({ environment: environmentName.optional() });
 
 /** Admin API for secrets and keys (mounted under /admin/v1 on the admin listener). */
 export function secretAdminRoutes(deps: {
@@ -39,7 +39,7 @@ export function secretAdminRoutes(deps: {
 
   r.route('/secrets')
     .get(requireScope('secrets:read'), async (req, res) => {
-      const { environment } = z.object({ environment: z.string().optional() }).parse(req.query);
+      const { environment } = parseBody(listQuery, req.query);
       const rows = await secrets.list(environment);
       res.json({ secrets: rows });
     })
@@ -87,7 +87,7 @@ export function secretAdminRoutes(deps: {
 
   r.route('/keys/rotate')
     .post(requireScope('keys:rotate'), async (req, res) => {
-      const { key_id } = parseBody(z.strictObject({ key_id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/).optional() }), req.body ?? {});
+      const { key_id } = parseBody(z.strictObject({ key_id: keyId.optional() }), req.body ?? {});
       const target = key_id ?? (await deps.addKey());
       const rotation = await keyRotation.request(target, adminActor(adminPrincipalOf(req).subject));
       res.status(202).json({ rotation: { id: rotation.id, target_key_id: rotation.target_key_id, state: rotation.state } });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { factValue } from '../facts/fact-schemas';
+import { factValue } from '../schemas/json-value';
 import { MAX_LENGTH, MIN_LENGTH } from './password-generator';
 
 export const generateBody = z.strictObject({

@@ -5,6 +5,8 @@
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import { Name, X509Certificate } from '@peculiar/x509';
+import { certnameProblem } from '../schemas/certname';
+import { environmentProblem } from '../schemas/environment';
 
 /** Puppet's enterprise arc; only extensions below it describe a node. */
 export const PUPPET_ARC = '1.3.6.1.4.1.34380';
@@ -106,19 +108,6 @@ export function fingerprint256(der: Uint8Array): string {
   return hex.match(/../g)!.join(':');
 }
 
-/**
- * Puppet's own rule for certnames (Puppet::SSL::Base::VALID_CERTNAME: printable ASCII but
- * "/"), lower case as puppetserver insists. Anything else (a NUL, a control character,
- * non-ASCII) would end up in SQL, logs and file names, so it is refused outright.
- */
-const VALID_CERTNAME = /^[ -.0-~]{1,255}$/;
-/**
- * Certnames starting with "@" are reserved for the broker's internal identities ("@broker"
- * exports the secrets it generates): no certificate may carry one, so no node can act as them.
- */
-export const RESERVED_CERTNAME_PREFIX = '@';
-/** Puppet::Node::Environment.valid_name?: word characters only (and at most 64 here). */
-export const ENVIRONMENT_PATTERN = /^[A-Za-z0-9_]{1,64}$/;
 /** C0 controls and DEL: no extension value Puppet writes holds one, and a NUL cannot be stored. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
@@ -132,9 +121,8 @@ export function parsePuppetCertificate(der: Buffer): PeerIdentity {
   }
   const extensions = puppetExtensionsOf(cert);
   const environment = extensions.pp_environment;
-  if (environment !== undefined && !ENVIRONMENT_PATTERN.test(environment)) {
-    throw new Error(`pp_environment ${JSON.stringify(environment)} is not a Puppet environment name (1-64 letters, digits or _)`);
-  }
+  const environmentWrong = environment === undefined ? null : environmentProblem('pp_environment', environment);
+  if (environmentWrong) throw new Error(environmentWrong);
   return {
     certname: certnameOf(cert),
     extensions,
@@ -158,12 +146,8 @@ function certnameOf(cert: X509Certificate): string {
     throw new Error(`peer certificate subject must hold exactly one non-empty CN, found ${commonNames.length} in "${cert.subject}"`);
   }
   const certname = commonNames[0];
-  if (!VALID_CERTNAME.test(certname) || certname !== certname.toLowerCase()) {
-    throw new Error(`peer certificate CN ${JSON.stringify(certname)} is not a Puppet certname (lower-case printable ASCII without "/")`);
-  }
-  if (certname.startsWith(RESERVED_CERTNAME_PREFIX)) {
-    throw new Error(`peer certificate CN ${JSON.stringify(certname)} starts with "${RESERVED_CERTNAME_PREFIX}", which is reserved for the broker's own identities`);
-  }
+  const problem = certnameProblem('peer certificate CN', certname);
+  if (problem) throw new Error(problem);
   return certname;
 }
 
