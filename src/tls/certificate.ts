@@ -5,6 +5,7 @@
 import 'reflect-metadata';
 import { createHash } from 'node:crypto';
 import { Name, X509Certificate } from '@peculiar/x509';
+import * as asn1js from 'asn1js';
 import { certnameProblem } from '../schemas/certname';
 import { environmentProblem } from '../schemas/environment';
 
@@ -175,54 +176,35 @@ function puppetExtensionsOf(cert: X509Certificate): Record<string, string> {
 
 // DER string types Puppet (and older Puppet) put into extension values.
 const STRING_TAGS = new Set([
-  0x0c, // UTF8String: Puppet since 3.x
-  0x13, // PrintableString
-  0x14, // T61String (treated as Latin-1-compatible bytes)
-  0x16, // IA5String
-  0x1a, // VisibleString
+  12, // UTF8String: Puppet since 3.x
+  19, // PrintableString
+  20, // T61String (treated as Latin-1-compatible bytes)
+  22, // IA5String
+  26, // VisibleString
 ]);
 /** String types with several bytes per character: no Puppet writes them, and reading them as UTF-8 would hide NULs. */
 const WIDE_STRING_TAGS = new Map([
-  [0x1e, 'BMPString'],
-  [0x1c, 'UniversalString'],
+  [30, 'BMPString'],
+  [28, 'UniversalString'],
 ]);
+const UNIVERSAL = 1;
+
+/** The one DER element `data` holds from its first to its last byte (tag number and content), or null. */
+export function singleDerElement(data: Uint8Array): { tag: number; content: Uint8Array } | null {
+  const { offset, result } = asn1js.fromBER(data);
+  if (offset !== data.byteLength || result.error || result.idBlock.tagClass !== UNIVERSAL || result.idBlock.isConstructed) return null;
+  // A primitive element: its value block holds the content bytes.
+  return { tag: result.idBlock.tagNumber, content: (result.valueBlock as unknown as { valueHexView: Uint8Array }).valueHexView };
+}
 
 /**
  * Puppet wraps each extension value in a DER UTF8String; certificates signed by older
  * tooling hold IA5/PrintableString or the bare bytes. Anything that is not exactly one
- * string TLV spanning the whole value is read as raw UTF-8.
+ * string element spanning the whole value is read as raw UTF-8.
  */
 export function decodeExtensionString(value: Uint8Array): string {
-  const tlv = readSingleTlv(value);
-  const bytes = Buffer.from(value);
-  if (tlv && STRING_TAGS.has(tlv.tag)) {
-    const content = bytes.subarray(tlv.contentStart);
-    return tlv.tag === 0x14 ? content.toString('latin1') : content.toString('utf8');
-  }
-  if (tlv && WIDE_STRING_TAGS.has(tlv.tag)) {
-    throw new Error(`encoded as ${WIDE_STRING_TAGS.get(tlv.tag)}; Puppet writes UTF8String`);
-  }
-  return bytes.toString('utf8');
-}
-
-interface Tlv { tag: number; contentStart: number; }
-
-/** A single definite-length TLV covering all of `data`, or null. */
-export function readSingleTlv(data: Uint8Array): Tlv | null {
-  if (data.length < 2) return null;
-  const tag = data[0];
-  const first = data[1];
-  let length: number;
-  let contentStart: number;
-  if (first < 0x80) {
-    length = first;
-    contentStart = 2;
-  } else {
-    const lengthBytes = first & 0x7f;
-    if (lengthBytes === 0 || lengthBytes > 4 || data.length < 2 + lengthBytes) return null;
-    length = 0;
-    for (let i = 0; i < lengthBytes; i++) length = length * 256 + data[2 + i];
-    contentStart = 2 + lengthBytes;
-  }
-  return contentStart + length === data.length ? { tag, contentStart } : null;
+  const element = singleDerElement(value);
+  if (element && STRING_TAGS.has(element.tag)) return Buffer.from(element.content).toString(element.tag === 20 ? 'latin1' : 'utf8');
+  if (element && WIDE_STRING_TAGS.has(element.tag)) throw new Error(`encoded as ${WIDE_STRING_TAGS.get(element.tag)}; Puppet writes UTF8String`);
+  return Buffer.from(value).toString('utf8');
 }

@@ -7,7 +7,8 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import { KeyUsageFlags, KeyUsagesExtension, PemConverter, X509Certificate, X509Crl } from '@peculiar/x509';
-import { canonicalName, canonicalSerial, readSingleTlv } from './certificate';
+import * as asn1js from 'asn1js';
+import { canonicalName, canonicalSerial } from './certificate';
 import type { TrustedCa, TrustStore } from './trust-store';
 
 export interface CrlInfo {
@@ -131,10 +132,8 @@ async function signersOf(crl: X509Crl, candidates: TrustedCa[]): Promise<Trusted
 function crlNumberOf(crl: X509Crl): bigint | null {
   const extension = crl.extensions.find((e) => e.type === OID_CRL_NUMBER);
   if (!extension) return null;
-  const value = new Uint8Array(extension.value);
-  const tlv = readSingleTlv(value);
-  if (!tlv || tlv.tag !== 0x02 || tlv.contentStart === value.length) return null;
-  return BigInt(`0x${Buffer.from(value.subarray(tlv.contentStart)).toString('hex')}`);
+  const { offset, result } = asn1js.fromBER(new Uint8Array(extension.value));
+  return offset === extension.value.byteLength && result instanceof asn1js.Integer ? result.toBigInt() : null;
 }
 
 /** Which of two CRLs of one CA is newer: by CRL number when both have one, else by thisUpdate. */
