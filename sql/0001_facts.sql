@@ -7,7 +7,7 @@ CREATE TABLE environments (
   view_version  integer NOT NULL DEFAULT 0
 );
 
--- Nodes that have contacted the broker (last_seen is refreshed at most once a minute).
+-- Nodes that have contacted the broker (contacts are written in batches every few seconds).
 CREATE TABLE nodes (
   certname     text PRIMARY KEY,
   environment  text NOT NULL,

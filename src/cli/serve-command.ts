@@ -51,11 +51,10 @@ export function serveCommand(): Command {
         const { paths, created } = await ensureDevCa(dir, EXAMPLE_NODES);
         devCaFiles = { ca: paths.caCert, crl: paths.crl, cert: paths.serverCert, key: paths.serverKey };
         if (created) log.info({ dir }, 'development CA created');
-        process.once('exportfact:listening', (url: string) => printDevCaHelp(dir, url, EXAMPLE_NODES[0].certname));
       }
       const config = parseServeOptions(o, devCaFiles);
       const broker = await startBroker(config, log);
-      process.emit('exportfact:listening' as never, broker.url as never);
+      if (o.devCa) printDevCaHelp(typeof o.devCa === 'string' ? o.devCa : 'certs', broker.url, EXAMPLE_NODES[0].certname);
       const stop = (signal: string) => {
         log.info({ signal }, 'shutting down');
         broker.close().then(

@@ -18,7 +18,6 @@ export interface ServeConfig {
   bodyLimitBytes: number;
   /** Time a client has to send a whole request, body included. */
   requestTimeoutMs: number;
-  devCaDir?: string;
   keyring: { file: string; json?: string };
   secretGraceSeconds: number;
   reencryptBatch: number;
@@ -118,6 +117,5 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     policy: o.policy ? { file: o.policy, watchMs: seconds('--policy-watch-interval', o.policyWatchInterval, 2_000) } : undefined,
     audit: auditConfig(o),
     admin: o.adminListen ? parseAdminServeOptions(o as AdminServeOptions) : undefined,
-    devCaDir: typeof o.devCa === 'string' ? o.devCa : o.devCa ? 'certs' : undefined,
   };
 }

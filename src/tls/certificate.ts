@@ -3,7 +3,6 @@
 // Parsed with @peculiar/x509 rather than node-forge because forge's certificate
 // parser refuses EC keys, and Puppet CAs in the wild issue both RSA and EC certs.
 import 'reflect-metadata';
-import { createHash } from 'node:crypto';
 import { Name, X509Certificate } from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import { certnameProblem } from '../schemas/certname';
@@ -11,11 +10,6 @@ import { environmentProblem } from '../schemas/environment';
 
 /** Puppet's enterprise arc; only extensions below it describe a node. */
 export const PUPPET_ARC = '1.3.6.1.4.1.34380';
-/** ppRegCertExt: the registered pp_* extensions. */
-export const PUPPET_EXT_BASE = '1.3.6.1.4.1.34380.1.1';
-/** ppAuthCertExt arc (pp_authorization, pp_auth_role, ...). */
-export const PUPPET_AUTH_EXT_BASE = '1.3.6.1.4.1.34380.1.3';
-export const PP_AUTH_ROLE_OID = '1.3.6.1.4.1.34380.1.3.13';
 
 export interface PeerIdentity {
   /** Subject CN: Puppet's certname. */
@@ -27,8 +21,6 @@ export interface PeerIdentity {
   /** See canonicalName: the issuer DN as a string, comparable with CrlInfo.issuer. */
   issuer: string;
   notAfter: Date;
-  /** SHA-256 of the DER, uppercase hex pairs joined by ':' — the same form as Node's X509Certificate.fingerprint256. */
-  fingerprint256: string;
 }
 
 // Copied from Puppet's lib/puppet/ssl/oids.rb (PUPPET_OIDS), which puppetserver mirrors.
@@ -104,11 +96,6 @@ export function canonicalName(name: Name | BufferSource): string {
   return (name instanceof Name ? name : new Name(name)).toString();
 }
 
-export function fingerprint256(der: Uint8Array): string {
-  const hex = createHash('sha256').update(der).digest('hex').toUpperCase();
-  return hex.match(/../g)!.join(':');
-}
-
 /** C0 controls and DEL: no extension value Puppet writes holds one, and a NUL cannot be stored. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
@@ -130,14 +117,7 @@ export function parsePuppetCertificate(der: Buffer): PeerIdentity {
     serial: canonicalSerial(cert.serialNumber),
     issuer: canonicalName(cert.issuerName),
     notAfter: cert.notAfter,
-    fingerprint256: fingerprint256(der),
   };
-}
-
-/** Issuer and serial only: what revocation needs of a CA certificate, whose subject need not be Puppet-shaped. */
-export function parseIssuerAndSerial(der: Buffer): { issuer: string; serial: string } {
-  const cert = new X509Certificate(new Uint8Array(der));
-  return { issuer: canonicalName(cert.issuerName), serial: canonicalSerial(cert.serialNumber) };
 }
 
 function certnameOf(cert: X509Certificate): string {
