@@ -4,7 +4,8 @@ import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
 import { checkCertname } from '../schemas/certname';
 import { environmentName } from '../schemas/environment';
-import { checkName, factName } from '../schemas/fact-name';
+import { factName } from '../schemas/fact-name';
+import { factParams } from '../http/fact-params';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
 import type { AuditService } from './audit-service';
@@ -26,11 +27,7 @@ export function auditAdminRoutes(deps: { audit: AuditService; defaultEnvironment
   const r = express.Router();
   const { audit } = deps;
   const env = envQuery(deps.defaultEnvironment);
-  const fact = (req: express.Request) => ({
-    category: checkName('category', String(req.params.category)),
-    name: checkName('name', String(req.params.name)),
-    ...parseBody(env, req.query),
-  });
+  const fact = (req: express.Request) => ({ ...factParams(req), ...parseBody(env, req.query) });
 
   r.route('/audit/facts/:category/:name/sightings')
     .get(requireScope('audit:read'), async (req, res) => {

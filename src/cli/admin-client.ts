@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
-import { describeFileError } from '../files/file-errors';
+import { readOptionFile } from '../files/file-errors';
 import { AppError } from '../errors/app-error';
 
 export const DEFAULT_ADMIN_URL = 'https://127.0.0.1:8151';
@@ -44,14 +44,6 @@ export interface AdminClient {
   request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
 }
 
-function readOption(option: string, file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(describeFileError(option, file, err));
-  }
-}
-
 /** Server text shown on a terminal: no escape sequences, one line. */
 export function printable(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ').trim();
@@ -70,12 +62,12 @@ export function adminClientFromOptions(o: AdminClientOptions): AdminClient {
   if (base.protocol !== 'https:') throw new ConfigError(`--admin-url must be an https:// URL, not ${base.protocol}//`);
 
   const caFile = o.adminCa ?? (fs.existsSync(DEV_CA_FILE) ? DEV_CA_FILE : undefined);
-  const ca = caFile ? readOption('--admin-ca', caFile) : undefined;
+  const ca = caFile ? readOptionFile('--admin-ca', caFile) : undefined;
   if ((o.adminCert === undefined) !== (o.adminKey === undefined)) throw new ConfigError('--admin-cert and --admin-key go together');
-  const cert = o.adminCert ? readOption('--admin-cert', o.adminCert) : undefined;
-  const key = o.adminKey ? readOption('--admin-key', o.adminKey) : undefined;
+  const cert = o.adminCert ? readOptionFile('--admin-cert', o.adminCert) : undefined;
+  const key = o.adminKey ? readOptionFile('--admin-key', o.adminKey) : undefined;
   if (o.token && o.tokenFile) throw new ConfigError('give either --token or --token-file, not both');
-  const token = (o.tokenFile ? readOption('--token-file', o.tokenFile) : o.token)?.trim() || undefined;
+  const token = (o.tokenFile ? readOptionFile('--token-file', o.tokenFile) : o.token)?.trim() || undefined;
   if (token !== undefined && !/^[A-Za-z0-9._~+/=-]+$/.test(token)) {
     throw new ConfigError(`${o.tokenFile ? '--token-file' : '--token'} does not hold a token (expected the output of \`exportfact admin token\`)`);
   }

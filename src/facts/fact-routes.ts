@@ -4,6 +4,7 @@ import { matchesIfNoneMatch } from '../http/etag';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
 import { callerOf } from '../http/caller';
+import { factParams } from '../http/fact-params';
 import { checkName } from '../schemas/fact-name';
 import { publishBody, pruneBody } from './fact-schemas';
 import type { FactService } from './fact-service';
@@ -32,8 +33,7 @@ export function factRoutes(facts: FactService): express.Router {
 
   r.route('/facts/:category/:name')
     .put(async (req, res) => {
-      const category = checkName('category', String(req.params.category));
-      const name = checkName('name', String(req.params.name));
+      const { category, name } = factParams(req);
       requireJson(req);
       const body = parseBody(publishBody, req.body);
       const result = await facts.publish(callerOf(req), { category, name, value: body.value, sensitive: body.sensitive, multi: body.multi });
@@ -41,8 +41,7 @@ export function factRoutes(facts: FactService): express.Router {
       res.status(created ? 201 : 200).json(shown);
     })
     .delete(async (req, res) => {
-      const category = checkName('category', String(req.params.category));
-      const name = checkName('name', String(req.params.name));
+      const { category, name } = factParams(req);
       const { version } = await facts.withdraw(callerOf(req), category, name);
       res.json({ environment: callerOf(req).environment, category, name, withdrawn: true, version });
     })

@@ -4,7 +4,7 @@ import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
 import { adminActor } from '../audit/auditor';
 import { environmentName } from '../schemas/environment';
-import { checkName } from '../schemas/fact-name';
+import { factParams } from '../http/fact-params';
 import { keyId } from '../schemas/key-id';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
@@ -31,11 +31,7 @@ export function secretAdminRoutes(deps: {
   const { secrets, keyRotation, log } = deps;
   const r = express.Router();
   const query = environmentQuery(deps.defaultEnvironment);
-  const names = (req: express.Request) => ({
-    category: checkName('category', String(req.params.category)),
-    name: checkName('name', String(req.params.name)),
-    ...parseBody(query, req.query),
-  });
+  const names = (req: express.Request) => ({ ...factParams(req), ...parseBody(query, req.query) });
 
   r.route('/secrets')
     .get(requireScope('secrets:read'), async (req, res) => {

@@ -2,7 +2,7 @@ import express from 'express';
 import { callerOf } from '../http/caller';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
-import { checkName } from '../schemas/fact-name';
+import { factParams } from '../http/fact-params';
 import { generateBody, versionQuery } from './secret-schemas';
 import type { SecretService } from './secret-service';
 
@@ -12,8 +12,7 @@ export function secretRoutes(secrets: SecretService): express.Router {
 
   r.route('/secrets/:category/:name')
     .get(async (req, res) => {
-      const category = checkName('category', String(req.params.category));
-      const name = checkName('name', String(req.params.name));
+      const { category, name } = factParams(req);
       const { version } = parseBody(versionQuery, req.query);
       res.set('Cache-Control', 'no-store').json(await secrets.read(callerOf(req), category, name, version));
     })
@@ -21,8 +20,7 @@ export function secretRoutes(secrets: SecretService): express.Router {
 
   r.route('/secrets/:category/:name/generate')
     .post(async (req, res) => {
-      const category = checkName('category', String(req.params.category));
-      const name = checkName('name', String(req.params.name));
+      const { category, name } = factParams(req);
       const body = parseBody(generateBody, req.body ?? {});
       const result = await secrets.generate(callerOf(req), category, name, body);
       res.status(result.created ? 201 : 200).set('Cache-Control', 'no-store').json(result);

@@ -1,8 +1,7 @@
 import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { ConfigError } from '../errors/config-error';
-import { describeFileError } from '../files/file-errors';
+import { readOptionFile } from '../files/file-errors';
 import { TrustStore } from './trust-store';
 
 export interface TlsFiles {
@@ -32,20 +31,12 @@ export function filesFromSsldir(ssldir: string, certname: string): TlsFiles {
   };
 }
 
-function readFile(option: string, file: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(describeFileError(option, file, err));
-  }
-}
-
 /** Reads and checks the broker's TLS files; every failure is one line naming the file. */
 export function loadTlsMaterial(files: TlsFiles): TlsMaterial {
-  const caPem = readFile('--ca', files.ca);
-  const certPem = readFile('--cert', files.cert);
-  const keyPem = readFile('--key', files.key);
-  const crlPem = files.crl ? readFile('--crl', files.crl) : undefined;
+  const caPem = readOptionFile('--ca', files.ca);
+  const certPem = readOptionFile('--cert', files.cert);
+  const keyPem = readOptionFile('--key', files.key);
+  const crlPem = files.crl ? readOptionFile('--crl', files.crl) : undefined;
 
   if (!/-----BEGIN CERTIFICATE-----/.test(caPem)) throw new ConfigError(`--ca ${files.ca} holds no PEM certificate`);
   let trust: TrustStore;
