@@ -12,15 +12,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
-import { chainHash, type AuditEntry } from '../src/audit/audit-entry';
+import { type AuditEntry, chainHash } from '../src/audit/audit-entry';
 import { AuditQueries } from '../src/audit/audit-queries';
-import { auditFilesIn, openAudit } from '../src/audit/open-audit';
 import { verifyAuditChain } from '../src/audit/audit-verify';
+import { auditFilesIn, openAudit } from '../src/audit/open-audit';
 import { openStore } from '../src/db/open-store';
 import type { Store } from '../src/db/store';
 import { SecretStore } from '../src/secrets/secret-store';
 import { PgBackends } from './cpu';
-import { msOf, ms, percentile, printTable, type Row } from './report';
+import { ms, msOf, percentile, printTable, type Row } from './report';
 import { createStore } from './store';
 
 const quiet = pino({ level: 'silent' });
@@ -60,7 +60,12 @@ async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; seconds: num
   return { result, seconds: (performance.now() - t0) / 1000 };
 }
 
-interface Saved { table: string; name: string; kind: 'pkey' | 'fkey' | 'index'; definition: string; }
+interface Saved {
+  table: string;
+  name: string;
+  kind: 'pkey' | 'fkey' | 'index';
+  definition: string;
+}
 
 /** The schema's own indexes and keys on a table, as SQL to recreate them. */
 async function indexesOf(db: pg.Client, table: string): Promise<Saved[]> {
@@ -70,11 +75,18 @@ async function indexesOf(db: pg.Client, table: string): Promise<Saved[]> {
     [table],
   );
   const owned = new Set(cons.rows.map((c) => c.index).filter(Boolean));
-  const idx = await db.query<{ name: string; def: string }>('SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = $1', [table]);
+  const idx = await db.query<{ name: string; def: string }>(
+    'SELECT indexname AS name, indexdef AS def FROM pg_indexes WHERE tablename = $1',
+    [table],
+  );
   return [
-    ...cons.rows.filter((c) => c.type !== 'f').map((c): Saved => ({ table, name: c.name, kind: 'pkey', definition: `ALTER TABLE ${table} ADD CONSTRAINT ${c.name} ${c.def}` })),
+    ...cons.rows
+      .filter((c) => c.type !== 'f')
+      .map((c): Saved => ({ table, name: c.name, kind: 'pkey', definition: `ALTER TABLE ${table} ADD CONSTRAINT ${c.name} ${c.def}` })),
     ...idx.rows.filter((i) => !owned.has(i.name)).map((i): Saved => ({ table, name: i.name, kind: 'index', definition: i.def })),
-    ...cons.rows.filter((c) => c.type === 'f').map((c): Saved => ({ table, name: c.name, kind: 'fkey', definition: `ALTER TABLE ${table} ADD CONSTRAINT ${c.name} ${c.def}` })),
+    ...cons.rows
+      .filter((c) => c.type === 'f')
+      .map((c): Saved => ({ table, name: c.name, kind: 'fkey', definition: `ALTER TABLE ${table} ADD CONSTRAINT ${c.name} ${c.def}` })),
   ];
 }
 
@@ -158,7 +170,8 @@ async function generate(url: string, z: AuditSizes) {
     await db.query('UPDATE audit_chain SET seq = $1', [z.events]);
     const build: { name: string; seconds: number }[] = [];
     for (const kind of ['pkey', 'index', 'fkey'] as const) {
-      for (const s of saved.filter((x) => x.kind === kind)) build.push({ name: `${s.table}.${s.name}`, seconds: (await timed(() => db.query(s.definition))).seconds });
+      for (const s of saved.filter((x) => x.kind === kind))
+        build.push({ name: `${s.table}.${s.name}`, seconds: (await timed(() => db.query(s.definition))).seconds });
     }
     steps.analyze = (await timed(() => db.query('ANALYZE facts, secret_versions, secret_sightings, audit_events'))).seconds;
     const sizes = (
@@ -173,7 +186,13 @@ async function generate(url: string, z: AuditSizes) {
   }
 }
 
-interface QueryStats { calls: number; p50Ms: number; p99Ms: number; maxMs: number; meanRows: number; }
+interface QueryStats {
+  calls: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  meanRows: number;
+}
 
 async function latencies(calls: number, warm: number, fn: (i: number) => Promise<unknown[]>): Promise<QueryStats> {
   for (let i = 0; i < warm; i++) await fn(i + 1_000_000);
@@ -199,7 +218,10 @@ function recording(store: Store): Store & { last?: { sql: string; params?: unkno
 }
 
 /** EXPLAIN ANALYZE of the statement one call ran: where the time goes, server side. */
-async function planOf(store: Store, fn: (q: AuditQueries) => Promise<unknown>): Promise<{ executionMs: number; planningMs: number; plan: string[] }> {
+async function planOf(
+  store: Store,
+  fn: (q: AuditQueries) => Promise<unknown>,
+): Promise<{ executionMs: number; planningMs: number; plan: string[] }> {
   const rec = recording(store);
   await fn(new AuditQueries(rec));
   const { rows } = await store.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${rec.last!.sql}`, rec.last!.params);
@@ -265,13 +287,25 @@ async function upserts(store: Store, adminUrl: string, database: string, z: Audi
       }
       const c = process.cpuUsage(c0);
       const postgres = await backends.stop();
-      return { label, calls: z.upserts, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), cpuPerCall: ((c.user + c.system) / 1e6 + postgres) / z.upserts, postgresPerCall: postgres / z.upserts };
+      return {
+        label,
+        calls: z.upserts,
+        p50Ms: percentile(lat, 50),
+        p99Ms: percentile(lat, 99),
+        cpuPerCall: ((c.user + c.system) / 1e6 + postgres) / z.upserts,
+        postgresPerCall: postgres / z.upserts,
+      };
     };
     // An existing row (a node re-reading the current version): the UPDATE path.
     const existing = () => {
       const f = pick(z.facts);
       const k = pick(K);
-      return [f + 1, '@broker', VERSIONS, `node${(k * stride + 7919 * f + 104729 * VERSIONS) % z.nodes}.bench`] as [number, string, number, string];
+      return [f + 1, '@broker', VERSIONS, `node${(k * stride + 7919 * f + 104729 * VERSIONS) % z.nodes}.bench`] as [
+        number,
+        string,
+        number,
+        string,
+      ];
     };
     const update = await run('existing row (UPDATE path)', existing);
     const insert = await run('new node × version (INSERT path)', (i) => [pick(z.facts) + 1, '@broker', VERSIONS, `newnode${i}.bench`]);
@@ -286,7 +320,14 @@ async function upserts(store: Store, adminUrl: string, database: string, z: Audi
       }
       const c = process.cpuUsage(c0);
       const postgres = await backends.stop();
-      return { label: 'empty transaction (BEGIN; SELECT 1; COMMIT), for scale', calls: z.upserts, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), cpuPerCall: ((c.user + c.system) / 1e6 + postgres) / z.upserts, postgresPerCall: postgres / z.upserts };
+      return {
+        label: 'empty transaction (BEGIN; SELECT 1; COMMIT), for scale',
+        calls: z.upserts,
+        p50Ms: percentile(lat, 50),
+        p99Ms: percentile(lat, 99),
+        cpuPerCall: ((c.user + c.system) / 1e6 + postgres) / z.upserts,
+        postgresPerCall: postgres / z.upserts,
+      };
     })();
     return { update, insert, empty };
   } finally {
@@ -307,8 +348,16 @@ async function buildChain(store: Store, n: number): Promise<{ hashSeconds: numbe
     for (let seq = from; seq < Math.min(from + PAGE, n + 1); seq++) {
       const admin = seq % 50 === 0;
       const entry: AuditEntry = {
-        seq, at: new Date(t0 + seq * 1000), actor_kind: admin ? 'admin' : 'node', actor: admin ? 'admin1' : `node${(seq * 7) % 1000}.bench`,
-        action: admin ? 'secret.rotate' : 'fact.change', environment: ENV, category: `c${seq % 100}`, name: `s${seq % 2500}`, version: 1 + (seq % 4), count: 1,
+        seq,
+        at: new Date(t0 + seq * 1000),
+        actor_kind: admin ? 'admin' : 'node',
+        actor: admin ? 'admin1' : `node${(seq * 7) % 1000}.bench`,
+        action: admin ? 'secret.rotate' : 'fact.change',
+        environment: ENV,
+        category: `c${seq % 100}`,
+        name: `s${seq % 2500}`,
+        version: 1 + (seq % 4),
+        count: 1,
         detail: { multi: false, sensitive: true },
       };
       const hash = await chainHash(prev, entry);
@@ -321,9 +370,19 @@ async function buildChain(store: Store, n: number): Promise<{ hashSeconds: numbe
       `INSERT INTO audit_events (seq, at, actor_kind, actor, action, environment, category, name, version, count, detail, prev_hash, hash)
        SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::int[], $10::int[], $11::jsonb[], $12::bytea[], $13::bytea[])`,
       [
-        rows.map((r) => r.seq), rows.map((r) => r.at), rows.map((r) => r.actor_kind), rows.map((r) => r.actor), rows.map((r) => r.action), rows.map((r) => r.environment),
-        rows.map((r) => r.category), rows.map((r) => r.name), rows.map((r) => r.version), rows.map((r) => r.count), rows.map((r) => JSON.stringify(r.detail)),
-        rows.map((r) => r.prev_hash), rows.map((r) => r.hash),
+        rows.map((r) => r.seq),
+        rows.map((r) => r.at),
+        rows.map((r) => r.actor_kind),
+        rows.map((r) => r.actor),
+        rows.map((r) => r.action),
+        rows.map((r) => r.environment),
+        rows.map((r) => r.category),
+        rows.map((r) => r.name),
+        rows.map((r) => r.version),
+        rows.map((r) => r.count),
+        rows.map((r) => JSON.stringify(r.detail)),
+        rows.map((r) => r.prev_hash),
+        rows.map((r) => r.hash),
       ],
     );
     insertSeconds += (performance.now() - i0) / 1000;
@@ -344,7 +403,15 @@ async function chain(o: { adminUrl: string; tmp: string; z: AuditSizes }) {
     const log = audit.log;
     console.log(`[audit] building a real hash chain of ${o.z.chain} events…`);
     const built = await buildChain(store, o.z.chain);
-    const event = (i: number) => ({ actor: { kind: 'node' as const, name: `node${i % 1000}.bench` }, action: 'fact.change', environment: ENV, category: `c${i % 100}`, name: `s${i % 2500}`, version: 2, detail: { multi: false, sensitive: true } });
+    const event = (i: number) => ({
+      actor: { kind: 'node' as const, name: `node${i % 1000}.bench` },
+      action: 'fact.change',
+      environment: ENV,
+      category: `c${i % 100}`,
+      name: `s${i % 2500}`,
+      version: 2,
+      detail: { multi: false, sensitive: true },
+    });
     // AuditLog.append as a change pays it: in its own transaction, one at a time, then 8 at once.
     const appendOne = async (count: number, concurrency: number) => {
       await backends.start();
@@ -364,7 +431,14 @@ async function chain(o: { adminUrl: string; tmp: string; z: AuditSizes }) {
       const seconds = (performance.now() - t0) / 1000;
       const c = process.cpuUsage(c0);
       const postgres = await backends.stop();
-      return { count, concurrency, perSecond: count / seconds, p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), cpuPerAppend: ((c.user + c.system) / 1e6 + postgres) / count };
+      return {
+        count,
+        concurrency,
+        perSecond: count / seconds,
+        p50Ms: percentile(lat, 50),
+        p99Ms: percentile(lat, 99),
+        cpuPerAppend: ((c.user + c.system) / 1e6 + postgres) / count,
+      };
     };
     const appendSeq = await appendOne(o.z.appends, 1);
     const appendC8 = await appendOne(o.z.appends, 8);
@@ -375,9 +449,19 @@ async function chain(o: { adminUrl: string; tmp: string; z: AuditSizes }) {
     const v = await timed(() => verifyAuditChain(store, { trustedKeys: audit.trustedKeys }));
     const c = process.cpuUsage(c0);
     const postgres = await backends.stop();
-    if (!v.result.ok || v.result.events !== events) throw new Error(`verify of the bench chain: ${JSON.stringify({ ...v.result, problems: v.result.problems.slice(0, 3) })}`);
-    const verify = { events, seconds: v.seconds, secondsPer100k: (v.seconds * 100_000) / events, cpuProcess: (c.user + c.system) / 1e6, cpuPostgres: postgres, signedThrough: v.result.signed_through };
-    console.log(`[audit] verify: ${events} events in ${v.seconds.toFixed(2)} s (${verify.secondsPer100k.toFixed(2)} s per 100k); append ${appendSeq.perSecond.toFixed(0)}/s one at a time, ${appendC8.perSecond.toFixed(0)}/s at c8`);
+    if (!v.result.ok || v.result.events !== events)
+      throw new Error(`verify of the bench chain: ${JSON.stringify({ ...v.result, problems: v.result.problems.slice(0, 3) })}`);
+    const verify = {
+      events,
+      seconds: v.seconds,
+      secondsPer100k: (v.seconds * 100_000) / events,
+      cpuProcess: (c.user + c.system) / 1e6,
+      cpuPostgres: postgres,
+      signedThrough: v.result.signed_through,
+    };
+    console.log(
+      `[audit] verify: ${events} events in ${v.seconds.toFixed(2)} s (${verify.secondsPer100k.toFixed(2)} s per 100k); append ${appendSeq.perSecond.toFixed(0)}/s one at a time, ${appendC8.perSecond.toFixed(0)}/s at c8`,
+    );
     return { build: built, appendSequential: appendSeq, appendConcurrent8: appendC8, verify };
   } finally {
     await backends.close().catch(() => undefined);
@@ -396,17 +480,32 @@ export async function runAudit(o: { adminUrl: string; tmp: string; sizes: AuditS
   let store: Store | undefined;
   try {
     store = await openStore({ kind: 'postgres', url: db.url! });
-    console.log(`[audit] generating ${z.sightings.toLocaleString('en')} sightings (${z.facts} secrets × ${VERSIONS} versions, ${z.nodes} nodes) and ${z.events.toLocaleString('en')} events, indexes after…`);
+    console.log(
+      `[audit] generating ${z.sightings.toLocaleString('en')} sightings (${z.facts} secrets × ${VERSIONS} versions, ${z.nodes} nodes) and ${z.events.toLocaleString('en')} events, indexes after…`,
+    );
     const gen = await generate(db.url!, z);
     console.log(
       `[audit] loaded: facts+versions ${gen.steps.facts.toFixed(1)} s, sightings ${gen.steps.sightings.toFixed(1)} s, events ${gen.steps.events.toFixed(1)} s, indexes ${gen.indexBuild.reduce((a, b) => a + b.seconds, 0).toFixed(1)} s, analyze ${gen.steps.analyze.toFixed(1)} s`,
     );
     const q = await queries(store, z);
-    for (const [k, s] of Object.entries(q)) console.log(`[audit] ${k.padEnd(16)} p50 ${msOf(s.p50Ms)}  p99 ${msOf(s.p99Ms)}  max ${msOf(s.maxMs)}  (${s.meanRows.toFixed(0)} rows)`);
+    for (const [k, s] of Object.entries(q))
+      console.log(
+        `[audit] ${k.padEnd(16)} p50 ${msOf(s.p50Ms)}  p99 ${msOf(s.p99Ms)}  max ${msOf(s.maxMs)}  (${s.meanRows.toFixed(0)} rows)`,
+      );
     const plan = await plans(store, z);
-    console.log(`[audit] server-side execution (EXPLAIN ANALYZE, one call): whoSaw ${plan.whoSaw.executionMs} ms, nodeSaw ${plan.nodeSaw.executionMs} ms`);
+    console.log(
+      `[audit] server-side execution (EXPLAIN ANALYZE, one call): whoSaw ${plan.whoSaw.executionMs} ms, nodeSaw ${plan.nodeSaw.executionMs} ms`,
+    );
     const up = await upserts(store, o.adminUrl, db.database!, z, gen.perVersion);
-    return { sizes: z, generate: gen, queries: q, plans: plan, sightingUpsert: up, chain: chainResult, wallSeconds: (Date.now() - started) / 1000 };
+    return {
+      sizes: z,
+      generate: gen,
+      queries: q,
+      plans: plan,
+      sightingUpsert: up,
+      chain: chainResult,
+      wallSeconds: (Date.now() - started) / 1000,
+    };
   } finally {
     await store?.close().catch(() => undefined);
     await db.drop().catch((err) => console.error(`[audit] could not drop the database: ${(err as Error).message}`));
@@ -420,22 +519,50 @@ export function reportAudit(r: AuditResult): void {
   const q = r.queries;
   const target = z.sightings >= 10_000_000 ? 'p99 < 20 ms' : 'p99 < 20 ms at 10M';
   const qRow = (label: string, s: QueryStats, t?: string): Row => ({
-    figure: label, value: `p99 ${msOf(s.p99Ms)}`, target: t ?? '', verdict: t ? (s.p99Ms < 20 ? 'met' : 'MISSED') : '', detail: `p50 ${msOf(s.p50Ms)}, max ${msOf(s.maxMs)}, ${s.meanRows.toFixed(0)} rows, ${s.calls} calls`,
+    figure: label,
+    value: `p99 ${msOf(s.p99Ms)}`,
+    target: t ?? '',
+    verdict: t ? (s.p99Ms < 20 ? 'met' : 'MISSED') : '',
+    detail: `p50 ${msOf(s.p50Ms)}, max ${msOf(s.maxMs)}, ${s.meanRows.toFixed(0)} rows, ${s.calls} calls`,
   });
   const g = r.generate;
   const rows: Row[] = [
-    { figure: 'history', value: `${z.sightings.toLocaleString('en')} sightings`, detail: `${z.events.toLocaleString('en')} events, ${z.facts} secrets × ${VERSIONS} versions, ${z.nodes} nodes` },
-    { figure: 'bulk load (rows, then indexes)', value: `${(g.steps.facts + g.steps.sightings + g.steps.events).toFixed(1)} s`, detail: `indexes ${g.indexBuild.reduce((a, b) => a + b.seconds, 0).toFixed(1)} s, analyze ${g.steps.analyze.toFixed(1)} s; ${g.sizes.map((s) => `${s.name} ${s.tableMb.toFixed(0)}+${s.indexesMb.toFixed(0)} MB`).join(', ')}` },
+    {
+      figure: 'history',
+      value: `${z.sightings.toLocaleString('en')} sightings`,
+      detail: `${z.events.toLocaleString('en')} events, ${z.facts} secrets × ${VERSIONS} versions, ${z.nodes} nodes`,
+    },
+    {
+      figure: 'bulk load (rows, then indexes)',
+      value: `${(g.steps.facts + g.steps.sightings + g.steps.events).toFixed(1)} s`,
+      detail: `indexes ${g.indexBuild.reduce((a, b) => a + b.seconds, 0).toFixed(1)} s, analyze ${g.steps.analyze.toFixed(1)} s; ${g.sizes.map((s) => `${s.name} ${s.tableMb.toFixed(0)}+${s.indexesMb.toFixed(0)} MB`).join(', ')}`,
+    },
     qRow('who saw X (whoSaw)', q.whoSaw, target),
     qRow('what did N see (nodeSaw)', q.nodeSaw, target),
     qRow('what did N see since a week ago', q.nodeSawLastWeek),
     qRow('not yet current (notCurrent)', q.notCurrent),
     qRow('events by actor, limit 100', q.eventsByActor),
     qRow('events by fact, limit 100', q.eventsByFact),
-    ...Object.values(r.sightingUpsert).map((u) => ({ figure: `sighting upsert: ${u.label}`, value: ms(u.cpuPerCall), detail: `CPU incl. pg ${ms(u.postgresPerCall)}; latency p50 ${msOf(u.p50Ms)}, p99 ${msOf(u.p99Ms)}` })),
-    { figure: 'AuditLog.append, one at a time', value: `${r.chain.appendSequential.perSecond.toFixed(0)}/s`, detail: `${ms(r.chain.appendSequential.cpuPerAppend)} CPU, p50 ${msOf(r.chain.appendSequential.p50Ms)}, p99 ${msOf(r.chain.appendSequential.p99Ms)}` },
-    { figure: 'AuditLog.append, 8 at once', value: `${r.chain.appendConcurrent8.perSecond.toFixed(0)}/s`, detail: `${ms(r.chain.appendConcurrent8.cpuPerAppend)} CPU, p50 ${msOf(r.chain.appendConcurrent8.p50Ms)}, p99 ${msOf(r.chain.appendConcurrent8.p99Ms)}` },
-    { figure: 'verifyAuditChain per 100k events', value: `${r.chain.verify.secondsPer100k.toFixed(2)} s`, detail: `${r.chain.verify.events} events in ${r.chain.verify.seconds.toFixed(2)} s; CPU ${r.chain.verify.cpuProcess.toFixed(2)} s node + ${r.chain.verify.cpuPostgres.toFixed(2)} s pg` },
+    ...Object.values(r.sightingUpsert).map((u) => ({
+      figure: `sighting upsert: ${u.label}`,
+      value: ms(u.cpuPerCall),
+      detail: `CPU incl. pg ${ms(u.postgresPerCall)}; latency p50 ${msOf(u.p50Ms)}, p99 ${msOf(u.p99Ms)}`,
+    })),
+    {
+      figure: 'AuditLog.append, one at a time',
+      value: `${r.chain.appendSequential.perSecond.toFixed(0)}/s`,
+      detail: `${ms(r.chain.appendSequential.cpuPerAppend)} CPU, p50 ${msOf(r.chain.appendSequential.p50Ms)}, p99 ${msOf(r.chain.appendSequential.p99Ms)}`,
+    },
+    {
+      figure: 'AuditLog.append, 8 at once',
+      value: `${r.chain.appendConcurrent8.perSecond.toFixed(0)}/s`,
+      detail: `${ms(r.chain.appendConcurrent8.cpuPerAppend)} CPU, p50 ${msOf(r.chain.appendConcurrent8.p50Ms)}, p99 ${msOf(r.chain.appendConcurrent8.p99Ms)}`,
+    },
+    {
+      figure: 'verifyAuditChain per 100k events',
+      value: `${r.chain.verify.secondsPer100k.toFixed(2)} s`,
+      detail: `${r.chain.verify.events} events in ${r.chain.verify.seconds.toFixed(2)} s; CPU ${r.chain.verify.cpuProcess.toFixed(2)} s node + ${r.chain.verify.cpuPostgres.toFixed(2)} s pg`,
+    },
   ];
   printTable(`== audit (PostgreSQL): ${z.sightings.toLocaleString('en')} sightings and events, queries in process, one at a time ==`, rows);
 }

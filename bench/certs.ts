@@ -2,12 +2,12 @@
 // and an RSA-4096 CA and server key, which is what a Puppet CA issues. Files go to one
 // temporary folder that the orchestrator removes at the end.
 import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
-import { getTestPki, utf8StringDer } from '../test/support/pki';
 import { puppetExtensionOid } from '../src/tls/certificate';
+import { getTestPki, utf8StringDer } from '../test/support/pki';
 
 const crypto = webcrypto as unknown as Crypto;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -77,49 +77,79 @@ const keyPem = async (key: CryptoKey) => x509.PemConverter.encode(await crypto.s
 export async function rsa4096Pki(dir: string): Promise<Pki> {
   const caKeys = await rsaKeys(4096);
   const caName = new x509.Name('CN=Puppet CA: bench.rsa');
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(), name: caName, keys: caKeys, signingAlgorithm: RSA_SIGNING,
-    notBefore: new Date(Date.now() - DAY_MS), notAfter: new Date(Date.now() + 3650 * DAY_MS),
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
-    ],
-  }, crypto);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: serial(),
+      name: caName,
+      keys: caKeys,
+      signingAlgorithm: RSA_SIGNING,
+      notBefore: new Date(Date.now() - DAY_MS),
+      notAfter: new Date(Date.now() + 3650 * DAY_MS),
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  );
 
   const leaf = async (certname: string, keys: CryptoKeyPair, extra: x509.Extension[]) =>
-    x509.X509CertificateGenerator.create({
-      serialNumber: serial(), subject: new x509.Name([{ CN: [certname] }]), issuer: ca.subjectName,
-      notBefore: new Date(Date.now() - DAY_MS), notAfter: new Date(Date.now() + 365 * DAY_MS),
-      publicKey: keys.publicKey, signingKey: caKeys.privateKey, signingAlgorithm: RSA_SIGNING,
-      extensions: [
-        new x509.BasicConstraintsExtension(false, undefined, true),
-        new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
-        await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
-        ...extra,
-      ],
-    }, crypto);
+    x509.X509CertificateGenerator.create(
+      {
+        serialNumber: serial(),
+        subject: new x509.Name([{ CN: [certname] }]),
+        issuer: ca.subjectName,
+        notBefore: new Date(Date.now() - DAY_MS),
+        notAfter: new Date(Date.now() + 365 * DAY_MS),
+        publicKey: keys.publicKey,
+        signingKey: caKeys.privateKey,
+        signingAlgorithm: RSA_SIGNING,
+        extensions: [
+          new x509.BasicConstraintsExtension(false, undefined, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+          new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+          await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey, false, crypto),
+          ...extra,
+        ],
+      },
+      crypto,
+    );
 
   const serverKeys = await rsaKeys(4096);
   const server = await leaf('localhost', serverKeys, [
-    new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: 'localhost' }, { type: 'ip', value: '127.0.0.1' }]),
+    new x509.SubjectAlternativeNameExtension([
+      { type: 'dns', value: 'localhost' },
+      { type: 'ip', value: '127.0.0.1' },
+    ]),
   ]);
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: ca.subjectName, thisUpdate: new Date(Date.now() - 60_000), nextUpdate: new Date(Date.now() + 30 * DAY_MS),
-    entries: [], signingAlgorithm: RSA_SIGNING, signingKey: caKeys.privateKey,
-    extensions: [new x509.Extension('2.5.29.20', false, new Uint8Array([0x02, 0x01, 0x01]))],
-  }, crypto);
+  const crl = await x509.X509CrlGenerator.create(
+    {
+      issuer: ca.subjectName,
+      thisUpdate: new Date(Date.now() - 60_000),
+      nextUpdate: new Date(Date.now() + 30 * DAY_MS),
+      entries: [],
+      signingAlgorithm: RSA_SIGNING,
+      signingKey: caKeys.privateKey,
+      extensions: [new x509.Extension('2.5.29.20', false, new Uint8Array([0x02, 0x01, 0x01]))],
+    },
+    crypto,
+  );
   const caPem = ca.toString('pem');
   return {
     label: 'RSA-4096',
     caFile: write(dir, 'rsa-ca.pem', caPem),
     caPem,
     crlFile: write(dir, 'rsa-crl.pem', x509.PemConverter.encode(crl.rawData, 'X509 CRL')),
-    server: { cert: write(dir, 'rsa-server.pem', server.toString('pem')), key: write(dir, 'rsa-server-key.pem', await keyPem(serverKeys.privateKey)) },
+    server: {
+      cert: write(dir, 'rsa-server.pem', server.toString('pem')),
+      key: write(dir, 'rsa-server-key.pem', await keyPem(serverKeys.privateKey)),
+    },
     async client(certname, environment) {
       const keys = await rsaKeys(2048);
-      const cert = await leaf(certname, keys, [new x509.Extension(puppetExtensionOid('pp_environment'), false, utf8StringDer(environment))]);
+      const cert = await leaf(certname, keys, [
+        new x509.Extension(puppetExtensionOid('pp_environment'), false, utf8StringDer(environment)),
+      ]);
       return { certname, certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
     },
   };

@@ -37,7 +37,10 @@ export class PgBackends {
   private timer?: NodeJS.Timeout;
   private polling?: Promise<void>;
 
-  constructor(adminUrl: string, private readonly database: string) {
+  constructor(
+    adminUrl: string,
+    private readonly database: string,
+  ) {
     this.admin = new pg.Client({ connectionString: adminUrl, application_name: 'exportfact-bench-meter' });
   }
 

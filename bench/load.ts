@@ -1,6 +1,6 @@
 // The load generator: a child process speaking real mutual TLS with node:https, so that
 // none of its work lands in the server's CPU figures. The parent sends jobs over IPC.
-import { fork, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { ClientCert } from './certs';
@@ -50,9 +50,13 @@ function request(job: Job, ctx: tls.SecureContext, agent: https.Agent | false, i
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
-        host: url.hostname, port: Number(url.port), path: url.pathname, method: job.method ?? 'GET',
+        host: url.hostname,
+        port: Number(url.port),
+        path: url.pathname,
+        method: job.method ?? 'GET',
         headers: { ...job.headers, ...(body ? { 'Content-Type': 'application/json' } : {}) },
-        secureContext: ctx, agent,
+        secureContext: ctx,
+        agent,
       } as https.RequestOptions,
       (res) => {
         let bytes = 0;
@@ -153,7 +157,9 @@ export class LoadGenerator {
     const r = await this.run(job);
     const good = statuses.reduce((n, s) => n + (r.statuses[s] ?? 0), 0);
     if (good !== (job.durationMs === undefined ? job.count : r.count) || r.errors.length) {
-      throw new Error(`${job.method ?? 'GET'} ${job.path}: expected ${job.count} × ${statuses.join('/')}, got ${JSON.stringify(r.statuses)} ${r.errors.join('; ')}`);
+      throw new Error(
+        `${job.method ?? 'GET'} ${job.path}: expected ${job.count} × ${statuses.join('/')}, got ${JSON.stringify(r.statuses)} ${r.errors.join('; ')}`,
+      );
     }
     return r;
   }
@@ -164,7 +170,12 @@ export class LoadGenerator {
 }
 
 /** One request from the orchestrator itself (not measured): reads a status and an ETag. */
-export function requestOnce(url: string, ca: string, client: ClientCert, headers: Record<string, string> = {}): Promise<{ status: number; etag?: string; bytes: number }> {
+export function requestOnce(
+  url: string,
+  ca: string,
+  client: ClientCert,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; etag?: string; bytes: number }> {
   return new Promise((resolve, reject) => {
     const req = https.get(url, { ca, cert: client.certPem, key: client.keyPem, agent: false, headers }, (res) => {
       let bytes = 0;

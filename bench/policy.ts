@@ -8,7 +8,7 @@ import pino from 'pino';
 import { auditFilesIn, openAudit } from '../src/audit/open-audit';
 import { PgStore } from '../src/db/pg-store';
 import type { Caller } from '../src/identity/caller';
-import { compilePolicy, DEFAULT_POLICY, type CompiledPolicy } from '../src/policy';
+import { type CompiledPolicy, compilePolicy, DEFAULT_POLICY } from '../src/policy';
 import { createKeyringFile } from '../src/secrets/keyring';
 import { SecretVault } from '../src/secrets/secret-vault';
 import { createServices } from '../src/services';
@@ -61,13 +61,34 @@ export async function runPolicy(adminUrl: string, quick: boolean): Promise<Polic
     const started = process.hrtime.bigint();
     const compiled = compilePolicy(benchPolicyYaml(), 'bench-policy.yaml');
     const compileMs = Number(process.hrtime.bigint() - started) / 1e6;
-    const holders: Record<'none' | 'rules', { current: CompiledPolicy }> = { none: { current: DEFAULT_POLICY }, rules: { current: compiled } };
+    const holders: Record<'none' | 'rules', { current: CompiledPolicy }> = {
+      none: { current: DEFAULT_POLICY },
+      rules: { current: compiled },
+    };
     const services = {
-      none: createServices({ store, vault: new SecretVault(keyring, keyring.newestId), secrets: { graceSeconds: 3600 }, log, audit, policy: holders.none }),
-      rules: createServices({ store, vault: new SecretVault(keyring, keyring.newestId), secrets: { graceSeconds: 3600 }, log, audit, policy: holders.rules }),
+      none: createServices({
+        store,
+        vault: new SecretVault(keyring, keyring.newestId),
+        secrets: { graceSeconds: 3600 },
+        log,
+        audit,
+        policy: holders.none,
+      }),
+      rules: createServices({
+        store,
+        vault: new SecretVault(keyring, keyring.newestId),
+        secrets: { graceSeconds: 3600 },
+        log,
+        audit,
+        policy: holders.rules,
+      }),
     };
     const callers = (variant: string, rep: number): Caller[] =>
-      Array.from({ length: views }, (_, i) => ({ certname: `${variant}-${rep}-${i}.bench`, environment: ENV, extensions: { pp_role: `role${i % ROLES}` } }));
+      Array.from({ length: views }, (_, i) => ({
+        certname: `${variant}-${rep}-${i}.bench`,
+        environment: ENV,
+        extensions: { pp_role: `role${i % ROLES}` },
+      }));
     // Warm the row cache of both (one database read each), so only rendering and filtering are measured.
     for (const v of ['none', 'rules'] as const) await services[v].facts.view({ certname: 'warm.bench', environment: ENV, extensions: {} });
 
@@ -80,7 +101,10 @@ export async function runPolicy(adminUrl: string, quick: boolean): Promise<Polic
         for (const c of who) await services[v].facts.view(c);
         samples[v === 'none' ? 'coldNone' : 'coldRules'].push((cpuSeconds() - before) / views);
         // Warm: the same callers after the view changed (their decisions are cached, the body is not).
-        await services.none.facts.publish({ certname: 'writer.bench', environment: ENV, extensions: {} }, { category: 'c000', name: 'bump', value: `${v}-${rep}`, sensitive: false, multi: false });
+        await services.none.facts.publish(
+          { certname: 'writer.bench', environment: ENV, extensions: {} },
+          { category: 'c000', name: 'bump', value: `${v}-${rep}`, sensitive: false, multi: false },
+        );
         before = cpuSeconds();
         for (const c of who) await services[v].facts.view(c);
         samples[v === 'none' ? 'warmNone' : 'warmRules'].push((cpuSeconds() - before) / views);
@@ -107,8 +131,20 @@ export function reportPolicy(r: PolicyResult): void {
   const cold = r.coldRules / r.coldNone;
   const warm = r.warmRules / r.warmNone;
   printTable(`policy: CPU per facts view of ${r.facts} facts, ${r.rules} rules vs no policy (${r.views} callers)`, [
-    { figure: 'view, first of a caller: no policy / 500 rules', value: `${ms(r.coldNone)} / ${ms(r.coldRules)} = ${x(cold)}`, target: '< 1.10×', verdict: verdict(cold), detail: 'decisions computed for a new identity' },
-    { figure: 'view after a change: no policy / 500 rules', value: `${ms(r.warmNone)} / ${ms(r.warmRules)} = ${x(warm)}`, target: '< 1.10×', verdict: verdict(warm), detail: 'decisions cached per identity and policy version' },
+    {
+      figure: 'view, first of a caller: no policy / 500 rules',
+      value: `${ms(r.coldNone)} / ${ms(r.coldRules)} = ${x(cold)}`,
+      target: '< 1.10×',
+      verdict: verdict(cold),
+      detail: 'decisions computed for a new identity',
+    },
+    {
+      figure: 'view after a change: no policy / 500 rules',
+      value: `${ms(r.warmNone)} / ${ms(r.warmRules)} = ${x(warm)}`,
+      target: '< 1.10×',
+      verdict: verdict(warm),
+      detail: 'decisions cached per identity and policy version',
+    },
     { figure: 'compiling the rules', value: `${r.compileMs.toFixed(0)} ms`, detail: 'once per policy version, at load or reload' },
   ]);
 }

@@ -14,8 +14,17 @@ export interface Row {
 }
 
 export function printTable(title: string, rows: Row[]): void {
-  const w = [Math.max(6, ...rows.map((r) => r.figure.length)), Math.max(5, ...rows.map((r) => r.value.length)), Math.max(6, ...rows.map((r) => (r.target ?? '').length)), 6];
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(w[i] ?? 0)).join('  ').trimEnd();
+  const w = [
+    Math.max(6, ...rows.map((r) => r.figure.length)),
+    Math.max(5, ...rows.map((r) => r.value.length)),
+    Math.max(6, ...rows.map((r) => (r.target ?? '').length)),
+    6,
+  ];
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(w[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   console.log(`\n${title}`);
   console.log(line(['figure', 'value', 'target', 'result', 'detail']));
   console.log(line(w.map((n) => '-'.repeat(n)).concat('------')));

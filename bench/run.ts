@@ -13,26 +13,55 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { p256Pki, rsa4096Pki, type ClientCert, type Pki } from './certs';
+import { auditSizesFor, reportAudit, runAudit } from './audit';
+import { type ClientCert, type Pki, p256Pki, rsa4096Pki } from './certs';
 import { memoryMb, PgBackends, ServerCpu } from './cpu';
-import { LoadGenerator, requestOnce, type Job } from './load';
-import { median, ms, printTable, x, type Row } from './report';
-import { startBareServer, startBroker, type ServerProcess } from './servers';
-import { bulkLoadFacts, createStore, factValue, type StoreKind } from './store';
-import { runSecrets, reportSecrets, SECRETS_SIZES } from './secrets';
-import { auditSizesFor, runAudit, reportAudit } from './audit';
+import { type Job, LoadGenerator, requestOnce } from './load';
 import { reportPolicy, runPolicy } from './policy';
+import { median, ms, printTable, type Row, x } from './report';
+import { reportSecrets, runSecrets, SECRETS_SIZES } from './secrets';
+import { type ServerProcess, startBareServer, startBroker } from './servers';
+import { bulkLoadFacts, createStore, factValue, type StoreKind } from './store';
 
 const SIZES = {
-  full: { reps: 3, handshakes: 200, fleet: 150, keepalive304: 1500, keepaliveFull: 800, throughput: 400, throughputRsa: 160, memFacts: 100_000, memGets: 5 },
-  quick: { reps: 1, handshakes: 60, fleet: 40, keepalive304: 400, keepaliveFull: 200, throughput: 96, throughputRsa: 48, memFacts: 10_000, memGets: 3 },
+  full: {
+    reps: 3,
+    handshakes: 200,
+    fleet: 150,
+    keepalive304: 1500,
+    keepaliveFull: 800,
+    throughput: 400,
+    throughputRsa: 160,
+    memFacts: 100_000,
+    memGets: 5,
+  },
+  quick: {
+    reps: 1,
+    handshakes: 60,
+    fleet: 40,
+    keepalive304: 400,
+    keepaliveFull: 200,
+    throughput: 96,
+    throughputRsa: 48,
+    memFacts: 10_000,
+    memGets: 3,
+  },
 };
 type Sizes = (typeof SIZES)['full'];
 const FRESH_CONCURRENCY = 4; // same for the bare server and the broker
 const LANES = 16;
 
 type Part = 'core' | 'secrets' | 'audit' | 'policy';
-interface Options { quick: boolean; stores: StoreKind[]; out?: string; adminUrl: string; parts: Part[]; auditScale?: number; auditChain?: number; rotationRows?: number; }
+interface Options {
+  quick: boolean;
+  stores: StoreKind[];
+  out?: string;
+  adminUrl: string;
+  parts: Part[];
+  auditScale?: number;
+  auditChain?: number;
+  rotationRows?: number;
+}
 
 const count = (flag: string, v: string | undefined): number => {
   const n = Number(String(v).replace(/[_,]/g, ''));
@@ -41,7 +70,12 @@ const count = (flag: string, v: string | undefined): number => {
 };
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, stores: ['embedded', 'postgres'], adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres', parts: ['core', 'secrets', 'audit', 'policy'] };
+  const o: Options = {
+    quick: false,
+    stores: ['embedded', 'postgres'],
+    adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
+    parts: ['core', 'secrets', 'audit', 'policy'],
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
@@ -63,9 +97,16 @@ function parseArgs(argv: string[]): Options {
   return o;
 }
 
-interface Clients { writer200: ClientCert; writer1000: ClientCert; readers200: ClientCert[]; reader1000: ClientCert; memReader: ClientCert; fleet: ClientCert[]; }
+interface Clients {
+  writer200: ClientCert;
+  writer1000: ClientCert;
+  readers200: ClientCert[];
+  reader1000: ClientCert;
+  memReader: ClientCert;
+  fleet: ClientCert[];
+}
 
-async function issueClients(pki: Pki, sizes: Sizes, fleet: number): Promise<Clients> {
+async function issueClients(pki: Pki, fleet: number): Promise<Clients> {
   const readers200: ClientCert[] = [];
   for (let i = 0; i < LANES; i++) readers200.push(await pki.client(`reader${i}.bench`, 'bench200'));
   const fleetCerts: ClientCert[] = [];
@@ -81,16 +122,55 @@ async function issueClients(pki: Pki, sizes: Sizes, fleet: number): Promise<Clie
 }
 
 /** One measured repetition of one phase. */
-interface Sample { cpu: number; process: number; postgres: number; ops: number; opsPerSec: number; bytesPerOp: number; }
+interface Sample {
+  cpu: number;
+  process: number;
+  postgres: number;
+  ops: number;
+  opsPerSec: number;
+  bytesPerOp: number;
+}
 
-interface PhaseDef { key: string; label: string; server: () => ServerProcess; withPg: boolean; job: (rep: number) => Job; status: number; }
+interface PhaseDef {
+  key: string;
+  label: string;
+  server: () => ServerProcess;
+  withPg: boolean;
+  job: (rep: number) => Job;
+  status: number;
+}
 
 async function seed(load: LoadGenerator, url: string, pki: Pki, writer: ClientCert, count: number, perCategory: number): Promise<void> {
   const paths = Array.from({ length: count }, (_, i) => `/v1/facts/svc${Math.floor(i / perCategory)}/key${i % perCategory}`);
-  await load.expect({ url, path: '', paths, method: 'PUT', bodies: paths.map((_, i) => ({ value: factValue(i) })), mode: 'keepalive', count, concurrency: 4, ca: pki.caPem, clients: [writer] }, 200, 201);
+  await load.expect(
+    {
+      url,
+      path: '',
+      paths,
+      method: 'PUT',
+      bodies: paths.map((_, i) => ({ value: factValue(i) })),
+      mode: 'keepalive',
+      count,
+      concurrency: 4,
+      ca: pki.caPem,
+      clients: [writer],
+    },
+    200,
+    201,
+  );
 }
 
-async function runStore(kind: StoreKind, o: Options, sizes: Sizes, tmp: string, load: LoadGenerator, p256: Pki, rsa: Pki, pc: Clients, rc: Clients) {
+async function runStore(
+  kind: StoreKind,
+  o: Options,
+  sizes: Sizes,
+  tmp: string,
+  load: LoadGenerator,
+  p256: Pki,
+  rsa: Pki,
+  pc: Clients,
+  rc: Clients,
+) {
   const dir = path.join(tmp, kind);
   fs.mkdirSync(dir, { recursive: true });
   const store = await createStore(kind, dir, o.adminUrl);
@@ -105,9 +185,23 @@ async function runStore(kind: StoreKind, o: Options, sizes: Sizes, tmp: string, 
     }
     const log = (n: string) => path.join(dir, `${n}.log`);
     const keyring = path.join(dir, 'keyring.json'); // one per store: brokers sharing a database share its keys
-    const broker = await startBroker({ pki: p256, store: store.serveArgs('main'), probe: pc.readers200[0], logFile: log('broker-p256'), dir: path.join(dir, 'broker-p256'), keyring });
+    const broker = await startBroker({
+      pki: p256,
+      store: store.serveArgs('main'),
+      probe: pc.readers200[0],
+      logFile: log('broker-p256'),
+      dir: path.join(dir, 'broker-p256'),
+      keyring,
+    });
     started.push(broker);
-    const rsaBroker = await startBroker({ pki: rsa, store: store.serveArgs('rsa'), probe: rc.readers200[0], logFile: log('broker-rsa'), dir: path.join(dir, 'broker-rsa'), keyring });
+    const rsaBroker = await startBroker({
+      pki: rsa,
+      store: store.serveArgs('rsa'),
+      probe: rc.readers200[0],
+      logFile: log('broker-rsa'),
+      dir: path.join(dir, 'broker-rsa'),
+      keyring,
+    });
     started.push(rsaBroker);
     const bare = await startBareServer(p256);
     started.push(bare);
@@ -122,28 +216,118 @@ async function runStore(kind: StoreKind, o: Options, sizes: Sizes, tmp: string, 
     const view200 = await requestOnce(`${broker.url}/v1/facts`, p256.caPem, pc.readers200[0]);
     const inm = { 'If-None-Match': tag };
 
-    const fresh = (server: () => ServerProcess, pki: Pki, clients: ClientCert[], count: number, extra: Partial<Job> = {}): Job =>
-      ({ url: server().url, path: '/v1/facts', mode: 'fresh', count, concurrency: FRESH_CONCURRENCY, ca: pki.caPem, clients, ...extra });
-    const keep = (count: number, extra: Partial<Job> = {}): Job =>
-      ({ url: broker.url, path: '/v1/facts', mode: 'keepalive', count, concurrency: 1, warmup: 1, ca: p256.caPem, clients: [pc.reader1000], ...extra });
+    const fresh = (server: () => ServerProcess, pki: Pki, clients: ClientCert[], count: number, extra: Partial<Job> = {}): Job => ({
+      url: server().url,
+      path: '/v1/facts',
+      mode: 'fresh',
+      count,
+      concurrency: FRESH_CONCURRENCY,
+      ca: pki.caPem,
+      clients,
+      ...extra,
+    });
+    const keep = (count: number, extra: Partial<Job> = {}): Job => ({
+      url: broker.url,
+      path: '/v1/facts',
+      mode: 'keepalive',
+      count,
+      concurrency: 1,
+      warmup: 1,
+      ca: p256.caPem,
+      clients: [pc.reader1000],
+      ...extra,
+    });
     const F = sizes.fleet;
     const phases: PhaseDef[] = [
-      { key: 'bare', label: 'bare handshake, P-256 (baseline)', server: () => bare, withPg: false, status: 200, job: () => fresh(() => bare, p256, pc.readers200, sizes.handshakes, { path: '/' }) },
-      { key: 'sync', label: 'agent sync, 200 facts, repeat node', server: () => broker, withPg: true, status: 200, job: () => fresh(() => broker, p256, pc.readers200, sizes.handshakes) },
-      { key: 'syncFleet', label: 'agent sync, 200 facts, new node each', server: () => broker, withPg: true, status: 200, job: (r) => fresh(() => broker, p256, pc.fleet.slice(r * F, (r + 1) * F), F) },
-      { key: 'keep304', label: 'kept-alive 304, 1,000 facts', server: () => broker, withPg: true, status: 304, job: () => keep(sizes.keepalive304, { headers: inm }) },
-      { key: 'keepFull', label: 'kept-alive full view, 1,000 facts', server: () => broker, withPg: true, status: 200, job: () => keep(sizes.keepaliveFull) },
-      { key: 'fresh304', label: 'fresh handshake + 304, 1,000 facts', server: () => broker, withPg: true, status: 304, job: () => fresh(() => broker, p256, [pc.reader1000], sizes.handshakes, { headers: inm }) },
-      { key: 'freshFull', label: 'fresh handshake + full view, 1,000 facts', server: () => broker, withPg: true, status: 200, job: () => fresh(() => broker, p256, [pc.reader1000], sizes.handshakes) },
-      { key: 'bareRsa', label: 'bare handshake, RSA-4096', server: () => bareRsa, withPg: false, status: 200, job: () => fresh(() => bareRsa, rsa, rc.readers200, Math.round(sizes.handshakes / 2), { path: '/' }) },
-      { key: 'tpP256', label: 'agent syncs at concurrency 16, P-256', server: () => broker, withPg: true, status: 200, job: () => fresh(() => broker, p256, pc.readers200, sizes.throughput, { concurrency: LANES }) },
-      { key: 'tpRsa', label: 'agent syncs at concurrency 16, RSA-4096', server: () => rsaBroker, withPg: true, status: 200, job: () => fresh(() => rsaBroker, rsa, rc.readers200, sizes.throughputRsa, { concurrency: LANES }) },
+      {
+        key: 'bare',
+        label: 'bare handshake, P-256 (baseline)',
+        server: () => bare,
+        withPg: false,
+        status: 200,
+        job: () => fresh(() => bare, p256, pc.readers200, sizes.handshakes, { path: '/' }),
+      },
+      {
+        key: 'sync',
+        label: 'agent sync, 200 facts, repeat node',
+        server: () => broker,
+        withPg: true,
+        status: 200,
+        job: () => fresh(() => broker, p256, pc.readers200, sizes.handshakes),
+      },
+      {
+        key: 'syncFleet',
+        label: 'agent sync, 200 facts, new node each',
+        server: () => broker,
+        withPg: true,
+        status: 200,
+        job: (r) => fresh(() => broker, p256, pc.fleet.slice(r * F, (r + 1) * F), F),
+      },
+      {
+        key: 'keep304',
+        label: 'kept-alive 304, 1,000 facts',
+        server: () => broker,
+        withPg: true,
+        status: 304,
+        job: () => keep(sizes.keepalive304, { headers: inm }),
+      },
+      {
+        key: 'keepFull',
+        label: 'kept-alive full view, 1,000 facts',
+        server: () => broker,
+        withPg: true,
+        status: 200,
+        job: () => keep(sizes.keepaliveFull),
+      },
+      {
+        key: 'fresh304',
+        label: 'fresh handshake + 304, 1,000 facts',
+        server: () => broker,
+        withPg: true,
+        status: 304,
+        job: () => fresh(() => broker, p256, [pc.reader1000], sizes.handshakes, { headers: inm }),
+      },
+      {
+        key: 'freshFull',
+        label: 'fresh handshake + full view, 1,000 facts',
+        server: () => broker,
+        withPg: true,
+        status: 200,
+        job: () => fresh(() => broker, p256, [pc.reader1000], sizes.handshakes),
+      },
+      {
+        key: 'bareRsa',
+        label: 'bare handshake, RSA-4096',
+        server: () => bareRsa,
+        withPg: false,
+        status: 200,
+        job: () => fresh(() => bareRsa, rsa, rc.readers200, Math.round(sizes.handshakes / 2), { path: '/' }),
+      },
+      {
+        key: 'tpP256',
+        label: 'agent syncs at concurrency 16, P-256',
+        server: () => broker,
+        withPg: true,
+        status: 200,
+        job: () => fresh(() => broker, p256, pc.readers200, sizes.throughput, { concurrency: LANES }),
+      },
+      {
+        key: 'tpRsa',
+        label: 'agent syncs at concurrency 16, RSA-4096',
+        server: () => rsaBroker,
+        withPg: true,
+        status: 200,
+        job: () => fresh(() => rsaBroker, rsa, rc.readers200, sizes.throughputRsa, { concurrency: LANES }),
+      },
     ];
 
     console.log(`[${kind}] warming up…`);
     for (const p of phases) {
       const j = p.job(0);
-      await load.expect({ ...j, clients: p.key === 'syncFleet' ? pc.readers200 : j.clients, count: Math.min(j.count, p.key.startsWith('keep') ? 300 : 48) }, p.status);
+      await load.expect(
+        { ...j, clients: p.key === 'syncFleet' ? pc.readers200 : j.clients, count: Math.min(j.count, p.key.startsWith('keep') ? 300 : 48) },
+        p.status,
+      );
     }
 
     const samples: Record<string, Sample[]> = {};
@@ -154,20 +338,41 @@ async function runStore(kind: StoreKind, o: Options, sizes: Sizes, tmp: string, 
         const m = await new ServerCpu(server.pid, p.withPg ? backends : undefined).measure(() => load.expect(job, p.status));
         const n = m.result.count;
         (samples[p.key] ??= []).push({
-          cpu: m.total / n, process: m.process / n, postgres: m.postgres / n,
-          ops: n, opsPerSec: n / m.result.seconds, bytesPerOp: m.result.bytes / n,
+          cpu: m.total / n,
+          process: m.process / n,
+          postgres: m.postgres / n,
+          ops: n,
+          opsPerSec: n / m.result.seconds,
+          bytesPerOp: m.result.bytes / n,
         });
-        console.log(`[${kind}] rep ${rep + 1}/${sizes.reps} ${p.label.padEnd(42)} ${ms(m.total / n)}/op  ${(n / m.result.seconds).toFixed(0)}/s`);
+        console.log(
+          `[${kind}] rep ${rep + 1}/${sizes.reps} ${p.label.padEnd(42)} ${ms(m.total / n)}/op  ${(n / m.result.seconds).toFixed(0)}/s`,
+        );
       }
     }
     const rssAfterPhases = memoryMb(broker.pid, 'VmRSS');
 
     // Memory: a broker started afresh on the store holding the 100k-fact environment.
     for (const s of started.splice(0)) await s.stop();
-    const memBroker = await startBroker({ pki: p256, store: store.serveArgs('main'), probe: pc.memReader, logFile: log('broker-mem'), dir: path.join(dir, 'broker-mem'), keyring });
+    const memBroker = await startBroker({
+      pki: p256,
+      store: store.serveArgs('main'),
+      probe: pc.memReader,
+      logFile: log('broker-mem'),
+      dir: path.join(dir, 'broker-mem'),
+      keyring,
+    });
     started.push(memBroker);
     const rssIdle = memoryMb(memBroker.pid, 'VmRSS');
-    const memJob: Job = { url: memBroker.url, path: '/v1/facts', mode: 'keepalive', count: sizes.memGets, concurrency: 1, ca: p256.caPem, clients: [pc.memReader] };
+    const memJob: Job = {
+      url: memBroker.url,
+      path: '/v1/facts',
+      mode: 'keepalive',
+      count: sizes.memGets,
+      concurrency: 1,
+      ca: p256.caPem,
+      clients: [pc.memReader],
+    };
     const mem = await new ServerCpu(memBroker.pid, backends).measure(() => load.expect(memJob, 200));
     const memory = {
       facts: sizes.memFacts,
@@ -180,17 +385,27 @@ async function runStore(kind: StoreKind, o: Options, sizes: Sizes, tmp: string, 
       rssAfterPhasesMb: rssAfterPhases,
       bulkLoadSeconds: bulkSeconds,
     };
-    console.log(`[${kind}] RSS with ${sizes.memFacts} facts: idle ${rssIdle.toFixed(0)} MB, after ${sizes.memGets} full GETs ${memory.rssAfterGetsMb.toFixed(0)} MB (peak ${memory.peakRssMb.toFixed(0)} MB)`);
+    console.log(
+      `[${kind}] RSS with ${sizes.memFacts} facts: idle ${rssIdle.toFixed(0)} MB, after ${sizes.memGets} full GETs ${memory.rssAfterGetsMb.toFixed(0)} MB (peak ${memory.peakRssMb.toFixed(0)} MB)`,
+    );
 
     const ratio = (a: string, b: string) => median(samples[a].map((s, i) => s.cpu / samples[b][i].cpu));
     const summary = Object.fromEntries(
       phases.map((p) => {
         const s = samples[p.key];
-        return [p.key, {
-          label: p.label,
-          cpuPerOp: median(s.map((v) => v.cpu)), processPerOp: median(s.map((v) => v.process)), postgresPerOp: median(s.map((v) => v.postgres)),
-          opsPerSec: median(s.map((v) => v.opsPerSec)), bytesPerOp: median(s.map((v) => v.bytesPerOp)), ops: s[0].ops, reps: s,
-        }];
+        return [
+          p.key,
+          {
+            label: p.label,
+            cpuPerOp: median(s.map((v) => v.cpu)),
+            processPerOp: median(s.map((v) => v.process)),
+            postgresPerOp: median(s.map((v) => v.postgres)),
+            opsPerSec: median(s.map((v) => v.opsPerSec)),
+            bytesPerOp: median(s.map((v) => v.bytesPerOp)),
+            ops: s[0].ops,
+            reps: s,
+          },
+        ];
       }),
     );
     return {
@@ -218,19 +433,41 @@ type StoreResult = Awaited<ReturnType<typeof runStore>>;
 
 function report(r: StoreResult): void {
   const p = r.phases;
-  const cpu = (k: string) => `${ms(p[k].cpuPerOp)}${r.store === 'postgres' && p[k].postgresPerOp > 0 ? ` (pg ${ms(p[k].postgresPerOp)})` : ''}`;
+  const cpu = (k: string) =>
+    `${ms(p[k].cpuPerOp)}${r.store === 'postgres' && p[k].postgresPerOp > 0 ? ` (pg ${ms(p[k].postgresPerOp)})` : ''}`;
   const rows: Row[] = [
-    ...Object.keys(p).map((k) => ({ figure: p[k].label, value: cpu(k), detail: `${p[k].opsPerSec.toFixed(0)}/s, ${p[k].ops} ops × ${p[k].reps.length}` })),
-    { figure: 'sync ÷ bare handshake (repeat node)', value: x(r.ratios.syncOverBare), target: '≤ 1.25', verdict: r.ratios.syncOverBare <= 1.25 ? 'met' : 'MISSED' },
-    { figure: 'sync ÷ bare handshake (new node each)', value: x(r.ratios.fleetSyncOverBare), target: '≤ 1.25', verdict: r.ratios.fleetSyncOverBare <= 1.25 ? 'met' : 'MISSED' },
-    { figure: 'full view ÷ 304, kept-alive', value: x(r.ratios.keepFullOver304), target: '≥ 5', verdict: r.ratios.keepFullOver304 >= 5 ? 'met' : 'MISSED' },
+    ...Object.keys(p).map((k) => ({
+      figure: p[k].label,
+      value: cpu(k),
+      detail: `${p[k].opsPerSec.toFixed(0)}/s, ${p[k].ops} ops × ${p[k].reps.length}`,
+    })),
+    {
+      figure: 'sync ÷ bare handshake (repeat node)',
+      value: x(r.ratios.syncOverBare),
+      target: '≤ 1.25',
+      verdict: r.ratios.syncOverBare <= 1.25 ? 'met' : 'MISSED',
+    },
+    {
+      figure: 'sync ÷ bare handshake (new node each)',
+      value: x(r.ratios.fleetSyncOverBare),
+      target: '≤ 1.25',
+      verdict: r.ratios.fleetSyncOverBare <= 1.25 ? 'met' : 'MISSED',
+    },
+    {
+      figure: 'full view ÷ 304, kept-alive',
+      value: x(r.ratios.keepFullOver304),
+      target: '≥ 5',
+      verdict: r.ratios.keepFullOver304 >= 5 ? 'met' : 'MISSED',
+    },
     { figure: 'full view ÷ 304, fresh handshake', value: x(r.ratios.freshFullOver304), target: '', detail: 'informative' },
     { figure: 'RSA-4096 sync ÷ RSA-4096 bare (c16 vs c4)', value: x(r.ratios.rsaSyncOverRsaBare), detail: 'informative' },
     { figure: 'syncs/s at c16, P-256', value: r.throughput.p256.toFixed(0), detail: 'load generator shares the 2 cores' },
     { figure: 'syncs/s at c16, RSA-4096', value: r.throughput.rsa4096.toFixed(0), detail: 'load generator shares the 2 cores' },
     {
-      figure: `broker RSS, ${r.memory.facts} facts`, value: `${r.memory.rssAfterGetsMb.toFixed(0)} MB`,
-      target: r.store === 'postgres' ? '< 200 MB' : '', verdict: r.store === 'postgres' ? (r.memory.rssAfterGetsMb < 200 ? 'met' : 'MISSED') : '',
+      figure: `broker RSS, ${r.memory.facts} facts`,
+      value: `${r.memory.rssAfterGetsMb.toFixed(0)} MB`,
+      target: r.store === 'postgres' ? '< 200 MB' : '',
+      verdict: r.store === 'postgres' ? (r.memory.rssAfterGetsMb < 200 ? 'met' : 'MISSED') : '',
       detail: `idle ${r.memory.rssIdleMb.toFixed(0)} MB, peak ${r.memory.peakRssMb.toFixed(0)} MB, view ${(r.memory.bodyBytes / 1e6).toFixed(1)} MB, ${ms(r.memory.cpuPerFullGet)} CPU/GET`,
     },
   ];
@@ -258,16 +495,28 @@ async function machine(adminUrl: string, stores: StoreKind[]) {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const sizes = o.quick ? SIZES.quick : SIZES.full;
-  const secretsSizes = { ...(o.quick ? SECRETS_SIZES.quick : SECRETS_SIZES.full), ...(o.rotationRows ? { rotationRows: o.rotationRows } : {}) };
+  const secretsSizes = {
+    ...(o.quick ? SECRETS_SIZES.quick : SECRETS_SIZES.full),
+    ...(o.rotationRows ? { rotationRows: o.rotationRows } : {}),
+  };
   const auditSizes = auditSizesFor(o.quick, o.auditScale, o.auditChain);
   const core = o.parts.includes('core');
   const needsPg = !core || o.stores.includes('postgres') || o.parts.length > 1;
   const info = await machine(o.adminUrl, needsPg ? ['postgres'] : o.stores);
   const started = Date.now();
-  console.log(`exportfact bench (${o.quick ? 'quick' : 'default'}; ${o.parts.join(', ')}): ${info.nproc} CPUs (${info.cpu}), node ${info.node}${info.postgres ? `, PostgreSQL ${info.postgres}` : ''}, load ${info.loadBefore.map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `exportfact bench (${o.quick ? 'quick' : 'default'}; ${o.parts.join(', ')}): ${info.nproc} CPUs (${info.cpu}), node ${info.node}${info.postgres ? `, PostgreSQL ${info.postgres}` : ''}, load ${info.loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exportfact-bench-'));
   const load = LoadGenerator.start();
-  const out: Record<string, unknown> = { date: new Date().toISOString(), mode: o.quick ? 'quick' : 'default', parts: o.parts, sizes, secretsSizes, auditSizes };
+  const out: Record<string, unknown> = {
+    date: new Date().toISOString(),
+    mode: o.quick ? 'quick' : 'default',
+    parts: o.parts,
+    sizes,
+    secretsSizes,
+    auditSizes,
+  };
   const loads: Record<string, number[]> = { before: os.loadavg() };
   const partSeconds: Record<string, number> = {};
   try {
@@ -275,8 +524,8 @@ async function main(): Promise<void> {
     const p256 = await p256Pki(tmp);
     if (core) {
       const rsa = await rsa4096Pki(tmp);
-      const pc = await issueClients(p256, sizes, sizes.fleet * sizes.reps);
-      const rc = await issueClients(rsa, sizes, 0);
+      const pc = await issueClients(p256, sizes.fleet * sizes.reps);
+      const rc = await issueClients(rsa, 0);
       const results: StoreResult[] = [];
       for (const kind of o.stores) results.push(await runStore(kind, o, sizes, tmp, load, p256, rsa, pc, rc));
       for (const r of results) report(r);
@@ -306,7 +555,11 @@ async function main(): Promise<void> {
       loads.afterPolicy = os.loadavg();
     }
     out.machine = { ...info, loads, partSeconds, wallSeconds: (Date.now() - started) / 1000 };
-    console.log(`\nwall time ${((Date.now() - started) / 60000).toFixed(1)} min; load ${Object.entries(loads).map(([k, l]) => `${k} ${l.map((v) => v.toFixed(2)).join(' ')}`).join('; ')}`);
+    console.log(
+      `\nwall time ${((Date.now() - started) / 60000).toFixed(1)} min; load ${Object.entries(loads)
+        .map(([k, l]) => `${k} ${l.map((v) => v.toFixed(2)).join(' ')}`)
+        .join('; ')}`,
+    );
     if (o.out) {
       fs.writeFileSync(o.out, `${JSON.stringify(out, null, 2)}\n`);
       console.log(`results written to ${o.out}`);

@@ -23,22 +23,22 @@ import pg from 'pg';
 import pino from 'pino';
 import { auditFilesIn, openAudit } from '../src/audit/open-audit';
 import { openStore } from '../src/db/open-store';
-import { readPolicyFile } from '../src/policy';
 import type { Store } from '../src/db/store';
 import { FactStore } from '../src/facts/fact-store';
 import type { Caller } from '../src/identity/caller';
-import { open, seal, type SecretAddress, type Sealed } from '../src/secrets/cipher';
+import { readPolicyFile } from '../src/policy';
+import { open, type Sealed, type SecretAddress, seal } from '../src/secrets/cipher';
 import type { Keyring } from '../src/secrets/keyring';
 import { openKeyring } from '../src/secrets/keyring-bootstrap';
 import { SecretService } from '../src/secrets/secret-service';
 import { SecretStore } from '../src/secrets/secret-store';
-import { SecretVault, type SealedRow } from '../src/secrets/secret-vault';
+import { type SealedRow, SecretVault } from '../src/secrets/secret-vault';
 import { createServices } from '../src/services';
 import type { ClientCert, Pki } from './certs';
 import { PgBackends, ServerCpu } from './cpu';
 import type { Job, JobResult, LoadGenerator } from './load';
-import { median, msOf, ms, pct, percentile, printTable, us, x, type Row } from './report';
-import { adminRequest, adminToken, startBroker, type BrokerProcess } from './servers';
+import { median, ms, msOf, pct, percentile, printTable, type Row, us, x } from './report';
+import { adminRequest, adminToken, type BrokerProcess, startBroker } from './servers';
 import { createStore } from './store';
 
 export const SECRETS_SIZES = {
@@ -82,7 +82,13 @@ async function bulkSealed(store: Store, vault: SecretVault, n: number): Promise<
   for (let from = 0; from < n; from += CHUNK) {
     const rows: (SecretAddress & { sealed: Sealed; fingerprint: Buffer })[] = [];
     for (let i = from; i < Math.min(from + CHUNK, n); i++) {
-      const at = { environment: ENV, category: `bulk${Math.floor(i / 1000)}`, name: `s${i % 1000}`, exporter: `node${i % 500}.bench`, version: 1 };
+      const at = {
+        environment: ENV,
+        category: `bulk${Math.floor(i / 1000)}`,
+        name: `s${i % 1000}`,
+        exporter: `node${i % 500}.bench`,
+        version: 1,
+      };
       const value = password(100_000 + i);
       const [sealed, fingerprint] = await Promise.all([vault.seal(at, value), vault.fingerprint(value)]);
       rows.push({ ...at, sealed, fingerprint });
@@ -104,8 +110,14 @@ async function bulkSealed(store: Store, vault: SecretVault, n: number): Promise<
            FROM f JOIN unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::bytea[], $8::bytea[]) AS u(c, n, e, k, nonce, ct, fp)
              ON u.c = f.category AND u.n = f.name`,
         [
-          ENV, rows.map((r) => r.category), rows.map((r) => r.name), rows.map((r) => r.exporter), rows.map((r) => r.sealed.keyId),
-          rows.map((r) => r.sealed.nonce), rows.map((r) => r.sealed.ciphertext), rows.map((r) => r.fingerprint),
+          ENV,
+          rows.map((r) => r.category),
+          rows.map((r) => r.name),
+          rows.map((r) => r.exporter),
+          rows.map((r) => r.sealed.keyId),
+          rows.map((r) => r.sealed.nonce),
+          rows.map((r) => r.sealed.ciphertext),
+          rows.map((r) => r.fingerprint),
         ],
       );
       await tx.query('UPDATE environments SET view_version = view_version + 1 WHERE name = $1', [ENV]);
@@ -142,7 +154,11 @@ class NoSightingStore extends SecretStore {
   }
 }
 
-async function lanes(count: number, concurrency: number, fn: (lane: number, i: number) => Promise<unknown>): Promise<{ seconds: number; latencies: number[] }> {
+async function lanes(
+  count: number,
+  concurrency: number,
+  fn: (lane: number, i: number) => Promise<unknown>,
+): Promise<{ seconds: number; latencies: number[] }> {
   let next = 0;
   const latencies: number[] = [];
   const t0 = performance.now();
@@ -171,7 +187,10 @@ async function inProcessCpu<T>(backends: PgBackends, fn: () => Promise<T>): Prom
 function microBenchmark(sizes: SecretsSizes) {
   const key = crypto.randomBytes(32);
   const at: SecretAddress = { environment: ENV, category: 'sec', name: 'pw1', exporter: 'publisher.bench', version: 1 };
-  const values = { 'password (32 chars)': password(1), 'PEM private key (1.7 kB)': `-----BEGIN PRIVATE KEY-----\n${crypto.randomBytes(1200).toString('base64')}\n-----END PRIVATE KEY-----\n` };
+  const values = {
+    'password (32 chars)': password(1),
+    'PEM private key (1.7 kB)': `-----BEGIN PRIVATE KEY-----\n${crypto.randomBytes(1200).toString('base64')}\n-----END PRIVATE KEY-----\n`,
+  };
   return (async () => {
     const out: Record<string, { sealUs: number; openUs: number; bytes: number }> = {};
     for (const [label, value] of Object.entries(values)) {
@@ -190,16 +209,35 @@ function microBenchmark(sizes: SecretsSizes) {
   })();
 }
 
-interface Sample { cpu: number; process: number; postgres: number; opsPerSec: number; p50: number; p99: number; }
+interface Sample {
+  cpu: number;
+  process: number;
+  postgres: number;
+  opsPerSec: number;
+  p50: number;
+  p99: number;
+}
 
 function summarise(s: Sample[]) {
   return {
-    cpuPerOp: median(s.map((v) => v.cpu)), processPerOp: median(s.map((v) => v.process)), postgresPerOp: median(s.map((v) => v.postgres)),
-    opsPerSec: median(s.map((v) => v.opsPerSec)), p50Ms: median(s.map((v) => v.p50)), p99Ms: median(s.map((v) => v.p99)), reps: s,
+    cpuPerOp: median(s.map((v) => v.cpu)),
+    processPerOp: median(s.map((v) => v.process)),
+    postgresPerOp: median(s.map((v) => v.postgres)),
+    opsPerSec: median(s.map((v) => v.opsPerSec)),
+    p50Ms: median(s.map((v) => v.p50)),
+    p99Ms: median(s.map((v) => v.p99)),
+    reps: s,
   };
 }
 
-export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: SecretsSizes; load: LoadGenerator; pki: Pki; readers: ClientCert[] }) {
+export async function runSecrets(o: {
+  adminUrl: string;
+  tmp: string;
+  sizes: SecretsSizes;
+  load: LoadGenerator;
+  pki: Pki;
+  readers: ClientCert[];
+}) {
   const { sizes, load, pki, readers } = o;
   const dir = path.join(o.tmp, 'secrets');
   fs.mkdirSync(dir, { recursive: true });
@@ -236,29 +274,52 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
     for (let i = 0; i < sizes.servicePublishes; i += 50) {
       await Promise.all(
         Array.from({ length: Math.min(50, sizes.servicePublishes - i) }, (_, j) =>
-          services.facts.publish({ certname: `node${(i + j) % 500}.bench`, environment: ENV, extensions: {} }, { category: 'published', name: `s${i + j}`, value: password(i + j), sensitive: true, multi: false }),
+          services.facts.publish(
+            { certname: `node${(i + j) % 500}.bench`, environment: ENV, extensions: {} },
+            { category: 'published', name: `s${i + j}`, value: password(i + j), sensitive: true, multi: false },
+          ),
         ),
       );
     }
     const seedSeconds = (performance.now() - seedStarted) / 1000;
-    console.log(`[secrets] ${sizes.servicePublishes} publishes in ${seedSeconds.toFixed(1)} s (${(sizes.servicePublishes / seedSeconds).toFixed(0)}/s); sealing ${sizes.rotationRows - sizes.servicePublishes - READ_SECRETS} more in bulk…`);
+    console.log(
+      `[secrets] ${sizes.servicePublishes} publishes in ${seedSeconds.toFixed(1)} s (${(sizes.servicePublishes / seedSeconds).toFixed(0)}/s); sealing ${sizes.rotationRows - sizes.servicePublishes - READ_SECRETS} more in bulk…`,
+    );
     const bulkSeconds = await bulkSealed(store, vault, sizes.rotationRows - sizes.servicePublishes - READ_SECRETS);
 
     // ---- (3) seal/open alone
     const micro = await microBenchmark(sizes);
-    for (const [label, m] of Object.entries(micro)) console.log(`[secrets] cipher, ${label}: seal ${m.sealUs.toFixed(1)} µs, open ${m.openUs.toFixed(1)} µs CPU`);
+    for (const [label, m] of Object.entries(micro))
+      console.log(`[secrets] cipher, ${label}: seal ${m.sealUs.toFixed(1)} µs, open ${m.openUs.toFixed(1)} µs CPU`);
 
     // ---- (2) the read service in four variants, same process, same database
     const factStore = new FactStore(store);
     const plainVault = new PlaintextVault(keyring, writeKeyId, plain);
     const variants: Variant[] = [
-      { key: 'sealed', label: 'sealed, sighting recorded (as shipped)', service: new SecretService(new SecretStore(store), factStore, vault, { graceSeconds: 3600 }, audit, policy) },
-      { key: 'noDecrypt', label: 'no decryption, sighting recorded', service: new SecretService(new SecretStore(store), factStore, plainVault, { graceSeconds: 3600 }, audit, policy) },
-      { key: 'noSighting', label: 'sealed, no sighting', service: new SecretService(new NoSightingStore(store), factStore, vault, { graceSeconds: 3600 }, audit, policy) },
-      { key: 'neither', label: 'no decryption, no sighting', service: new SecretService(new NoSightingStore(store), factStore, plainVault, { graceSeconds: 3600 }, audit, policy) },
+      {
+        key: 'sealed',
+        label: 'sealed, sighting recorded (as shipped)',
+        service: new SecretService(new SecretStore(store), factStore, vault, { graceSeconds: 3600 }, audit, policy),
+      },
+      {
+        key: 'noDecrypt',
+        label: 'no decryption, sighting recorded',
+        service: new SecretService(new SecretStore(store), factStore, plainVault, { graceSeconds: 3600 }, audit, policy),
+      },
+      {
+        key: 'noSighting',
+        label: 'sealed, no sighting',
+        service: new SecretService(new NoSightingStore(store), factStore, vault, { graceSeconds: 3600 }, audit, policy),
+      },
+      {
+        key: 'neither',
+        label: 'no decryption, no sighting',
+        service: new SecretService(new NoSightingStore(store), factStore, plainVault, { graceSeconds: 3600 }, audit, policy),
+      },
     ];
     const callers: Caller[] = readers.map((r) => ({ certname: r.certname, environment: ENV, extensions: {} }));
-    const readOne = (v: Variant) => (lane: number, i: number) => v.service.read(callers[lane % callers.length], 'sec', `pw${i % READ_SECRETS}`);
+    const readOne = (v: Variant) => (lane: number, i: number) =>
+      v.service.read(callers[lane % callers.length], 'sec', `pw${i % READ_SECRETS}`);
     for (const v of variants) {
       const r = (await v.service.read(callers[0], 'sec', 'pw1')) as { value: unknown };
       if (r.value !== password(1)) throw new Error(`variant ${v.key} read ${JSON.stringify(r.value)}`);
@@ -270,21 +331,45 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
         const m = await inProcessCpu(backends, () => lanes(sizes.inproc, CONCURRENCY, readOne(v)));
         const n = sizes.inproc;
         (inproc[v.key] ??= []).push({
-          cpu: (m.process + m.postgres) / n, process: m.process / n, postgres: m.postgres / n, opsPerSec: n / m.result.seconds,
-          p50: percentile(m.result.latencies, 50), p99: percentile(m.result.latencies, 99),
+          cpu: (m.process + m.postgres) / n,
+          process: m.process / n,
+          postgres: m.postgres / n,
+          opsPerSec: n / m.result.seconds,
+          p50: percentile(m.result.latencies, 50),
+          p99: percentile(m.result.latencies, 99),
         });
-        console.log(`[secrets] rep ${rep + 1}/${sizes.reps} in process: ${v.label.padEnd(40)} ${ms((m.process + m.postgres) / n)}/read (pg ${ms(m.postgres / n)})  ${(n / m.result.seconds).toFixed(0)}/s`);
+        console.log(
+          `[secrets] rep ${rep + 1}/${sizes.reps} in process: ${v.label.padEnd(40)} ${ms((m.process + m.postgres) / n)}/read (pg ${ms(m.postgres / n)})  ${(n / m.result.seconds).toFixed(0)}/s`,
+        );
       }
     }
     await store.close();
     store = undefined;
 
     // ---- (1) end to end, through `exportfact serve`
-    broker = await startBroker({ pki, store: { databaseUrl: url }, probe: readers[0], logFile: path.join(dir, 'broker.log'), dir: path.join(dir, 'broker'), keyring: keyringFile, extraArgs: ['--policy', policyFile] });
+    broker = await startBroker({
+      pki,
+      store: { databaseUrl: url },
+      probe: readers[0],
+      logFile: path.join(dir, 'broker.log'),
+      dir: path.join(dir, 'broker'),
+      keyring: keyringFile,
+      extraArgs: ['--policy', policyFile],
+    });
     const secretPaths = Array.from({ length: READ_SECRETS }, (_, i) => `/v1/secrets/sec/pw${i}`);
     const plainPaths = Array.from({ length: READ_SECRETS }, (_, i) => `/v1/facts/plain${i}`);
     const job = (paths: string[], count: number, extra: Partial<Job> = {}): Job => ({
-      url: broker!.url, path: '', paths, mode: 'keepalive', count, concurrency: CONCURRENCY, warmup: 2, ca: pki.caPem, clients: readers, latency: true, ...extra,
+      url: broker!.url,
+      path: '',
+      paths,
+      mode: 'keepalive',
+      count,
+      concurrency: CONCURRENCY,
+      warmup: 2,
+      ca: pki.caPem,
+      clients: readers,
+      latency: true,
+      ...extra,
     });
     const phases = [
       { key: 'secretRead', label: 'GET /v1/secrets/sec/pwN (sealed + sighting)', job: () => job(secretPaths, sizes.reads) },
@@ -298,17 +383,34 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
         const n = m.result.count;
         const lat = m.result.samples!.map((s) => s[1]);
         (e2e[p.key] ??= []).push({
-          cpu: m.total / n, process: m.process / n, postgres: m.postgres / n, opsPerSec: n / m.result.seconds,
-          p50: percentile(lat, 50), p99: percentile(lat, 99), bytes: m.result.bytes / n,
+          cpu: m.total / n,
+          process: m.process / n,
+          postgres: m.postgres / n,
+          opsPerSec: n / m.result.seconds,
+          p50: percentile(lat, 50),
+          p99: percentile(lat, 99),
+          bytes: m.result.bytes / n,
         });
-        console.log(`[secrets] rep ${rep + 1}/${sizes.reps} end to end: ${p.label.padEnd(48)} ${ms(m.total / n)}/read (pg ${ms(m.postgres / n)})  ${(n / m.result.seconds).toFixed(0)}/s  p99 ${msOf(percentile(lat, 99))}`);
+        console.log(
+          `[secrets] rep ${rep + 1}/${sizes.reps} end to end: ${p.label.padEnd(48)} ${ms(m.total / n)}/read (pg ${ms(m.postgres / n)})  ${(n / m.result.seconds).toFixed(0)}/s  p99 ${msOf(percentile(lat, 99))}`,
+        );
       }
     }
 
     // ---- re-encryption under read load
-    const rotation = await rotate({ broker, url, backends, load, secretJob: job(secretPaths, 1e9, { durationMs: 600_000, warmup: 1 }), ca: pki.caPem, sizes });
+    const rotation = await rotate({
+      broker,
+      url,
+      backends,
+      load,
+      secretJob: job(secretPaths, 1e9, { durationMs: 600_000, warmup: 1 }),
+      ca: pki.caPem,
+      sizes,
+    });
 
-    const secretsSummary = Object.fromEntries(Object.entries(e2e).map(([k, s]) => [k, { ...summarise(s), bytesPerOp: median(s.map((v) => v.bytes)) }]));
+    const secretsSummary = Object.fromEntries(
+      Object.entries(e2e).map(([k, s]) => [k, { ...summarise(s), bytesPerOp: median(s.map((v) => v.bytes)) }]),
+    );
     const inprocSummary = Object.fromEntries(Object.entries(inproc).map(([k, s]) => [k, summarise(s)]));
     // Decryption happens in the broker process only, so its cost is the difference in process CPU
     // (PostgreSQL's share, identical work in both variants, only adds noise); the sighting's cost
@@ -320,7 +422,13 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
     const sightingCpu = perRep('sealed', 'noSighting', (s) => s.cpu);
     const e2eSecret = secretsSummary.secretRead.cpuPerOp;
     return {
-      seed: { rows: sizes.servicePublishes, seconds: seedSeconds, perSecond: sizes.servicePublishes / seedSeconds, bulkRows: sizes.rotationRows - sizes.servicePublishes - READ_SECRETS, bulkSeconds },
+      seed: {
+        rows: sizes.servicePublishes,
+        seconds: seedSeconds,
+        perSecond: sizes.servicePublishes / seedSeconds,
+        bulkRows: sizes.rotationRows - sizes.servicePublishes - READ_SECRETS,
+        bulkSeconds,
+      },
       micro,
       inProcess: inprocSummary,
       endToEnd: secretsSummary,
@@ -344,7 +452,11 @@ export async function runSecrets(o: { adminUrl: string; tmp: string; sizes: Secr
   }
 }
 
-interface Progress { at: number; rowsDone: number; state: string; }
+interface Progress {
+  at: number;
+  rowsDone: number;
+  state: string;
+}
 
 /** The best rate over any ~1 s of polling: how fast a maintenance tick re-seals while it runs. */
 function peakRate(p: Progress[]): number {
@@ -362,7 +474,15 @@ function peakRate(p: Progress[]): number {
  * rotation through the admin API (a token from `exportfact admin token --scope keys:rotate`);
  * key_rotations.rows_done is sampled until the rotation is done.
  */
-async function rotate(o: { broker: BrokerProcess; url: string; backends: PgBackends; load: LoadGenerator; secretJob: Job; ca: string; sizes: SecretsSizes }) {
+async function rotate(o: {
+  broker: BrokerProcess;
+  url: string;
+  backends: PgBackends;
+  load: LoadGenerator;
+  secretJob: Job;
+  ca: string;
+  sizes: SecretsSizes;
+}) {
   const { broker, backends, load, sizes } = o;
   const db = new pg.Client({ connectionString: o.url, application_name: 'exportfact-bench-rotation-poll' });
   await db.connect();
@@ -377,7 +497,14 @@ async function rotate(o: { broker: BrokerProcess; url: string; backends: PgBacke
       const baselineStart = Date.now();
       const before = await new ServerCpu(broker.pid, backends).measure(() => sleep(sizes.baselineMs));
       const requestedAt = Date.now();
-      const res = await adminRequest<{ rotation: { id: number; target_key_id: string } }>(broker, o.ca, token, 'POST', '/admin/v1/keys/rotate', {});
+      const res = await adminRequest<{ rotation: { id: number; target_key_id: string } }>(
+        broker,
+        o.ca,
+        token,
+        'POST',
+        '/admin/v1/keys/rotate',
+        {},
+      );
       if (res.status !== 202) throw new Error(`POST /admin/v1/keys/rotate answered ${res.status} ${JSON.stringify(res.body)}`);
       const { id, target_key_id: target } = res.body.rotation;
       const progress: Progress[] = [];
@@ -396,16 +523,29 @@ async function rotate(o: { broker: BrokerProcess; url: string; backends: PgBacke
       running.stop();
       jobResult = await running.result;
       const bad = Object.entries(jobResult.statuses).filter(([s]) => s !== '200');
-      if (bad.length || jobResult.errors.length) throw new Error(`reads during the rotation: ${JSON.stringify(jobResult.statuses)} ${jobResult.errors.join('; ')}`);
-      const keys = (await db.query<{ key_id: string; n: number }>('SELECT key_id, count(*)::int AS n FROM secret_versions WHERE ciphertext IS NOT NULL GROUP BY key_id')).rows;
-      if (keys.length !== 1 || keys[0].key_id !== target || keys[0].n !== total) throw new Error(`after the rotation, rows per key: ${JSON.stringify(keys)}`);
+      if (bad.length || jobResult.errors.length)
+        throw new Error(`reads during the rotation: ${JSON.stringify(jobResult.statuses)} ${jobResult.errors.join('; ')}`);
+      const keys = (
+        await db.query<{ key_id: string; n: number }>(
+          'SELECT key_id, count(*)::int AS n FROM secret_versions WHERE ciphertext IS NOT NULL GROUP BY key_id',
+        )
+      ).rows;
+      if (keys.length !== 1 || keys[0].key_id !== target || keys[0].n !== total)
+        throw new Error(`after the rotation, rows per key: ${JSON.stringify(keys)}`);
 
       const startedAt = row!.started_at!.getTime();
       const finishedAt = row!.finished_at!.getTime();
       const samples = jobResult.samples!;
       const window = (from: number, to: number) => {
         const lat = samples.filter(([t]) => t >= from && t < to).map((s) => s[1]);
-        return { reads: lat.length, seconds: (to - from) / 1000, readsPerSec: lat.length / ((to - from) / 1000), p50Ms: percentile(lat, 50), p99Ms: percentile(lat, 99), maxMs: lat.length ? Math.max(...lat) : NaN };
+        return {
+          reads: lat.length,
+          seconds: (to - from) / 1000,
+          readsPerSec: lat.length / ((to - from) / 1000),
+          p50Ms: percentile(lat, 50),
+          p99Ms: percentile(lat, 99),
+          maxMs: lat.length ? Math.max(...lat) : NaN,
+        };
       };
       const seconds = (finishedAt - startedAt) / 1000;
       const readsBefore = window(baselineStart, requestedAt);
@@ -421,7 +561,12 @@ async function rotate(o: { broker: BrokerProcess; url: string; backends: PgBacke
         waitedForStartSeconds: (startedAt - requestedAt) / 1000,
         seconds,
         rowsPerSec: total / seconds,
-        before: { ...readsBefore, cpuPerRead: cpuPerReadBefore, brokerCpuShare: before.process / (sizes.baselineMs / 1000), postgresCpuShare: before.postgres / (sizes.baselineMs / 1000) },
+        before: {
+          ...readsBefore,
+          cpuPerRead: cpuPerReadBefore,
+          brokerCpuShare: before.process / (sizes.baselineMs / 1000),
+          postgresCpuShare: before.postgres / (sizes.baselineMs / 1000),
+        },
         during: { ...duringWin, brokerCpuShare: during.process / duringSeconds, postgresCpuShare: during.postgres / duringSeconds },
         rotationCpuPerRow: rotationCpu / total,
         peakRowsPerSec: peakRate(progress),
@@ -450,25 +595,67 @@ export function reportSecrets(r: SecretsResult): void {
   const d = r.derived;
   const rot = r.rotation;
   const line = (label: string, s: { cpuPerOp: number; postgresPerOp: number; opsPerSec: number; p50Ms: number; p99Ms: number }) => ({
-    figure: label, value: `${ms(s.cpuPerOp)} (pg ${ms(s.postgresPerOp)})`, detail: `${s.opsPerSec.toFixed(0)}/s, p50 ${msOf(s.p50Ms)}, p99 ${msOf(s.p99Ms)}`,
+    figure: label,
+    value: `${ms(s.cpuPerOp)} (pg ${ms(s.postgresPerOp)})`,
+    detail: `${s.opsPerSec.toFixed(0)}/s, p50 ${msOf(s.p50Ms)}, p99 ${msOf(s.p99Ms)}`,
   });
   const rows: Row[] = [
     line('end to end: secret read, c8 kept-alive', e.secretRead),
     line('end to end: same value, non-sensitive category', e.plainRead),
-    { figure: 'secret read ÷ non-sensitive read (CPU)', value: x(d.secretOverPlainCpu), detail: 'different paths: transaction + sighting vs cached view' },
+    {
+      figure: 'secret read ÷ non-sensitive read (CPU)',
+      value: x(d.secretOverPlainCpu),
+      detail: 'different paths: transaction + sighting vs cached view',
+    },
     line('in process: sealed + sighting (as shipped)', i.sealed),
     line('in process: no decryption, sighting', i.noDecrypt),
     line('in process: sealed, no sighting', i.noSighting),
     line('in process: neither', i.neither),
-    ...Object.entries(r.micro).map(([label, m]) => ({ figure: `cipher alone, ${label}`, value: `open ${m.openUs.toFixed(1)} µs`, detail: `seal ${m.sealUs.toFixed(1)} µs` })),
-    { figure: 'decryption cost ÷ end-to-end secret read', value: pct(d.decryptShareOfSecretRead), target: '< 10 %', verdict: d.decryptShareOfSecretRead < 0.1 ? 'met' : 'MISSED', detail: `${us(d.decryptCpuPerRead)} per read (process CPU, sealed − no decryption, in process; without sightings ${us(d.decryptCpuPerReadWithoutSighting)})` },
-    { figure: 'open() alone ÷ end-to-end secret read', value: pct(d.openShareOfSecretRead), target: '< 10 %', verdict: d.openShareOfSecretRead < 0.1 ? 'met' : 'MISSED', detail: 'micro-benchmark' },
+    ...Object.entries(r.micro).map(([label, m]) => ({
+      figure: `cipher alone, ${label}`,
+      value: `open ${m.openUs.toFixed(1)} µs`,
+      detail: `seal ${m.sealUs.toFixed(1)} µs`,
+    })),
+    {
+      figure: 'decryption cost ÷ end-to-end secret read',
+      value: pct(d.decryptShareOfSecretRead),
+      target: '< 10 %',
+      verdict: d.decryptShareOfSecretRead < 0.1 ? 'met' : 'MISSED',
+      detail: `${us(d.decryptCpuPerRead)} per read (process CPU, sealed − no decryption, in process; without sightings ${us(d.decryptCpuPerReadWithoutSighting)})`,
+    },
+    {
+      figure: 'open() alone ÷ end-to-end secret read',
+      value: pct(d.openShareOfSecretRead),
+      target: '< 10 %',
+      verdict: d.openShareOfSecretRead < 0.1 ? 'met' : 'MISSED',
+      detail: 'micro-benchmark',
+    },
     { figure: 'in-process reads/s, no decryption ÷ sealed', value: x(d.readsPerSecNoDecryptOverSealed) },
-    { figure: 'sighting cost ÷ end-to-end secret read', value: pct(d.sightingShareOfSecretRead), detail: `${us(d.sightingCpuPerRead)} per read (sealed − no sighting, in process)` },
-    { figure: 'sealed publishes through the service, in process', value: `${r.seed.perSecond.toFixed(0)}/s`, detail: `${r.seed.rows} in ${r.seed.seconds.toFixed(1)} s, 50 in parallel (+${r.seed.bulkRows} sealed in bulk in ${r.seed.bulkSeconds.toFixed(1)} s)` },
-    { figure: 'key rotation: rows re-sealed per second', value: `${rot.rowsPerSec.toFixed(0)}/s`, detail: `${rot.rows} rows in ${rot.seconds.toFixed(1)} s, began ${rot.waitedForStartSeconds.toFixed(1)} s after the request; best 1 s ${rot.peakRowsPerSec.toFixed(0)}/s` },
-    { figure: 'reads before the rotation', value: `${rot.before.readsPerSec.toFixed(0)}/s`, detail: `p50 ${msOf(rot.before.p50Ms)}, p99 ${msOf(rot.before.p99Ms)}, max ${msOf(rot.before.maxMs)}` },
-    { figure: 'reads during the rotation', value: `${rot.during.readsPerSec.toFixed(0)}/s`, detail: `p50 ${msOf(rot.during.p50Ms)}, p99 ${msOf(rot.during.p99Ms)}, max ${msOf(rot.during.maxMs)}` },
+    {
+      figure: 'sighting cost ÷ end-to-end secret read',
+      value: pct(d.sightingShareOfSecretRead),
+      detail: `${us(d.sightingCpuPerRead)} per read (sealed − no sighting, in process)`,
+    },
+    {
+      figure: 'sealed publishes through the service, in process',
+      value: `${r.seed.perSecond.toFixed(0)}/s`,
+      detail: `${r.seed.rows} in ${r.seed.seconds.toFixed(1)} s, 50 in parallel (+${r.seed.bulkRows} sealed in bulk in ${r.seed.bulkSeconds.toFixed(1)} s)`,
+    },
+    {
+      figure: 'key rotation: rows re-sealed per second',
+      value: `${rot.rowsPerSec.toFixed(0)}/s`,
+      detail: `${rot.rows} rows in ${rot.seconds.toFixed(1)} s, began ${rot.waitedForStartSeconds.toFixed(1)} s after the request; best 1 s ${rot.peakRowsPerSec.toFixed(0)}/s`,
+    },
+    {
+      figure: 'reads before the rotation',
+      value: `${rot.before.readsPerSec.toFixed(0)}/s`,
+      detail: `p50 ${msOf(rot.before.p50Ms)}, p99 ${msOf(rot.before.p99Ms)}, max ${msOf(rot.before.maxMs)}`,
+    },
+    {
+      figure: 'reads during the rotation',
+      value: `${rot.during.readsPerSec.toFixed(0)}/s`,
+      detail: `p50 ${msOf(rot.during.p50Ms)}, p99 ${msOf(rot.during.p99Ms)}, max ${msOf(rot.during.maxMs)}`,
+    },
     { figure: 'rotation CPU per row (broker + pg, reads netted out)', value: ms(rot.rotationCpuPerRow) },
   ];
   printTable('== secrets (PostgreSQL): server CPU per read, median of reps ==', rows);

@@ -1,6 +1,6 @@
 // Server processes under test: the broker (`exportfact serve`, as an operator starts it)
 // and the bare https baseline. Each runs in a process of its own so /proc tells their CPU.
-import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
@@ -93,13 +93,26 @@ export async function startBroker(opts: {
   const nodeArgs = (process.env.BENCH_BROKER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const args = [
     ...nodeArgs,
-    path.join(ROOT, 'dist/src/cli/main.js'), 'serve',
-    '--ca', opts.pki.caFile, '--cert', opts.pki.server.cert, '--key', opts.pki.server.key,
+    path.join(ROOT, 'dist/src/cli/main.js'),
+    'serve',
+    '--ca',
+    opts.pki.caFile,
+    '--cert',
+    opts.pki.server.cert,
+    '--key',
+    opts.pki.server.key,
     ...(opts.pki.crlFile ? ['--crl', opts.pki.crlFile] : []),
-    '--listen', `127.0.0.1:${port}`,
+    '--listen',
+    `127.0.0.1:${port}`,
     ...('dataDir' in opts.store ? ['--data-dir', opts.store.dataDir] : ['--database-url', opts.store.databaseUrl]),
-    '--keyring', keyring, '--audit-key', auditKey,
-    '--admin-listen', `127.0.0.1:${adminPort}`, '--admin-signing-key', adminSigningKey,
+    '--keyring',
+    keyring,
+    '--audit-key',
+    auditKey,
+    '--admin-listen',
+    `127.0.0.1:${adminPort}`,
+    '--admin-signing-key',
+    adminSigningKey,
     ...(opts.extraArgs ?? []),
   ];
   const log = fs.openSync(opts.logFile, 'a');
@@ -114,18 +127,51 @@ export async function startBroker(opts: {
     await stopChild(child);
     throw err;
   }
-  return { pid: child.pid!, url, adminUrl: `https://127.0.0.1:${adminPort}`, keyring, adminSigningKey, auditKey, stop: () => stopChild(child) };
+  return {
+    pid: child.pid!,
+    url,
+    adminUrl: `https://127.0.0.1:${adminPort}`,
+    keyring,
+    adminSigningKey,
+    auditKey,
+    stop: () => stopChild(child),
+  };
 }
 
 /** `exportfact admin token …` with the broker's signing key, as an operator issues one. */
 export function adminToken(broker: BrokerProcess, scope: string, subject = 'bench'): string {
-  return execFileSync(process.execPath, [path.join(ROOT, 'dist/src/cli/main.js'), 'admin', 'token', '--scope', scope, '--subject', subject, '--ttl', '1h', '--signing-key', broker.adminSigningKey], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  }).toString().trim();
+  return execFileSync(
+    process.execPath,
+    [
+      path.join(ROOT, 'dist/src/cli/main.js'),
+      'admin',
+      'token',
+      '--scope',
+      scope,
+      '--subject',
+      subject,
+      '--ttl',
+      '1h',
+      '--signing-key',
+      broker.adminSigningKey,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  )
+    .toString()
+    .trim();
 }
 
 /** One admin API call with a Bearer token (not measured). */
-export function adminRequest<T>(broker: BrokerProcess, ca: string, token: string, method: string, urlPath: string, body?: unknown): Promise<{ status: number; body: T }> {
+export function adminRequest<T>(
+  broker: BrokerProcess,
+  ca: string,
+  token: string,
+  method: string,
+  urlPath: string,
+  body?: unknown,
+): Promise<{ status: number; body: T }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : JSON.stringify(body);
     const req = https.request(
@@ -150,7 +196,9 @@ export function adminRequest<T>(broker: BrokerProcess, ca: string, token: string
 
 /** The minimal https server (bench/bare-server.ts) with the same certificates. */
 export async function startBareServer(pki: Pki): Promise<ServerProcess> {
-  const child = fork(path.join(__dirname, 'bare-server.js'), [pki.caFile, pki.server.cert, pki.server.key], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(__dirname, 'bare-server.js'), [pki.caFile, pki.server.cert, pki.server.key], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.once('message', (m: { port: number }) => resolve(m.port));
     child.once('exit', (code) => reject(new Error(`bare server exited with ${code}`)));

@@ -57,7 +57,11 @@ export async function createStore(kind: StoreKind, tmp: string, adminUrl: string
  * (version 1, a history row each) and bumps the environment's view version, in one transaction.
  * Run before the broker starts: the embedded folder admits one process at a time.
  */
-export async function bulkLoadFacts(args: { dataDir: string } | { databaseUrl: string }, environment: string, count: number): Promise<number> {
+export async function bulkLoadFacts(
+  args: { dataDir: string } | { databaseUrl: string },
+  environment: string,
+  count: number,
+): Promise<number> {
   const config: StoreConfig = 'dataDir' in args ? { kind: 'embedded', dataDir: args.dataDir } : { kind: 'postgres', url: args.databaseUrl };
   const store = await openStore(config);
   const started = Date.now();
@@ -97,5 +101,10 @@ export async function bulkLoadFacts(args: { dataDir: string } | { databaseUrl: s
 /** A fact value shaped like what Kickstack roles share: endpoints, URLs, small objects. */
 export function factValue(i: number): unknown {
   if (i % 3 === 0) return `mysql://svc_${i}@db${i % 7}.example.com:3306/service_${i}`;
-  return { host: `node-${i}.example.com`, port: 5000 + (i % 1000), url: `https://node-${i}.example.com:${5000 + (i % 1000)}/v3`, tls: i % 2 === 0 };
+  return {
+    host: `node-${i}.example.com`,
+    port: 5000 + (i % 1000),
+    url: `https://node-${i}.example.com:${5000 + (i % 1000)}/v3`,
+    tls: i % 2 === 0,
+  };
 }

@@ -22,8 +22,8 @@ import { openSecretKeys } from './secrets/secret-keys';
 import type { SecretVault } from './secrets/secret-vault';
 import { createServices, type Services } from './services';
 import { createMtlsServer } from './tls/mtls-server';
-import { PeerAuthenticator } from './tls/peer-authenticator';
 import { openRevocation } from './tls/open-revocation';
+import { PeerAuthenticator } from './tls/peer-authenticator';
 import type { RevocationList } from './tls/revocation';
 import { loadTlsMaterial } from './tls/tls-material';
 
@@ -63,7 +63,14 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     const audit = parts.add(await openAudit(store, config.audit, log));
     const policy = parts.add(openPolicy(config, audit.log, log));
     const keys = parts.add(await openSecretKeys(store, config, audit.log, log));
-    const services = createServices({ store, vault: keys.vault, audit: audit.log, policy, log, secrets: { graceSeconds: config.secretGraceSeconds } });
+    const services = createServices({
+      store,
+      vault: keys.vault,
+      audit: audit.log,
+      policy,
+      log,
+      secrets: { graceSeconds: config.secretGraceSeconds },
+    });
     await services.start();
     parts.add(services);
     parts.add(
@@ -101,15 +108,38 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     let admin: AdminListener | undefined;
     if (config.admin) {
       const routers = [
-        secretAdminRoutes({ secrets: services.secrets, keyRotation: keys.rotation, addKey: keys.addKey, defaultEnvironment: config.defaultEnvironment, log }),
+        secretAdminRoutes({
+          secrets: services.secrets,
+          keyRotation: keys.rotation,
+          addKey: keys.addKey,
+          defaultEnvironment: config.defaultEnvironment,
+          log,
+        }),
         auditAdminRoutes({ audit: audit.service, defaultEnvironment: config.defaultEnvironment }),
         healthAdminRoutes(health),
       ];
       admin = parts.add(
-        await startAdminListener({ ...config.admin, keyWatchMs: config.keyWatchMs, requestTimeoutMs: config.requestTimeoutMs, tls, revocation, authenticator, routers, log }),
+        await startAdminListener({
+          ...config.admin,
+          keyWatchMs: config.keyWatchMs,
+          requestTimeoutMs: config.requestTimeoutMs,
+          tls,
+          revocation,
+          authenticator,
+          routers,
+          log,
+        }),
       );
     }
-    log.info({ listen: url.replace('https://', ''), admin: admin?.url ?? null, store: store.kind, keyring: config.keyring.json ? 'environment' : config.keyring.file }, 'exportfact broker listening');
+    log.info(
+      {
+        listen: url.replace('https://', ''),
+        admin: admin?.url ?? null,
+        store: store.kind,
+        keyring: config.keyring.json ? 'environment' : config.keyring.file,
+      },
+      'exportfact broker listening',
+    );
 
     return {
       url,
@@ -150,7 +180,11 @@ function openPolicy(config: ServeConfig, audit: AuditLog, log: Logger): PolicyHo
   policy.watch(config.policy.watchMs);
   policy.on('updated', (next: CompiledPolicy, previous: CompiledPolicy) => {
     audit
-      .appendNow({ actor: { kind: 'broker', name: os.hostname() }, action: 'policy.change', detail: { file: policy.file, version: next.version, previous: previous.version, rules: next.rules.length } })
+      .appendNow({
+        actor: { kind: 'broker', name: os.hostname() },
+        action: 'policy.change',
+        detail: { file: policy.file, version: next.version, previous: previous.version, rules: next.rules.length },
+      })
       .catch((err: Error) => log.error({ err: err.message }, 'could not record a policy change'));
   });
   return policy;

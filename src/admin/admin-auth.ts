@@ -4,7 +4,7 @@ import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors/app-error';
 import type { Caller } from '../identity/caller';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
-import { adminPrincipalOf, setAdminPrincipal, type AdminPrincipal } from './admin-principal';
+import { type AdminPrincipal, adminPrincipalOf, setAdminPrincipal } from './admin-principal';
 import { ADMIN_SCOPES, type AdminScope } from './scopes';
 import { TOKEN_AUDIENCE, verifyAdminToken } from './token';
 
@@ -50,14 +50,28 @@ export function adminAuth(options: AdminAuthOptions): RequestHandler {
     }
     if (tokenPrincipal) return caller ? { ...tokenPrincipal, certname: caller.certname } : tokenPrincipal;
     if (caller) {
-      throw new AppError(403, 'not_an_admin_certificate', `certificate ${caller.certname} is not an admin certificate; use an admin certificate or an admin token`);
+      throw new AppError(
+        403,
+        'not_an_admin_certificate',
+        `certificate ${caller.certname} is not an admin certificate; use an admin certificate or an admin token`,
+      );
     }
-    throw new AppError(401, 'admin_auth_required', 'the admin API needs an admin certificate or an admin token (Authorization: Bearer ...)', CHALLENGE);
+    throw new AppError(
+      401,
+      'admin_auth_required',
+      'the admin API needs an admin certificate or an admin token (Authorization: Bearer ...)',
+      CHALLENGE,
+    );
   }
 
   async function verifyToken(token: string): Promise<AdminPrincipal> {
     if (!options.tokenKey) {
-      throw new AppError(401, 'token_invalid', 'this broker accepts no admin tokens (no signing key configured); use an admin certificate', CHALLENGE);
+      throw new AppError(
+        401,
+        'token_invalid',
+        'this broker accepts no admin tokens (no signing key configured); use an admin certificate',
+        CHALLENGE,
+      );
     }
     return verifyAdminToken(options.tokenKey(), token);
   }
@@ -74,7 +88,9 @@ function certificateCaller(socket: TLSSocket, authenticator: PeerAuthenticator):
   const presented = peer !== undefined && peer !== null && Object.keys(peer).length > 0;
   if (!presented) return undefined;
   if (!socket.authorized) {
-    throw new AppError(401, 'certificate_invalid', `client certificate not accepted: ${socket.authorizationError ?? 'unverified'}`, { Connection: 'close' });
+    throw new AppError(401, 'certificate_invalid', `client certificate not accepted: ${socket.authorizationError ?? 'unverified'}`, {
+      Connection: 'close',
+    });
   }
   return authenticator.authenticate(socket); // 401 certificate_revoked, certificate_unusable
 }
@@ -97,9 +113,14 @@ export function requireScope(scope: AdminScope): RequestHandler {
     const principal = adminPrincipalOf(req);
     if (principal.scopes.includes(scope)) return next();
     next(
-      new AppError(403, 'insufficient_scope', `this needs scope ${scope}; the ${principal.kind} of ${principal.subject} grants ${principal.scopes.join(', ') || 'none'}`, {
-        'WWW-Authenticate': `Bearer realm="${TOKEN_AUDIENCE}", error="insufficient_scope", scope="${scope}"`,
-      }),
+      new AppError(
+        403,
+        'insufficient_scope',
+        `this needs scope ${scope}; the ${principal.kind} of ${principal.subject} grants ${principal.scopes.join(', ') || 'none'}`,
+        {
+          'WWW-Authenticate': `Bearer realm="${TOKEN_AUDIENCE}", error="insufficient_scope", scope="${scope}"`,
+        },
+      ),
     );
   };
 }

@@ -3,12 +3,12 @@
 // refused once group or others can open it.
 import crypto, { type KeyObject } from 'node:crypto';
 import fs from 'node:fs';
+import { AppError } from '../errors/app-error';
 import { ConfigError } from '../errors/config-error';
 import { createPrivate, exists, readPrivate } from '../files/private-file';
-import { AppError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
 import type { AdminPrincipal } from './admin-principal';
-import { ADMIN_SCOPES, isAdminScope, parseScopes, type AdminScope } from './scopes';
+import { ADMIN_SCOPES, type AdminScope, isAdminScope, parseScopes } from './scopes';
 
 export const TOKEN_ISSUER = 'exportfact';
 export const TOKEN_AUDIENCE = 'exportfact-admin';
@@ -20,7 +20,7 @@ const CLOCK_TOLERANCE_SECONDS = 30;
 /** Far above a real token (~350 bytes); refuses junk before any parsing. */
 const MAX_TOKEN_LENGTH = 8192;
 
-type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
+type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' }});
 let josePromise: Promise<Jose> | undefined;
 /**
  * jose 6 is ESM-only. TypeScript (module node16) refuses a static import of it from our
@@ -78,7 +78,8 @@ export class TokenVerifyKey {
   async reload(): Promise<boolean> {
     try {
       const next = crypto.createPublicKey((await readSigningKey(this.file)).publicKeyPem);
-      if (!next.equals(this.key)) this.log.info({ file: this.file }, 'admin token signing key reloaded: tokens signed with the previous key are refused from now on');
+      if (!next.equals(this.key))
+        this.log.info({ file: this.file }, 'admin token signing key reloaded: tokens signed with the previous key are refused from now on');
       this.key = next;
       return true;
     } catch (err) {

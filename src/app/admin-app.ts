@@ -1,16 +1,16 @@
 import type { KeyObject } from 'node:crypto';
 import express from 'express';
+import { adminAuth } from '../admin/admin-auth';
+import { adminPrincipalOf, findAdminPrincipal } from '../admin/admin-principal';
+import { TokenVerifyKey } from '../admin/token';
 import { AppError } from '../errors/app-error';
 import { errorMapper, sendError } from '../http/error-mapper';
 import { requestLog } from '../http/request-log';
 import type { Logger } from '../log/logger';
 import { createMtlsServer } from '../tls/mtls-server';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
-import { TokenVerifyKey } from '../admin/token';
 import type { RevocationList } from '../tls/revocation';
 import type { TlsMaterial } from '../tls/tls-material';
-import { adminAuth } from '../admin/admin-auth';
-import { adminPrincipalOf, findAdminPrincipal } from '../admin/admin-principal';
 
 export interface AdminServerOptions {
   /** Loopback by default (the caller passes 127.0.0.1:8151): admin commands run on the broker's host. */
@@ -102,17 +102,33 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
 export async function startAdminServer(opts: AdminServerOptions): Promise<AdminServer> {
   const { authenticator } = opts;
   const app = createAdminApp(opts, authenticator);
-  const server = createMtlsServer({ tls: opts.tls, app, requireClientCert: false, revocation: opts.revocation, authenticator, log: opts.log, listener: 'admin', requestTimeoutMs: opts.requestTimeoutMs ?? 30_000 });
+  const server = createMtlsServer({
+    tls: opts.tls,
+    app,
+    requireClientCert: false,
+    revocation: opts.revocation,
+    authenticator,
+    log: opts.log,
+    listener: 'admin',
+    requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
+  });
   const { url, port } = await server.listen(opts.host, opts.port);
   opts.log.info(
-    { listen: url.replace('https://', ''), admin_certnames: opts.adminCertnames.length, admin_roles: opts.adminRoles, tokens: opts.tokenKey !== undefined },
+    {
+      listen: url.replace('https://', ''),
+      admin_certnames: opts.adminCertnames.length,
+      admin_roles: opts.adminRoles,
+      tokens: opts.tokenKey !== undefined,
+    },
     'exportfact admin API listening',
   );
   return { url, port, close: () => server.close() };
 }
 
 /** startAdminServer with the token signing key file of `serve` (--admin-signing-key), watched for replacement. */
-export async function startAdminListener(opts: Omit<AdminServerOptions, 'tokenKey'> & { signingKeyFile: string; keyWatchMs: number }): Promise<AdminListener> {
+export async function startAdminListener(
+  opts: Omit<AdminServerOptions, 'tokenKey'> & { signingKeyFile: string; keyWatchMs: number },
+): Promise<AdminListener> {
   const { key, created } = await TokenVerifyKey.open(opts.signingKeyFile, opts.log);
   if (created) opts.log.info({ file: opts.signingKeyFile }, 'admin token signing key created (mode 0600)');
   const unwatch = key.watch(opts.keyWatchMs);

@@ -1,17 +1,17 @@
 import type { TLSSocket } from 'node:tls';
 import express from 'express';
-import type { BrokerHealth } from '../health/broker-health';
 import { factRoutes } from '../facts/fact-routes';
+import type { BrokerHealth } from '../health/broker-health';
 import { healthRoutes } from '../health/health-routes';
 import type { BrokerMetrics } from '../health/metrics';
+import { findCaller, setCaller } from '../http/caller';
+import { errorMapper, sendError } from '../http/error-mapper';
+import { requestLog } from '../http/request-log';
 import type { Logger } from '../log/logger';
 import { nodeRoutes } from '../nodes/node-routes';
 import { secretRoutes } from '../secrets/secret-routes';
 import type { Services } from '../services';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
-import { findCaller, setCaller } from '../http/caller';
-import { requestLog } from '../http/request-log';
-import { errorMapper, sendError } from '../http/error-mapper';
 
 export interface AppDeps {
   health: BrokerHealth;

@@ -2,12 +2,12 @@ import express from 'express';
 import { z } from 'zod';
 import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
-import { checkCertname } from '../schemas/certname';
-import { environmentName } from '../schemas/environment';
-import { factName } from '../schemas/fact-name';
 import { factParams } from '../http/fact-params';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
+import { checkCertname } from '../schemas/certname';
+import { environmentName } from '../schemas/environment';
+import { factName } from '../schemas/fact-name';
 import type { AuditService } from './audit-service';
 
 const envQuery = (fallback: string) => z.strictObject({ environment: environmentName.default(fallback) });
@@ -57,8 +57,21 @@ export function auditAdminRoutes(deps: { audit: AuditService; defaultEnvironment
 
   r.route('/audit/leaked')
     .post(requireScope('audit:read'), async (req, res) => {
-      const { fingerprints } = parseBody(z.strictObject({ fingerprints: z.array(z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits')).min(1).max(16) }), req.body);
-      res.json({ matches: await audit.leaked(adminPrincipalOf(req).subject, fingerprints.map((h) => Buffer.from(h, 'hex'))) });
+      const { fingerprints } = parseBody(
+        z.strictObject({
+          fingerprints: z
+            .array(z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 hex digits'))
+            .min(1)
+            .max(16),
+        }),
+        req.body,
+      );
+      res.json({
+        matches: await audit.leaked(
+          adminPrincipalOf(req).subject,
+          fingerprints.map((h) => Buffer.from(h, 'hex')),
+        ),
+      });
     })
     .all(methodNotAllowed(['POST']));
 

@@ -38,12 +38,19 @@ export class AuditDevice {
   async start(): Promise<void> {
     const copied = readDevice(this.file);
     // A line torn by a crash is closed off, so the next entry starts a line of its own.
-    if (fs.existsSync(this.file) && !fs.readFileSync(this.file, 'utf8').endsWith('\n') && fs.statSync(this.file).size > 0) appendPrivateLine(ROLE, this.file, '');
+    if (fs.existsSync(this.file) && !fs.readFileSync(this.file, 'utf8').endsWith('\n') && fs.statSync(this.file).size > 0)
+      appendPrivateLine(ROLE, this.file, '');
     // A new device starts at the chain's current end: what came before is in the database's own history.
-    this.position = copied.size ? Math.max(...copied.keys()) : (await this.store.query<{ seq: number }>('SELECT seq FROM audit_chain')).rows[0].seq;
+    this.position = copied.size
+      ? Math.max(...copied.keys())
+      : (await this.store.query<{ seq: number }>('SELECT seq FROM audit_chain')).rows[0].seq;
     await this.copy();
     try {
-      this.unlisten = await this.store.listen(AUDIT_CHANNEL, () => this.kick(), () => this.kick());
+      this.unlisten = await this.store.listen(
+        AUDIT_CHANNEL,
+        () => this.kick(),
+        () => this.kick(),
+      );
     } catch {
       // Polling alone is enough; NOTIFY only makes the copy prompt.
     }
@@ -54,14 +61,29 @@ export class AuditDevice {
   private kick(): void {
     if (this.stopped || this.running) return;
     this.running = this.copy()
-      .catch((err: Error) => this.log.error({ err: err.message, device: this.file }, 'copying audit entries to the device failed; will retry'))
+      .catch((err: Error) =>
+        this.log.error({ err: err.message, device: this.file }, 'copying audit entries to the device failed; will retry'),
+      )
       .finally(() => (this.running = undefined));
   }
 
   /** Appends every entry after the last one copied, in order. */
   async copy(): Promise<void> {
     for (;;) {
-      const { rows } = await this.store.query<{ seq: number; at: Date; actor_kind: string; actor: string; action: string; environment: string | null; category: string | null; name: string | null; version: number | null; count: number; detail: unknown; hash: Buffer }>(
+      const { rows } = await this.store.query<{
+        seq: number;
+        at: Date;
+        actor_kind: string;
+        actor: string;
+        action: string;
+        environment: string | null;
+        category: string | null;
+        name: string | null;
+        version: number | null;
+        count: number;
+        detail: unknown;
+        hash: Buffer;
+      }>(
         'SELECT seq, at, actor_kind, actor, action, environment, category, name, version, count, detail, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2',
         [this.position, BATCH],
       );

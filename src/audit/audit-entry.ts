@@ -39,7 +39,19 @@ export const GENESIS_HASH = Buffer.alloc(32);
 /** The bytes an entry is hashed over: every field, in a fixed order, as canonical JSON. */
 function entryBytes(e: AuditEntry): Buffer {
   return Buffer.from(
-    stringify([e.seq, e.at.toISOString(), e.actor_kind, e.actor, e.action, e.environment, e.category, e.name, e.version, e.count, e.detail]) as string,
+    stringify([
+      e.seq,
+      e.at.toISOString(),
+      e.actor_kind,
+      e.actor,
+      e.action,
+      e.environment,
+      e.category,
+      e.name,
+      e.version,
+      e.count,
+      e.detail,
+    ]) as string,
     'utf8',
   );
 }

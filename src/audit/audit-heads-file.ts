@@ -42,7 +42,13 @@ export class AuditHeadsFile {
       if (!raw.trim()) return;
       try {
         const h = line.parse(JSON.parse(raw));
-        heads.push({ seq: h.seq, hash: Buffer.from(h.hash, 'hex'), signedAt: new Date(h.signed_at), publicKey: Buffer.from(h.public_key, 'base64'), signature: Buffer.from(h.signature, 'base64') });
+        heads.push({
+          seq: h.seq,
+          hash: Buffer.from(h.hash, 'hex'),
+          signedAt: new Date(h.signed_at),
+          publicKey: Buffer.from(h.public_key, 'base64'),
+          signature: Buffer.from(h.signature, 'base64'),
+        });
       } catch {
         malformed.push(index + 1);
       }
@@ -63,7 +69,13 @@ export class AuditHeadsFile {
     appendPrivateLine(
       ROLE,
       this.file,
-      JSON.stringify({ seq: head.seq, hash: head.hash.toString('hex'), signed_at: head.signedAt.toISOString(), public_key: head.publicKey.toString('base64'), signature: head.signature.toString('base64') }),
+      JSON.stringify({
+        seq: head.seq,
+        hash: head.hash.toString('hex'),
+        signed_at: head.signedAt.toISOString(),
+        public_key: head.publicKey.toString('base64'),
+        signature: head.signature.toString('base64'),
+      }),
     );
     this.newest = head;
   }

@@ -2,7 +2,7 @@ import type { Queryable, Store } from '../db/store';
 import { AuditUnavailableError } from '../errors/audit-unavailable-error';
 import { isConnectionFailure } from '../errors/store-errors';
 import type { Logger } from '../log/logger';
-import { chainHash, type Actor, type AuditEntry, type AuditEventInput } from './audit-entry';
+import { type Actor, type AuditEntry, type AuditEventInput, chainHash } from './audit-entry';
 import type { AuditHeadsFile } from './audit-heads-file';
 import type { AuditSigner } from './audit-signer';
 import { chainExtends } from './audit-verify';
@@ -73,9 +73,27 @@ export class AuditLog {
     await tx.query(
       `INSERT INTO audit_events (seq, at, actor_kind, actor, action, environment, category, name, version, count, detail, prev_hash, hash)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::jsonb, $12, $13)`,
-      [entry.seq, entry.at, entry.actor_kind, entry.actor, entry.action, entry.environment, entry.category, entry.name, entry.version, entry.count, JSON.stringify(entry.detail), rows[0].hash, hash],
+      [
+        entry.seq,
+        entry.at,
+        entry.actor_kind,
+        entry.actor,
+        entry.action,
+        entry.environment,
+        entry.category,
+        entry.name,
+        entry.version,
+        entry.count,
+        JSON.stringify(entry.detail),
+        rows[0].hash,
+        hash,
+      ],
     );
-    await tx.query(`UPDATE audit_chain SET seq = $1, hash = $2 RETURNING pg_notify('${AUDIT_CHANNEL}', $3)`, [entry.seq, hash, String(entry.seq)]);
+    await tx.query(`UPDATE audit_chain SET seq = $1, hash = $2 RETURNING pg_notify('${AUDIT_CHANNEL}', $3)`, [
+      entry.seq,
+      hash,
+      String(entry.seq),
+    ]);
     return entry.seq;
   }
 
@@ -116,7 +134,13 @@ export class AuditLog {
       const single = r.targets.size <= 1 && [...r.targets][0] === `${environment ?? ''}/${category}.${name ?? ''}`;
       const input: AuditEventInput = single
         ? { ...r.input, action: 'access.refused.repeated', count: r.count }
-        : { ...rest, environment, action: 'access.refused.repeated', count: r.count, detail: { ...r.input.detail, targets: [...r.targets] } };
+        : {
+            ...rest,
+            environment,
+            action: 'access.refused.repeated',
+            count: r.count,
+            detail: { ...r.input.detail, targets: [...r.targets] },
+          };
       await this.appendNow(input).catch((err: Error) => this.log.error({ err: err.message }, 'could not record repeated refusals'));
     }
   }
@@ -131,7 +155,8 @@ export class AuditLog {
     const from = this.lastSigned ?? this.heads.last() ?? (await this.newestOwnHead());
     const { problem, end } = await chainExtends(this.store, from, this.trustedKeys());
     if (problem) {
-      if (problem !== this.integrityProblem) this.log.error({ problem }, 'the audit chain does not extend the last signed head: not signing it; run `exportfact audit verify`');
+      if (problem !== this.integrityProblem)
+        this.log.error({ problem }, 'the audit chain does not extend the last signed head: not signing it; run `exportfact audit verify`');
       this.integrityProblem = problem;
       return undefined;
     }
@@ -141,7 +166,13 @@ export class AuditLog {
       return undefined;
     }
     const signedAt = new Date();
-    const head: SignedHead = { seq: end.seq, hash: end.hash, signedAt, publicKey: this.signer.publicKey, signature: await this.signer.sign(end.seq, end.hash, signedAt) };
+    const head: SignedHead = {
+      seq: end.seq,
+      hash: end.hash,
+      signedAt,
+      publicKey: this.signer.publicKey,
+      signature: await this.signer.sign(end.seq, end.hash, signedAt),
+    };
     await this.store.query(
       `INSERT INTO audit_heads (seq, hash, signed_at, public_key, signature) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (seq, public_key) DO NOTHING`,
@@ -165,7 +196,9 @@ export class AuditLog {
     );
     const h = rows[0];
     if (!h) return undefined;
-    return (await verifyHead({ seq: h.seq, hash: h.hash, signedAt: h.signed_at, publicKey: this.signer.publicKey, signature: h.signature })) ? h : undefined;
+    return (await verifyHead({ seq: h.seq, hash: h.hash, signedAt: h.signed_at, publicKey: this.signer.publicKey, signature: h.signature }))
+      ? h
+      : undefined;
   }
 
   async close(): Promise<void> {

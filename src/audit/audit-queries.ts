@@ -23,7 +23,15 @@ export class AuditQueries {
 
   /** Who saw fact X, per version. */
   async whoSaw(environment: string, category: string, name: string) {
-    const { rows } = await this.store.query<{ exporter: string; version: number; state: string; certname: string; first_seen: string; last_seen: string; count: number }>(
+    const { rows } = await this.store.query<{
+      exporter: string;
+      version: number;
+      state: string;
+      certname: string;
+      first_seen: string;
+      last_seen: string;
+      count: number;
+    }>(
       `SELECT s.exporter, s.version, v.state, s.certname, ${ts('s.first_seen')} AS first_seen, ${ts('s.last_seen')} AS last_seen, s.count
          FROM facts f JOIN secret_sightings s ON s.fact_id = f.id
          JOIN secret_versions v ON v.fact_id = s.fact_id AND v.exporter = s.exporter AND v.version = s.version
@@ -36,7 +44,16 @@ export class AuditQueries {
 
   /** What node N saw (optionally since a time). */
   async nodeSaw(certname: string, since?: Date) {
-    const { rows } = await this.store.query<{ environment: string; category: string; name: string; version: number; state: string; first_seen: string; last_seen: string; count: number }>(
+    const { rows } = await this.store.query<{
+      environment: string;
+      category: string;
+      name: string;
+      version: number;
+      state: string;
+      first_seen: string;
+      last_seen: string;
+      count: number;
+    }>(
       `SELECT f.environment, f.category, f.name, s.version, v.state, ${ts('s.first_seen')} AS first_seen, ${ts('s.last_seen')} AS last_seen, s.count
          FROM secret_sightings s JOIN facts f ON f.id = s.fact_id
          JOIN secret_versions v ON v.fact_id = s.fact_id AND v.exporter = s.exporter AND v.version = s.version
@@ -63,21 +80,51 @@ export class AuditQueries {
   }
 
   async events(f: EventFilter) {
-    const { rows } = await this.store.query<{ seq: number; at: Date; actor_kind: string; actor: string; action: string; environment: string | null; category: string | null; name: string | null; version: number | null; count: number; detail: unknown }>(
+    const { rows } = await this.store.query<{
+      seq: number;
+      at: Date;
+      actor_kind: string;
+      actor: string;
+      action: string;
+      environment: string | null;
+      category: string | null;
+      name: string | null;
+      version: number | null;
+      count: number;
+      detail: unknown;
+    }>(
       `SELECT seq, at, actor_kind, actor, action, environment, category, name, version, count, detail FROM audit_events
         WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
           AND ($3::text IS NULL OR actor = $3) AND ($4::text IS NULL OR environment = $4)
           AND ($5::text IS NULL OR category = $5) AND ($6::text IS NULL OR name = $6)
           AND ($7::text IS NULL OR action LIKE $7 || '%')
         ORDER BY seq DESC LIMIT $8`,
-      [f.since ?? null, f.until ?? null, f.actor ?? null, f.environment ?? null, f.category ?? null, f.name ?? null, f.action ?? null, f.limit],
+      [
+        f.since ?? null,
+        f.until ?? null,
+        f.actor ?? null,
+        f.environment ?? null,
+        f.category ?? null,
+        f.name ?? null,
+        f.action ?? null,
+        f.limit,
+      ],
     );
     return rows.map((r) => ({ ...r, at: iso(r.at) }));
   }
 
   /** Which secret version has this fingerprint, and who received it: no decryption involved. */
   async leaked(fingerprints: Buffer[]) {
-    const { rows } = await this.store.query<{ fact_id: number; environment: string; category: string; name: string; exporter: string; version: number; state: string; created_at: Date }>(
+    const { rows } = await this.store.query<{
+      fact_id: number;
+      environment: string;
+      category: string;
+      name: string;
+      exporter: string;
+      version: number;
+      state: string;
+      created_at: Date;
+    }>(
       `SELECT f.id AS fact_id, f.environment, f.category, f.name, v.exporter, v.version, v.state, v.created_at
          FROM secret_versions v JOIN facts f ON f.id = v.fact_id
         WHERE v.fingerprint = ANY ($1::bytea[])
@@ -98,7 +145,12 @@ export class AuditQueries {
         version: r.version,
         state: r.state,
         created_at: iso(r.created_at),
-        received_by: receivers.rows.map((x) => ({ certname: x.certname, first_seen: iso(x.first_seen), last_seen: iso(x.last_seen), count: x.count })),
+        received_by: receivers.rows.map((x) => ({
+          certname: x.certname,
+          first_seen: iso(x.first_seen),
+          last_seen: iso(x.last_seen),
+          count: x.count,
+        })),
       });
     }
     return out;

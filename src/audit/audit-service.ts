@@ -1,11 +1,11 @@
 import type { Store } from '../db/store';
-import { adminActor } from './auditor';
 import type { AuditDevice } from './audit-device';
 import { readDevice } from './audit-device';
 import type { AuditHeadsFile } from './audit-heads-file';
 import type { AuditLog } from './audit-log';
 import { AuditQueries, type EventFilter } from './audit-queries';
 import { pruneAuditChain, type VerifyReport, verifyAuditChain } from './audit-verify';
+import { adminActor } from './auditor';
 
 export interface AuditServiceOptions {
   /** Keys whose signed heads `verify` trusts: this broker's and those given with --audit-trust-key. */
@@ -67,7 +67,11 @@ export class AuditService {
       device: this.options.device && readDevice(this.options.device.file),
     });
     for (const line of malformed) {
-      report.problems.push({ seq: 0, kind: 'heads_file', message: `line ${line} of the heads file ${this.options.heads.file} is not a signed head` });
+      report.problems.push({
+        seq: 0,
+        kind: 'heads_file',
+        message: `line ${line} of the heads file ${this.options.heads.file} is not a signed head`,
+      });
     }
     report.ok = report.problems.length === 0;
     if (report.ok) await this.log.signHead();
@@ -78,7 +82,11 @@ export class AuditService {
   async prune(admin: string, before: Date) {
     await this.log.signHead();
     const result = await pruneAuditChain(this.store, before, this.options.publicKey);
-    await this.log.appendNow({ actor: adminActor(admin), action: 'audit.prune', detail: { pruned: result.pruned, anchor_seq: result.anchor_seq } });
+    await this.log.appendNow({
+      actor: adminActor(admin),
+      action: 'audit.prune',
+      detail: { pruned: result.pruned, anchor_seq: result.anchor_seq },
+    });
     return result;
   }
 }

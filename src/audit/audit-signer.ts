@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { z } from 'zod';
-import { ConfigError } from '../errors/config-error';
 import { getSodium } from '../crypto/sodium';
+import { ConfigError } from '../errors/config-error';
 import { describeFileError } from '../files/file-errors';
 import { createPrivate, exists, readPrivate } from '../files/private-file';
 import { headMessage } from './audit-entry';
@@ -28,7 +28,11 @@ export class AuditSigner {
     if (!exists(file)) {
       const sodium = await getSodium();
       const pair = sodium.crypto_sign_keypair();
-      const content = { algorithm: 'ed25519', public_key: Buffer.from(pair.publicKey).toString('base64'), secret_key: Buffer.from(pair.privateKey).toString('base64') };
+      const content = {
+        algorithm: 'ed25519',
+        public_key: Buffer.from(pair.publicKey).toString('base64'),
+        secret_key: Buffer.from(pair.privateKey).toString('base64'),
+      };
       if (createPrivate(ROLE, file, `${JSON.stringify(content, null, 2)}\n`)) {
         return { signer: new AuditSigner(Buffer.from(pair.publicKey), Buffer.from(pair.privateKey)), created: true };
       }

@@ -1,10 +1,20 @@
 import type { Queryable, Store } from '../db/store';
-import { chainHash, GENESIS_HASH, type AuditEntry } from './audit-entry';
+import { type AuditEntry, chainHash, GENESIS_HASH } from './audit-entry';
 import { type SignedHead, verifyHead } from './signed-head';
 
 export interface VerifyProblem {
   seq: number;
-  kind: 'missing' | 'altered' | 'out_of_order' | 'recomputed' | 'bad_signature' | 'truncated' | 'sighting_deleted' | 'sighting_unrecorded' | 'device_mismatch' | 'heads_file';
+  kind:
+    | 'missing'
+    | 'altered'
+    | 'out_of_order'
+    | 'recomputed'
+    | 'bad_signature'
+    | 'truncated'
+    | 'sighting_deleted'
+    | 'sighting_unrecorded'
+    | 'device_mismatch'
+    | 'heads_file';
   message: string;
 }
 
@@ -41,7 +51,9 @@ interface Anchor extends SignedHead {}
 const PAGE = 5000;
 
 async function readAnchor(db: Queryable): Promise<Anchor | undefined> {
-  const { rows } = await db.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>('SELECT seq, hash, signed_at, public_key, signature FROM audit_anchor');
+  const { rows } = await db.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>(
+    'SELECT seq, hash, signed_at, public_key, signature FROM audit_anchor',
+  );
   const a = rows[0];
   return a && { seq: a.seq, hash: a.hash, signedAt: a.signed_at, publicKey: a.public_key, signature: a.signature };
 }
@@ -66,7 +78,11 @@ async function* entriesAfter(db: Queryable, after: number): AsyncGenerator<Row> 
  * blessed by a new signature. Returns why not, or null. Without `from`, it walks from the
  * anchor (which must be signed by a trusted key) or the start.
  */
-export async function chainExtends(store: Store, from: { seq: number; hash: Buffer } | undefined, trustedKeys: Buffer[]): Promise<{ problem: string | null; end: { seq: number; hash: Buffer } }> {
+export async function chainExtends(
+  store: Store,
+  from: { seq: number; hash: Buffer } | undefined,
+  trustedKeys: Buffer[],
+): Promise<{ problem: string | null; end: { seq: number; hash: Buffer } }> {
   const end = (await store.query<{ seq: number; hash: Buffer }>('SELECT seq, hash FROM audit_chain')).rows[0];
   const anchor = await readAnchor(store);
   let start = from;
@@ -87,11 +103,13 @@ export async function chainExtends(store: Store, from: { seq: number; hash: Buff
   let expected = start.seq + 1;
   for await (const row of entriesAfter(store, start.seq)) {
     if (row.seq !== expected) return { problem: `entry ${expected} is missing`, end };
-    if (!row.prev_hash.equals(prev) || !(await chainHash(prev, row)).equals(row.hash)) return { problem: `entry ${row.seq} does not follow from the entries before it`, end };
+    if (!row.prev_hash.equals(prev) || !(await chainHash(prev, row)).equals(row.hash))
+      return { problem: `entry ${row.seq} does not follow from the entries before it`, end };
     prev = row.hash;
     expected++;
   }
-  if (expected - 1 !== end.seq || !prev.equals(end.hash)) return { problem: `the chain's end (entry ${end.seq}) does not match its last entry (${expected - 1})`, end };
+  if (expected - 1 !== end.seq || !prev.equals(end.hash))
+    return { problem: `the chain's end (entry ${end.seq}) does not match its last entry (${expected - 1})`, end };
   return { problem: null, end };
 }
 
@@ -109,12 +127,25 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
   let prev = anchor ? anchor.hash : GENESIS_HASH;
   let expected = anchor ? anchor.seq + 1 : 1;
   if (anchor && !(trusted(anchor.publicKey) && (await verifyHead(anchor)))) {
-    problems.push({ seq: anchor.seq, kind: 'bad_signature', message: `the anchor at entry ${anchor.seq} (where pruning left the chain) is not signed by a trusted key` });
+    problems.push({
+      seq: anchor.seq,
+      kind: 'bad_signature',
+      message: `the anchor at entry ${anchor.seq} (where pruning left the chain) is not signed by a trusted key`,
+    });
   }
 
-  const dbHeads = (await store.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>('SELECT seq, hash, signed_at, public_key, signature FROM audit_heads ORDER BY seq')).rows.map(
-    (h): SignedHead & { outside: boolean } => ({ seq: h.seq, hash: h.hash, signedAt: h.signed_at, publicKey: h.public_key, signature: h.signature, outside: false }),
-  );
+  const dbHeads = (
+    await store.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>(
+      'SELECT seq, hash, signed_at, public_key, signature FROM audit_heads ORDER BY seq',
+    )
+  ).rows.map((h): SignedHead & { outside: boolean } => ({
+    seq: h.seq,
+    hash: h.hash,
+    signedAt: h.signed_at,
+    publicKey: h.public_key,
+    signature: h.signature,
+    outside: false,
+  }));
   const external = (options.externalHeads ?? []).filter((h) => !anchor || h.seq > anchor.seq).map((h) => ({ ...h, outside: true }));
   const heads = [...dbHeads, ...external].sort((a, b) => a.seq - b.seq);
   const headSeqs = new Set(heads.map((h) => h.seq));
@@ -131,13 +162,25 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
     first ??= row.seq;
     last = row.seq;
     if (row.seq !== expected) {
-      problems.push({ seq: expected, kind: 'missing', message: `entries ${expected}${row.seq - 1 > expected ? `–${row.seq - 1}` : ''} are missing (deleted)` });
+      problems.push({
+        seq: expected,
+        kind: 'missing',
+        message: `entries ${expected}${row.seq - 1 > expected ? `–${row.seq - 1}` : ''} are missing (deleted)`,
+      });
     }
     const own = await chainHash(row.prev_hash, row);
     if (!own.equals(row.hash)) {
-      problems.push({ seq: row.seq, kind: 'altered', message: `entry ${row.seq} does not match its hash: it was altered, or moved from another position` });
+      problems.push({
+        seq: row.seq,
+        kind: 'altered',
+        message: `entry ${row.seq} does not match its hash: it was altered, or moved from another position`,
+      });
     } else if (!row.prev_hash.equals(prev) && row.seq === expected) {
-      problems.push({ seq: row.seq, kind: 'out_of_order', message: `entry ${row.seq} does not follow entry ${row.seq - 1}: entries were reordered, replaced or inserted` });
+      problems.push({
+        seq: row.seq,
+        kind: 'out_of_order',
+        message: `entry ${row.seq} does not follow entry ${row.seq - 1}: entries were reordered, replaced or inserted`,
+      });
     }
     // Carry on with the recomputed chain, so a recomputed tail is caught by the signed heads.
     prev = await chainHash(prev, row);
@@ -153,7 +196,11 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
   if (deviceMismatches.length) {
     const [firstSeq] = deviceMismatches;
     const more = deviceMismatches.length > 1 ? ` (and ${deviceMismatches.length - 1} entries after it)` : '';
-    problems.push({ seq: firstSeq, kind: 'device_mismatch', message: `entry ${firstSeq}${more} differs from the audit device's copy: the chain was changed after it was written` });
+    problems.push({
+      seq: firstSeq,
+      kind: 'device_mismatch',
+      message: `entry ${firstSeq}${more} differs from the audit device's copy: the chain was changed after it was written`,
+    });
   }
   /** What the walk itself found explains a head that does not match; the device's findings do not. */
   const walkProblems = problems.filter((p) => p.kind === 'missing' || p.kind === 'altered' || p.kind === 'out_of_order');
@@ -172,32 +219,51 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
     }
     const computed = computedAt.get(head.seq);
     if (!computed) {
-      if (head.seq > lastSeq) problems.push({ seq: lastSeq + 1, kind: 'truncated', message: `entries after ${lastSeq} up to ${head.seq} were signed${where} but are missing` });
+      if (head.seq > lastSeq)
+        problems.push({
+          seq: lastSeq + 1,
+          kind: 'truncated',
+          message: `entries after ${lastSeq} up to ${head.seq} were signed${where} but are missing`,
+        });
       continue;
     }
     if (!computed.equals(head.hash)) {
       const from = signedThrough === null ? (anchor ? anchor.seq + 1 : 1) : signedThrough + 1;
       // A change the walk already named explains the mismatch; otherwise the hashes were recomputed.
       if (walkProblems.some((p) => p.seq >= from && p.seq <= head.seq)) continue;
-      problems.push({ seq: from, kind: 'recomputed', message: `the chain differs from the head signed at entry ${head.seq}${where}: an entry between ${from} and ${head.seq} was changed and the hashes recomputed` });
+      problems.push({
+        seq: from,
+        kind: 'recomputed',
+        message: `the chain differs from the head signed at entry ${head.seq}${where}: an entry between ${from} and ${head.seq} was changed and the hashes recomputed`,
+      });
       continue;
     }
     signedThrough = Math.max(signedThrough ?? 0, head.seq);
   }
   const beyondDevice = [...device.keys()].filter((seq) => seq > lastSeq);
   if (beyondDevice.length) {
-    problems.push({ seq: lastSeq + 1, kind: 'truncated', message: `entries after ${lastSeq} up to ${Math.max(...beyondDevice)} are in the audit device but missing from the database` });
+    problems.push({
+      seq: lastSeq + 1,
+      kind: 'truncated',
+      message: `entries after ${lastSeq} up to ${Math.max(...beyondDevice)} are in the audit device but missing from the database`,
+    });
   }
 
   const end = (await store.query<{ seq: number }>('SELECT seq FROM audit_chain')).rows[0];
   if (end && end.seq > lastSeq) {
-    problems.push({ seq: lastSeq + 1, kind: 'truncated', message: `the chain ends at entry ${end.seq} but entries after ${lastSeq} are missing` });
+    problems.push({
+      seq: lastSeq + 1,
+      kind: 'truncated',
+      message: `the chain ends at entry ${end.seq} but entries after ${lastSeq} are missing`,
+    });
   }
 
   const sightings = await checkSightings(store, anchor?.seq ?? 0, problems);
 
   // One cause, one line: a truncation seen by several heads is named once.
-  const unique = problems.filter((p, i) => problems.findIndex((q) => q.kind === p.kind && q.seq === p.seq) === i).sort((a, b) => a.seq - b.seq);
+  const unique = problems
+    .filter((p, i) => problems.findIndex((q) => q.kind === p.kind && q.seq === p.seq) === i)
+    .sort((a, b) => a.seq - b.seq);
   return {
     ok: unique.length === 0,
     events,
@@ -230,7 +296,11 @@ async function checkSightings(db: Queryable, afterSeq: number, problems: VerifyP
     [afterSeq],
   );
   for (const e of deleted.rows) {
-    problems.push({ seq: e.seq, kind: 'sighting_deleted', message: `the sighting of ${e.environment}/${e.category}.${e.name} version ${e.version} by ${e.actor} (entry ${e.seq}) was deleted or changed` });
+    problems.push({
+      seq: e.seq,
+      kind: 'sighting_deleted',
+      message: `the sighting of ${e.environment}/${e.category}.${e.name} version ${e.version} by ${e.actor} (entry ${e.seq}) was deleted or changed`,
+    });
   }
   const unrecorded = await db.query<{ audit_seq: number; certname: string; version: number }>(
     `SELECT s.audit_seq, s.certname, s.version FROM secret_sightings s
@@ -240,7 +310,11 @@ async function checkSightings(db: Queryable, afterSeq: number, problems: VerifyP
     [afterSeq],
   );
   for (const s of unrecorded.rows) {
-    problems.push({ seq: s.audit_seq, kind: 'sighting_unrecorded', message: `a sighting of version ${s.version} by ${s.certname} points at entry ${s.audit_seq}, which recorded no such sighting` });
+    problems.push({
+      seq: s.audit_seq,
+      kind: 'sighting_unrecorded',
+      message: `a sighting of version ${s.version} by ${s.certname} points at entry ${s.audit_seq}, which recorded no such sighting`,
+    });
   }
   const counts = await db.query<{ covered: number; uncovered: number }>(
     'SELECT count(*) FILTER (WHERE audit_seq IS NOT NULL)::int AS covered, count(*) FILTER (WHERE audit_seq IS NULL)::int AS uncovered FROM secret_sightings',
@@ -252,7 +326,11 @@ async function checkSightings(db: Queryable, afterSeq: number, problems: VerifyP
  * Deletes entries older than `before`, up to the newest head signed with `publicKey` that lies
  * before it, and keeps that head as the anchor verification starts from.
  */
-export async function pruneAuditChain(store: Store, before: Date, publicKey: Buffer): Promise<{ pruned: number; anchor_seq: number | null }> {
+export async function pruneAuditChain(
+  store: Store,
+  before: Date,
+  publicKey: Buffer,
+): Promise<{ pruned: number; anchor_seq: number | null }> {
   return store.transaction(async (tx) => {
     const { rows } = await tx.query<{ seq: number; hash: Buffer; signed_at: Date; signature: Buffer }>(
       `SELECT h.seq, h.hash, h.signed_at, h.signature FROM audit_heads h JOIN audit_events e ON e.seq = h.seq

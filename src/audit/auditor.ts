@@ -19,6 +19,9 @@ export const adminActor = (subject: string): Actor => ({ kind: 'admin', name: su
  * owns, a generated secret): recorded where it is decided, then thrown by the caller.
  */
 export function refusal<E extends AppError>(audit: Auditor, caller: Caller, err: E, fact: { category: string; name: string }): E {
-  audit.refused(nodeActor(caller.certname), err instanceof PolicyDeniedError ? err.auditReason : err.code, { environment: caller.environment, ...fact });
+  audit.refused(nodeActor(caller.certname), err instanceof PolicyDeniedError ? err.auditReason : err.code, {
+    environment: caller.environment,
+    ...fact,
+  });
   return err;
 }

@@ -26,7 +26,10 @@ export async function openAudit(store: Store, config: ServeConfig['audit'], log:
   const device = config.deviceFile ? new AuditDevice(config.deviceFile, store, log) : undefined;
   await device?.start();
   const service = new AuditService(store, audit, { trustedKeys: () => trustedKeys, publicKey: signer.publicKey, heads, device });
-  const timer = setInterval(() => audit.signHead().catch((err: Error) => log.error({ err: err.message }, 'signing the audit chain head failed')), config.signEveryMs);
+  const timer = setInterval(
+    () => audit.signHead().catch((err: Error) => log.error({ err: err.message }, 'signing the audit chain head failed')),
+    config.signEveryMs,
+  );
   timer.unref();
   return {
     log: audit,

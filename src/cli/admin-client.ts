@@ -1,10 +1,10 @@
 // What `exportfact` admin commands use to call the admin API, and how they print results.
 import fs from 'node:fs';
 import https from 'node:https';
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
+import { AppError } from '../errors/app-error';
 import { ConfigError } from '../errors/config-error';
 import { readOptionFile } from '../files/file-errors';
-import { AppError } from '../errors/app-error';
 
 export const DEFAULT_ADMIN_URL = 'https://127.0.0.1:8151';
 /** Where `npm start` / `serve --dev-ca` put the development CA. */
@@ -26,15 +26,27 @@ const opt = (flags: string, description: string, env: string) => new Option(flag
 
 /** Adds the connection options (and --json) to an admin command. */
 export function addAdminClientOptions(cmd: Command): Command {
-  return cmd
-    .addOption(opt('--admin-url <url>', `admin API of the broker (default ${DEFAULT_ADMIN_URL})`, 'EXPORTFACT_ADMIN_URL'))
-    .addOption(opt('--admin-ca <file>', `CA bundle the admin API's certificate chains to (default ${DEV_CA_FILE} if it exists)`, 'EXPORTFACT_ADMIN_CA'))
-    // A token on the command line is visible to other users in `ps`; the variable or a file is not.
-    .addOption(opt('--token <jwt>', 'admin token from `exportfact admin token` (prefer the environment variable)', 'EXPORTFACT_ADMIN_TOKEN'))
-    .addOption(opt('--token-file <file>', 'read the admin token from this file', 'EXPORTFACT_ADMIN_TOKEN_FILE'))
-    .addOption(opt('--admin-cert <file>', 'admin client certificate (certname or pp_auth_role configured on the broker)', 'EXPORTFACT_ADMIN_CERT'))
-    .addOption(opt('--admin-key <file>', 'private key of --admin-cert', 'EXPORTFACT_ADMIN_KEY'))
-    .option('--json', 'print JSON instead of a table');
+  return (
+    cmd
+      .addOption(opt('--admin-url <url>', `admin API of the broker (default ${DEFAULT_ADMIN_URL})`, 'EXPORTFACT_ADMIN_URL'))
+      .addOption(
+        opt(
+          '--admin-ca <file>',
+          `CA bundle the admin API's certificate chains to (default ${DEV_CA_FILE} if it exists)`,
+          'EXPORTFACT_ADMIN_CA',
+        ),
+      )
+      // A token on the command line is visible to other users in `ps`; the variable or a file is not.
+      .addOption(
+        opt('--token <jwt>', 'admin token from `exportfact admin token` (prefer the environment variable)', 'EXPORTFACT_ADMIN_TOKEN'),
+      )
+      .addOption(opt('--token-file <file>', 'read the admin token from this file', 'EXPORTFACT_ADMIN_TOKEN_FILE'))
+      .addOption(
+        opt('--admin-cert <file>', 'admin client certificate (certname or pp_auth_role configured on the broker)', 'EXPORTFACT_ADMIN_CERT'),
+      )
+      .addOption(opt('--admin-key <file>', 'private key of --admin-cert', 'EXPORTFACT_ADMIN_KEY'))
+      .option('--json', 'print JSON instead of a table')
+  );
 }
 
 export class AdminApiError extends AppError {}
@@ -69,7 +81,9 @@ export function adminClientFromOptions(o: AdminClientOptions): AdminClient {
   if (o.token && o.tokenFile) throw new ConfigError('give either --token or --token-file, not both');
   const token = (o.tokenFile ? readOptionFile('--token-file', o.tokenFile) : o.token)?.trim() || undefined;
   if (token !== undefined && !/^[A-Za-z0-9._~+/=-]+$/.test(token)) {
-    throw new ConfigError(`${o.tokenFile ? '--token-file' : '--token'} does not hold a token (expected the output of \`exportfact admin token\`)`);
+    throw new ConfigError(
+      `${o.tokenFile ? '--token-file' : '--token'} does not hold a token (expected the output of \`exportfact admin token\`)`,
+    );
   }
 
   return {
@@ -93,31 +107,36 @@ function send<T>(base: URL, creds: Credentials, method: string, path: string, bo
   if (creds.token) headers.Authorization = `Bearer ${creds.token}`;
 
   return new Promise<T>((resolve, reject) => {
-    const req = https.request(url, { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, agent: false, timeout: 30_000 }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (c: Buffer) => {
-        size += c.length;
-        if (size > MAX_RESPONSE_BYTES) req.destroy(new ConfigError(`the admin API at ${base.origin} sent more than ${MAX_RESPONSE_BYTES} bytes`));
-        else chunks.push(c);
-      });
-      res.on('error', reject);
-      res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json: unknown;
-        try {
-          json = text ? JSON.parse(text) : undefined;
-        } catch {
-          json = undefined;
-        }
-        if (status >= 200 && status < 300) return resolve(json as T);
-        const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-        const code = typeof err?.code === 'string' ? printable(err.code) : 'http_error';
-        const message = typeof err?.message === 'string' ? printable(err.message) : `HTTP ${status} from ${base.origin}`;
-        reject(new AdminApiError(status, code, `${status} ${code}: ${message}`));
-      });
-    });
+    const req = https.request(
+      url,
+      { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, agent: false, timeout: 30_000 },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_RESPONSE_BYTES)
+            req.destroy(new ConfigError(`the admin API at ${base.origin} sent more than ${MAX_RESPONSE_BYTES} bytes`));
+          else chunks.push(c);
+        });
+        res.on('error', reject);
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          if (status >= 200 && status < 300) return resolve(json as T);
+          const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+          const code = typeof err?.code === 'string' ? printable(err.code) : 'http_error';
+          const message = typeof err?.message === 'string' ? printable(err.message) : `HTTP ${status} from ${base.origin}`;
+          reject(new AdminApiError(status, code, `${status} ${code}: ${message}`));
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new ConfigError(`the admin API at ${base.origin} did not answer within 30 s`)));
     req.on('error', (err) => reject(connectionError(err, base)));
     if (payload !== undefined) req.write(payload);
@@ -129,10 +148,15 @@ function send<T>(base: URL, creds: Credentials, method: string, path: string, bo
 function connectionError(err: NodeJS.ErrnoException, base: URL): Error {
   if (err instanceof ConfigError) return err;
   const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return new ConfigError(`cannot reach the admin API at ${base.origin} (connection refused): is the broker running, and is --admin-url right?`);
+  if (code === 'ECONNREFUSED')
+    return new ConfigError(
+      `cannot reach the admin API at ${base.origin} (connection refused): is the broker running, and is --admin-url right?`,
+    );
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new ConfigError(`cannot resolve the host of --admin-url ${base.origin}`);
   if (/CERT|SELF_SIGNED|UNABLE_TO|ERR_TLS_CERT_ALTNAME/.test(code)) {
-    return new ConfigError(`the admin API's certificate at ${base.origin} is not trusted (${code}): give --admin-ca with the CA bundle that issued it`);
+    return new ConfigError(
+      `the admin API's certificate at ${base.origin} is not trusted (${code}): give --admin-ca with the CA bundle that issued it`,
+    );
   }
   return new ConfigError(`admin API at ${base.origin}: ${err.message}`);
 }
@@ -162,7 +186,7 @@ export function formatTable<R>(rows: R[], columns: Column<R>[]): string {
       .map((text, i) => (columns[i].align === 'right' ? text.padStart(widths[i]) : i === cells.length - 1 ? text : text.padEnd(widths[i])))
       .join('  ')
       .trimEnd();
-  return [line(columns.map((c) => c.header.toUpperCase())), ...body.map(line)].join('\n') + '\n';
+  return `${[line(columns.map((c) => c.header.toUpperCase())), ...body.map(line)].join('\n')}\n`;
 }
 
 export function printTable<R>(rows: R[], columns: Column<R>[], out: NodeJS.WritableStream = process.stdout): void {

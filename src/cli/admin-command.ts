@@ -1,9 +1,9 @@
 import { Command, Option } from 'commander';
-import { ConfigError } from '../errors/config-error';
 import { ADMIN_SCOPES, parseScopes } from '../admin/scopes';
-import { DEFAULT_SIGNING_KEY_FILE } from '../config/admin-config';
 import { ensureTokenSigningKey, issueAdminToken, MAX_TOKEN_TTL_SECONDS } from '../admin/token';
-import { addAdminClientOptions, adminClientFromOptions, printResult, type AdminClientOptions } from './admin-client';
+import { DEFAULT_SIGNING_KEY_FILE } from '../config/admin-config';
+import { ConfigError } from '../errors/config-error';
+import { type AdminClientOptions, addAdminClientOptions, adminClientFromOptions, printResult } from './admin-client';
 
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 
@@ -38,11 +38,14 @@ function tokenCommand(): Command {
     .action(async (o: TokenOptions) => {
       const ttlSeconds = parseTtl(o.ttl);
       const { scopes, unknown } = parseScopes(o.scope);
-      if (unknown.length) throw new ConfigError(`--scope: unknown scope ${JSON.stringify(unknown[0])}; known scopes: ${ADMIN_SCOPES.join(', ')}`);
+      if (unknown.length)
+        throw new ConfigError(`--scope: unknown scope ${JSON.stringify(unknown[0])}; known scopes: ${ADMIN_SCOPES.join(', ')}`);
       if (!scopes.length) throw new ConfigError(`--scope names no scope; known scopes: ${ADMIN_SCOPES.join(', ')}`);
       const key = await ensureTokenSigningKey(o.signingKey);
       if (key.created) {
-        process.stderr.write(`exportfact: created admin token signing key ${o.signingKey} (mode 0600); the broker must verify with the same file\n`);
+        process.stderr.write(
+          `exportfact: created admin token signing key ${o.signingKey} (mode 0600); the broker must verify with the same file\n`,
+        );
       }
       const token = await issueAdminToken(key.privateKeyPem, { subject: o.subject, scopes, ttlSeconds });
       const expires = new Date(Date.now() + ttlSeconds * 1000).toISOString();
@@ -55,7 +58,10 @@ function tokenCommand(): Command {
 function whoamiCommand(): Command {
   return addAdminClientOptions(new Command('whoami').description('show whom the admin API takes you for, and your scopes')).action(
     async (o: AdminClientOptions) => {
-      const me = await adminClientFromOptions(o).request<{ subject: string; kind: string; scopes: string[]; expires_at?: string }>('GET', '/admin/v1/whoami');
+      const me = await adminClientFromOptions(o).request<{ subject: string; kind: string; scopes: string[]; expires_at?: string }>(
+        'GET',
+        '/admin/v1/whoami',
+      );
       printResult(o, me, () => {
         process.stdout.write(`subject: ${me.subject}\nkind:    ${me.kind}\nscopes:  ${me.scopes.join(' ')}\n`);
         if (me.expires_at) process.stdout.write(`expires: ${me.expires_at}\n`);
@@ -66,5 +72,8 @@ function whoamiCommand(): Command {
 
 /** `exportfact admin …`: tokens, and commands that only check the admin access itself. */
 export function adminCommand(): Command {
-  return new Command('admin').description('admin access: issue tokens, check credentials').addCommand(tokenCommand()).addCommand(whoamiCommand());
+  return new Command('admin')
+    .description('admin access: issue tokens, check credentials')
+    .addCommand(tokenCommand())
+    .addCommand(whoamiCommand());
 }

@@ -3,14 +3,15 @@ import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
 import { fingerprint } from '../secrets/cipher';
 import { Keyring } from '../secrets/keyring';
-import { addAdminClientOptions, adminClientFromOptions, printResult, printTable, type AdminClientOptions } from './admin-client';
+import { type AdminClientOptions, addAdminClientOptions, adminClientFromOptions, printResult, printTable } from './admin-client';
 
 interface EnvOption extends AdminClientOptions {
   environment?: string;
 }
 const envOption = () => new Option('--environment <name>', 'Puppet environment (default: the broker default)');
 const withEnv = (path: string, o: EnvOption) => `${path}${o.environment ? `?environment=${encodeURIComponent(o.environment)}` : ''}`;
-const factPath = (category: string, name: string, tail: string) => `/admin/v1/audit/facts/${encodeURIComponent(category)}/${encodeURIComponent(name)}/${tail}`;
+const factPath = (category: string, name: string, tail: string) =>
+  `/admin/v1/audit/facts/${encodeURIComponent(category)}/${encodeURIComponent(name)}/${tail}`;
 
 type Row = Record<string, unknown>;
 
@@ -30,7 +31,9 @@ export async function leakFingerprints(keyring: Keyring, text: string): Promise<
 }
 
 export function auditCommand(): Command {
-  const audit = new Command('audit').description('who saw which credential, what changed, and whether the trail is intact (admin API, scope audit:read)');
+  const audit = new Command('audit').description(
+    'who saw which credential, what changed, and whether the trail is intact (admin API, scope audit:read)',
+  );
 
   audit.addCommand(
     addAdminClientOptions(new Command('who-saw').description('which nodes fetched a secret, per version'))
@@ -38,9 +41,19 @@ export function auditCommand(): Command {
       .argument('<name>')
       .addOption(envOption())
       .action(async (category: string, name: string, o: EnvOption) => {
-        const reply = await adminClientFromOptions(o).request<{ sightings: Row[] }>('GET', withEnv(factPath(category, name, 'sightings'), o));
+        const reply = await adminClientFromOptions(o).request<{ sightings: Row[] }>(
+          'GET',
+          withEnv(factPath(category, name, 'sightings'), o),
+        );
         printResult(o, reply, () =>
-          printTable(reply.sightings, [{ header: 'version', align: 'right' }, { header: 'state' }, { header: 'certname' }, { header: 'first_seen' }, { header: 'last_seen' }, { header: 'count', align: 'right' }]),
+          printTable(reply.sightings, [
+            { header: 'version', align: 'right' },
+            { header: 'state' },
+            { header: 'certname' },
+            { header: 'first_seen' },
+            { header: 'last_seen' },
+            { header: 'count', align: 'right' },
+          ]),
         );
       }),
   );
@@ -52,7 +65,9 @@ export function auditCommand(): Command {
       .addOption(envOption())
       .action(async (category: string, name: string, o: EnvOption) => {
         const reply = await adminClientFromOptions(o).request<{ nodes: Row[] }>('GET', withEnv(factPath(category, name, 'not-current'), o));
-        printResult(o, reply, () => printTable(reply.nodes, [{ header: 'certname' }, { header: 'newest_version', align: 'right' }, { header: 'last_seen' }]));
+        printResult(o, reply, () =>
+          printTable(reply.nodes, [{ header: 'certname' }, { header: 'newest_version', align: 'right' }, { header: 'last_seen' }]),
+        );
       }),
   );
 
@@ -92,7 +107,8 @@ export function auditCommand(): Command {
       .option('--limit <n>', 'at most this many', '100')
       .action(async (o: EnvOption & Record<string, string | undefined>) => {
         const params = new URLSearchParams();
-        for (const k of ['since', 'until', 'actor', 'environment', 'category', 'name', 'action', 'limit']) if (o[k]) params.set(k, o[k] as string);
+        for (const k of ['since', 'until', 'actor', 'environment', 'category', 'name', 'action', 'limit'])
+          if (o[k]) params.set(k, o[k] as string);
         const reply = await adminClientFromOptions(o).request<{ events: Row[] }>('GET', `/admin/v1/audit/events?${params}`);
         printResult(o, reply, () =>
           printTable(reply.events, [
@@ -109,9 +125,13 @@ export function auditCommand(): Command {
   );
 
   audit.addCommand(
-    addAdminClientOptions(new Command('leaked').description('after a leak: which secret version a value is, and which nodes received it (no decryption)'))
+    addAdminClientOptions(
+      new Command('leaked').description('after a leak: which secret version a value is, and which nodes received it (no decryption)'),
+    )
       .requiredOption('--value-file <file>', 'the leaked value')
-      .addOption(new Option('--keyring <file>', "the broker's keyring (its fingerprint key)").env('EXPORTFACT_KEYRING').default('keyring.json'))
+      .addOption(
+        new Option('--keyring <file>', "the broker's keyring (its fingerprint key)").env('EXPORTFACT_KEYRING').default('keyring.json'),
+      )
       .action(async (o: AdminClientOptions & { valueFile: string; keyring: string }) => {
         let text: string;
         try {
@@ -120,40 +140,63 @@ export function auditCommand(): Command {
           throw new ConfigError(`--value-file ${o.valueFile} is not readable`);
         }
         const fingerprints = await leakFingerprints(Keyring.load(o.keyring), text);
-        const reply = await adminClientFromOptions(o).request<{ matches: (Row & { received_by: Row[] })[] }>('POST', '/admin/v1/audit/leaked', { fingerprints });
+        const reply = await adminClientFromOptions(o).request<{ matches: (Row & { received_by: Row[] })[] }>(
+          'POST',
+          '/admin/v1/audit/leaked',
+          { fingerprints },
+        );
         printResult(o, reply, () => {
           if (!reply.matches.length) return void process.stdout.write('no secret held by the broker has this value\n');
           for (const m of reply.matches) {
-            process.stdout.write(`${m.environment}/${m.category}.${m.name} version ${m.version} (${m.state}, exported by ${m.exporter}, created ${m.created_at}) was received by:\n`);
-            printTable(m.received_by, [{ header: 'certname' }, { header: 'first_seen' }, { header: 'last_seen' }, { header: 'count', align: 'right' }]);
+            process.stdout.write(
+              `${m.environment}/${m.category}.${m.name} version ${m.version} (${m.state}, exported by ${m.exporter}, created ${m.created_at}) was received by:\n`,
+            );
+            printTable(m.received_by, [
+              { header: 'certname' },
+              { header: 'first_seen' },
+              { header: 'last_seen' },
+              { header: 'count', align: 'right' },
+            ]);
           }
         });
       }),
   );
 
   audit.addCommand(
-    addAdminClientOptions(new Command('verify').description('walk the hash chain and the signed heads; name the first altered, missing or reordered entry')).action(
-      async (o: AdminClientOptions) => {
-        const report = await adminClientFromOptions(o).request<{ ok: boolean; events: number; signed_through: number | null; unsigned_tail: number; untrusted_heads: number; problems: { seq: number; message: string }[] }>(
-          'GET',
-          '/admin/v1/audit/verify',
+    addAdminClientOptions(
+      new Command('verify').description('walk the hash chain and the signed heads; name the first altered, missing or reordered entry'),
+    ).action(async (o: AdminClientOptions) => {
+      const report = await adminClientFromOptions(o).request<{
+        ok: boolean;
+        events: number;
+        signed_through: number | null;
+        unsigned_tail: number;
+        untrusted_heads: number;
+        problems: { seq: number; message: string }[];
+      }>('GET', '/admin/v1/audit/verify');
+      printResult(o, report, () => {
+        process.stdout.write(
+          `${report.events} entries, signed through entry ${report.signed_through ?? '-'}, ${report.unsigned_tail} after it not yet signed\n`,
         );
-        printResult(o, report, () => {
-          process.stdout.write(`${report.events} entries, signed through entry ${report.signed_through ?? '-'}, ${report.unsigned_tail} after it not yet signed\n`);
-          for (const p of report.problems) process.stdout.write(`PROBLEM at entry ${p.seq}: ${p.message}\n`);
-          process.stdout.write(report.ok ? 'audit trail intact\n' : 'audit trail NOT intact\n');
-        });
-        if (!report.ok) process.exitCode = 1;
-      },
-    ),
+        for (const p of report.problems) process.stdout.write(`PROBLEM at entry ${p.seq}: ${p.message}\n`);
+        process.stdout.write(report.ok ? 'audit trail intact\n' : 'audit trail NOT intact\n');
+      });
+      if (!report.ok) process.exitCode = 1;
+    }),
   );
 
   audit.addCommand(
     addAdminClientOptions(new Command('prune').description('delete entries older than a date, keeping a signed anchor (scope audit:prune)'))
       .requiredOption('--before <time>', 'ISO 8601')
       .action(async (o: AdminClientOptions & { before: string }) => {
-        const reply = await adminClientFromOptions(o).request<{ pruned: number; anchor_seq: number | null }>('POST', '/admin/v1/audit/prune', { before: o.before });
-        printResult(o, reply, () => process.stdout.write(`pruned ${reply.pruned} entries; verification now starts at the signed entry ${reply.anchor_seq ?? '-'}\n`));
+        const reply = await adminClientFromOptions(o).request<{ pruned: number; anchor_seq: number | null }>(
+          'POST',
+          '/admin/v1/audit/prune',
+          { before: o.before },
+        );
+        printResult(o, reply, () =>
+          process.stdout.write(`pruned ${reply.pruned} entries; verification now starts at the signed entry ${reply.anchor_seq ?? '-'}\n`),
+        );
       }),
   );
 

@@ -1,11 +1,12 @@
 import { Command } from 'commander';
-import { ensureDevCa, issueDevNode, revokeDevNode, type DevNodeOptions } from '../devca/dev-ca';
+import { type DevNodeOptions, ensureDevCa, issueDevNode, revokeDevNode } from '../devca/dev-ca';
 import { ConfigError } from '../errors/config-error';
 
 /** `NAME[:ext=value,ext=value]`, e.g. `db1.example.com:pp_role=database,pp_environment=production`. */
 export function parseNodeSpec(spec: string): DevNodeOptions {
   const [certname, exts] = spec.split(':', 2);
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(certname)) throw new ConfigError(`--node ${JSON.stringify(spec)}: ${JSON.stringify(certname)} is not a certname`);
+  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(certname))
+    throw new ConfigError(`--node ${JSON.stringify(spec)}: ${JSON.stringify(certname)} is not a certname`);
   const extensions: Record<string, string> = {};
   for (const pair of exts ? exts.split(',') : []) {
     const eq = pair.indexOf('=');

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { addKeyToFile, createKeyringFile } from '../secrets/keyring';
-import { addAdminClientOptions, adminClientFromOptions, printResult, printTable, type AdminClientOptions } from './admin-client';
+import { type AdminClientOptions, addAdminClientOptions, adminClientFromOptions, printResult, printTable } from './admin-client';
 
 interface KeyStatus {
   write_key_id: string | null;
@@ -11,7 +11,12 @@ interface KeyStatus {
 
 function printKeyStatus(s: KeyStatus): void {
   process.stdout.write(`write key: ${s.write_key_id}\n\n`);
-  printTable(s.keys, [{ header: 'key_id' }, { header: 'rows', align: 'right' }, { header: 'retired' }, { header: 'brokers', value: (k) => k.brokers.join(' ') }]);
+  printTable(s.keys, [
+    { header: 'key_id' },
+    { header: 'rows', align: 'right' },
+    { header: 'retired' },
+    { header: 'brokers', value: (k) => k.brokers.join(' ') },
+  ]);
   const open = s.rotations.find((r) => r.state !== 'done');
   if (open) process.stdout.write(`\nrotation ${open.id} to ${open.target_key_id}: ${open.state}, ${open.rows_done} rows re-sealed\n`);
 }
@@ -37,18 +42,26 @@ export function keysCommand(): Command {
       process.stdout.write(`${addKeyToFile(o.keyring)}\n`);
     });
   keys.addCommand(
-    addAdminClientOptions(new Command('status').description('rows per key, brokers per key, rotations')).action(async (o: AdminClientOptions) => {
-      const status = await adminClientFromOptions(o).request<KeyStatus>('GET', '/admin/v1/keys');
-      printResult(o, status, () => printKeyStatus(status));
-    }),
+    addAdminClientOptions(new Command('status').description('rows per key, brokers per key, rotations')).action(
+      async (o: AdminClientOptions) => {
+        const status = await adminClientFromOptions(o).request<KeyStatus>('GET', '/admin/v1/keys');
+        printResult(o, status, () => printKeyStatus(status));
+      },
+    ),
   );
   keys.addCommand(
-    addAdminClientOptions(new Command('rotate').description('add a key (or use --key-id), re-seal every secret with it online, retire the old ones'))
-      .option('--key-id <id>', 'rotate to a key already in every broker\'s keyring (after keys add and copying the file)')
+    addAdminClientOptions(
+      new Command('rotate').description('add a key (or use --key-id), re-seal every secret with it online, retire the old ones'),
+    )
+      .option('--key-id <id>', "rotate to a key already in every broker's keyring (after keys add and copying the file)")
       .option('--no-wait', 'return once the rotation is requested')
       .action(async (o: AdminClientOptions & { keyId?: string; wait: boolean }) => {
         const client = adminClientFromOptions(o);
-        const { rotation } = await client.request<{ rotation: { id: number; target_key_id: string; state: string } }>('POST', '/admin/v1/keys/rotate', o.keyId ? { key_id: o.keyId } : {});
+        const { rotation } = await client.request<{ rotation: { id: number; target_key_id: string; state: string } }>(
+          'POST',
+          '/admin/v1/keys/rotate',
+          o.keyId ? { key_id: o.keyId } : {},
+        );
         process.stderr.write(`exportfact: rotation ${rotation.id} to key ${rotation.target_key_id} requested\n`);
         if (!o.wait) return;
         for (;;) {
@@ -59,7 +72,8 @@ export function keysCommand(): Command {
             return;
           }
           const lacking = status.brokers.filter((b) => b.live && !b.key_ids.includes(rotation.target_key_id)).map((b) => b.host);
-          if (mine?.state === 'waiting' && lacking.length) process.stderr.write(`exportfact: waiting for brokers to load key ${rotation.target_key_id}: ${lacking.join(' ')}\n`);
+          if (mine?.state === 'waiting' && lacking.length)
+            process.stderr.write(`exportfact: waiting for brokers to load key ${rotation.target_key_id}: ${lacking.join(' ')}\n`);
           await new Promise((r) => setTimeout(r, 1000));
         }
       }),

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
-import { ConfigError } from '../errors/config-error';
 import { AppError } from '../errors/app-error';
+import { ConfigError } from '../errors/config-error';
 import { adminCommand } from './admin-command';
 import { auditCommand } from './audit-command';
 import { caCommand } from './ca-command';
@@ -26,7 +26,10 @@ const program = new Command('exportfact')
 /** Operator mistakes end in one line naming the problem, not a stack trace. */
 function fail(err: unknown): never {
   const e = err as NodeJS.ErrnoException;
-  const known = err instanceof ConfigError || err instanceof AppError || ['EADDRINUSE', 'EACCES', 'ECONNREFUSED', 'ENOTFOUND', '3D000', '28P01'].includes(e.code ?? '');
+  const known =
+    err instanceof ConfigError ||
+    err instanceof AppError ||
+    ['EADDRINUSE', 'EACCES', 'ECONNREFUSED', 'ENOTFOUND', '3D000', '28P01'].includes(e.code ?? '');
   process.stderr.write(`exportfact: ${known ? e.message : (e.stack ?? String(err))}\n`);
   process.exit(known ? 2 : 1);
 }

@@ -8,7 +8,9 @@ export function migrateCommand(): Command {
     .addOption(new Option('--data-dir <dir>', 'embedded store folder').env('EXPORTFACT_DATA_DIR'))
     .addOption(new Option('--database-url <url>', 'PostgreSQL URL').env('EXPORTFACT_DATABASE_URL'))
     .action(async (o: { dataDir?: string; databaseUrl?: string }) => {
-      const store = await openStore(o.databaseUrl ? { kind: 'postgres', url: parseDatabaseUrl(o.databaseUrl) } : { kind: 'embedded', dataDir: o.dataDir ?? 'data' });
+      const store = await openStore(
+        o.databaseUrl ? { kind: 'postgres', url: parseDatabaseUrl(o.databaseUrl) } : { kind: 'embedded', dataDir: o.dataDir ?? 'data' },
+      );
       await store.close();
       process.stdout.write('schema up to date\n');
     });

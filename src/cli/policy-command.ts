@@ -1,9 +1,18 @@
 import { Command, Option } from 'commander';
-import { ConfigError } from '../errors/config-error';
 import { environmentOption } from '../config/values';
-import { factNameProblem } from '../schemas/fact-name';
+import { ConfigError } from '../errors/config-error';
 import type { Caller } from '../identity/caller';
-import { checkPolicy, type CompiledPolicy, formatProblem, PolicyError, type PolicyExplanation, POLICY_ACTIONS, type PolicyAction, readPolicyFile } from '../policy';
+import {
+  type CompiledPolicy,
+  checkPolicy,
+  formatProblem,
+  POLICY_ACTIONS,
+  type PolicyAction,
+  PolicyError,
+  type PolicyExplanation,
+  readPolicyFile,
+} from '../policy';
+import { factNameProblem } from '../schemas/fact-name';
 import { puppetExtensionName, puppetExtensionOid } from '../tls/certificate';
 import { formatTable, printable } from './admin-client';
 
@@ -54,10 +63,19 @@ function callerFrom(o: ExplainOptions): Caller {
   // The broker takes the environment from pp_environment; the two cannot disagree.
   const fromExt = extensions.pp_environment;
   if (o.environment !== undefined && fromExt !== undefined && o.environment !== fromExt) {
-    throw new ConfigError(`--environment ${o.environment} contradicts --ext pp_environment=${fromExt} (the broker takes the environment from pp_environment)`);
+    throw new ConfigError(
+      `--environment ${o.environment} contradicts --ext pp_environment=${fromExt} (the broker takes the environment from pp_environment)`,
+    );
   }
   const environment = o.environment ?? fromExt ?? o.defaultEnvironment;
-  return { certname: o.certname, environment: environmentOption(o.environment ? '--environment' : fromExt ? '--ext pp_environment' : '--default-environment', environment), extensions };
+  return {
+    certname: o.certname,
+    environment: environmentOption(
+      o.environment ? '--environment' : fromExt ? '--ext pp_environment' : '--default-environment',
+      environment,
+    ),
+    extensions,
+  };
 }
 
 function checkFactName(field: string, value: string): string {
@@ -70,9 +88,14 @@ function printExplanations(policy: CompiledPolicy, caller: Caller, o: ExplainOpt
   const out = process.stdout;
   const ext = Object.entries(caller.extensions).map(([k, v]) => `${k}=${v}`);
   const fact = results[0].fact;
-  const holders = [o.exporter.length ? `exporters=${o.exporter.join(',')}` : '', o.requester.length ? `requesters=${o.requester.join(',')}` : ''].filter(Boolean);
+  const holders = [
+    o.exporter.length ? `exporters=${o.exporter.join(',')}` : '',
+    o.requester.length ? `requesters=${o.requester.join(',')}` : '',
+  ].filter(Boolean);
   out.write(`caller  ${[caller.certname, `environment=${caller.environment}`, ...ext].map(printable).join('  ')}\n`);
-  out.write(`fact    ${[`${fact.category}.${fact.name}`, o.sensitive ? 'sensitive' : 'not sensitive', ...holders].map(printable).join('  ')}\n`);
+  out.write(
+    `fact    ${[`${fact.category}.${fact.name}`, o.sensitive ? 'sensitive' : 'not sensitive', ...holders].map(printable).join('  ')}\n`,
+  );
   out.write(`policy  ${policy.source}  version ${policy.version}  ${policy.rules.length} rule${policy.rules.length === 1 ? '' : 's'}\n\n`);
   out.write(
     formatTable(results, [
@@ -83,7 +106,8 @@ function printExplanations(policy: CompiledPolicy, caller: Caller, o: ExplainOpt
     ]),
   );
   for (const r of results) {
-    for (const s of r.skipped) out.write(`  ${r.action}: rules[${s.rule.index}] (line ${s.rule.line}) did not apply: ${printable(s.why)}\n`);
+    for (const s of r.skipped)
+      out.write(`  ${r.action}: rules[${s.rule.index}] (line ${s.rule.line}) did not apply: ${printable(s.why)}\n`);
   }
 }
 
@@ -100,11 +124,15 @@ export function policyCommand(): Command {
       const compiled = readForCommand(file, o.json);
       const warnings = checkPolicy(compiled);
       if (o.json) {
-        process.stdout.write(`${JSON.stringify({ file, valid: true, version: compiled.version, rules: compiled.rules.length, warnings }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ file, valid: true, version: compiled.version, rules: compiled.rules.length, warnings }, null, 2)}\n`,
+        );
         return;
       }
       for (const w of warnings) process.stderr.write(`${file}:${w.line}: warning: ${w.message}\n`);
-      process.stdout.write(`${file}: valid, ${compiled.rules.length} rule${compiled.rules.length === 1 ? '' : 's'}, version ${compiled.version}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''}\n`);
+      process.stdout.write(
+        `${file}: valid, ${compiled.rules.length} rule${compiled.rules.length === 1 ? '' : 's'}, version ${compiled.version}${warnings.length ? `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}` : ''}\n`,
+      );
     });
 
   policy
@@ -123,7 +151,13 @@ export function policyCommand(): Command {
     .option('--requester <certname>', 'a node that asked for the secret to be generated, repeatable (for reads)', collect, [])
     .option('--json', 'print JSON instead of a table')
     .action((file: string, category: string, name: string, o: ExplainOptions) => {
-      const fact = { category: checkFactName('category', category), name: checkFactName('name', name), sensitive: o.sensitive === true, exporters: o.exporter, requesters: o.requester };
+      const fact = {
+        category: checkFactName('category', category),
+        name: checkFactName('name', name),
+        sensitive: o.sensitive === true,
+        exporters: o.exporter,
+        requesters: o.requester,
+      };
       const caller = callerFrom(o);
       const compiled = readForCommand(file, o.json);
       const actions = o.action === 'all' ? POLICY_ACTIONS : [o.action];

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import readline from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
-import { addAdminClientOptions, adminClientFromOptions, printResult, printTable, type AdminClientOptions } from './admin-client';
+import { type AdminClientOptions, addAdminClientOptions, adminClientFromOptions, printResult, printTable } from './admin-client';
 
 interface SecretOptions extends AdminClientOptions {
   environment?: string;
@@ -24,7 +24,15 @@ async function confirm(question: string): Promise<boolean> {
 }
 
 interface StatusReply {
-  versions: { exporter: string; version: number; state: string; key_id: string | null; created_at: string; expires_at: string | null; seen_by: { certname: string; last_seen: string; count: number }[] }[];
+  versions: {
+    exporter: string;
+    version: number;
+    state: string;
+    key_id: string | null;
+    created_at: string;
+    expires_at: string | null;
+    seen_by: { certname: string; last_seen: string; count: number }[];
+  }[];
   not_yet_current: string[];
 }
 
@@ -36,7 +44,10 @@ export function secretsCommand(): Command {
     addAdminClientOptions(new Command('list').description('list secrets: versions and exporters, never values'))
       .addOption(envOption())
       .action(async (o: SecretOptions) => {
-        const reply = await adminClientFromOptions(o).request<{ secrets: Record<string, unknown>[] }>('GET', `/admin/v1/secrets${o.environment ? `?environment=${encodeURIComponent(o.environment)}` : ''}`);
+        const reply = await adminClientFromOptions(o).request<{ secrets: Record<string, unknown>[] }>(
+          'GET',
+          `/admin/v1/secrets${o.environment ? `?environment=${encodeURIComponent(o.environment)}` : ''}`,
+        );
         printResult(o, reply, () =>
           printTable(reply.secrets, [
             { header: 'environment' },
@@ -59,9 +70,12 @@ export function secretsCommand(): Command {
       .option('--version <n>', 'a given version instead of the current one')
       .option('--yes', 'do not ask for confirmation')
       .action(async (category: string, name: string, o: SecretOptions & { version?: string; yes?: boolean }) => {
-        if (!o.yes && !(await confirm(`Print the value of ${category}.${name}? The read is recorded.`))) throw new ConfigError('not confirmed; nothing read');
+        if (!o.yes && !(await confirm(`Print the value of ${category}.${name}? The read is recorded.`)))
+          throw new ConfigError('not confirmed; nothing read');
         const query = o.version ? `${o.environment ? '&' : '?'}version=${encodeURIComponent(o.version)}` : '';
-        const reply = await adminClientFromOptions(o).request<{ values: { exporter: string; version: number; state: string; value: unknown }[] }>('GET', path(category, name, '', o) + query);
+        const reply = await adminClientFromOptions(o).request<{
+          values: { exporter: string; version: number; state: string; value: unknown }[];
+        }>('GET', path(category, name, '', o) + query);
         printResult(o, reply, () => {
           for (const v of reply.values) process.stdout.write(`${typeof v.value === 'string' ? v.value : JSON.stringify(v.value)}\n`);
         });
@@ -105,7 +119,11 @@ export function secretsCommand(): Command {
             throw new ConfigError(`--value-file ${o.valueFile} is not readable`);
           }
         }
-        const reply = await adminClientFromOptions(o).request<{ version: number; state: string }>('POST', path(category, name, '/rotate', o), { value, pending: !!o.pending });
+        const reply = await adminClientFromOptions(o).request<{ version: number; state: string }>(
+          'POST',
+          path(category, name, '/rotate', o),
+          { value, pending: !!o.pending },
+        );
         printResult(o, reply, () => process.stdout.write(`${category}.${name}: version ${reply.version} is ${reply.state}\n`));
       }),
   );
@@ -117,7 +135,11 @@ export function secretsCommand(): Command {
       .argument('<version>')
       .addOption(envOption())
       .action(async (category: string, name: string, version: string, o: SecretOptions) => {
-        const reply = await adminClientFromOptions(o).request<{ version: number; state: string }>('POST', path(category, name, '/promote', o), { version: Number(version) });
+        const reply = await adminClientFromOptions(o).request<{ version: number; state: string }>(
+          'POST',
+          path(category, name, '/promote', o),
+          { version: Number(version) },
+        );
         printResult(o, reply, () => process.stdout.write(`${category}.${name}: version ${reply.version} is ${reply.state}\n`));
       }),
   );

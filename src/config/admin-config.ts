@@ -1,4 +1,4 @@
-import { Command, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
 import { parseListen } from './values';
 
@@ -23,15 +23,43 @@ export interface AdminServeOptions {
   adminSigningKey: string;
 }
 
-const list = (value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+const list = (value: string, previous: string[] | undefined) => [
+  ...(previous ?? []),
+  ...value
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean),
+];
 
 /** The admin listener's options, for `exportfact serve`. */
 export function addAdminServeOptions(cmd: Command): Command {
   return cmd
-    .addOption(new Option('--admin-listen <host:port>', 'admin API address (keep it on loopback)').env('EXPORTFACT_ADMIN_LISTEN').default(DEFAULT_ADMIN_LISTEN))
-    .addOption(new Option('--admin-certname <names>', 'certnames of admin certificates (comma-separated, repeatable)').env('EXPORTFACT_ADMIN_CERTNAMES').argParser(list))
-    .addOption(new Option('--admin-role <roles>', 'pp_auth_role values of admin certificates (comma-separated, repeatable; none by default). Only if your CA never signs pp_auth_role unchecked (puppetserver: allow-authorization-extensions false, no autosign of it)').env('EXPORTFACT_ADMIN_ROLES').argParser(list))
-    .addOption(new Option('--admin-signing-key <file>', 'Ed25519 key admin tokens are verified with; `exportfact admin token` signs with the same file').env('EXPORTFACT_ADMIN_SIGNING_KEY').default(DEFAULT_SIGNING_KEY_FILE));
+    .addOption(
+      new Option('--admin-listen <host:port>', 'admin API address (keep it on loopback)')
+        .env('EXPORTFACT_ADMIN_LISTEN')
+        .default(DEFAULT_ADMIN_LISTEN),
+    )
+    .addOption(
+      new Option('--admin-certname <names>', 'certnames of admin certificates (comma-separated, repeatable)')
+        .env('EXPORTFACT_ADMIN_CERTNAMES')
+        .argParser(list),
+    )
+    .addOption(
+      new Option(
+        '--admin-role <roles>',
+        'pp_auth_role values of admin certificates (comma-separated, repeatable; none by default). Only if your CA never signs pp_auth_role unchecked (puppetserver: allow-authorization-extensions false, no autosign of it)',
+      )
+        .env('EXPORTFACT_ADMIN_ROLES')
+        .argParser(list),
+    )
+    .addOption(
+      new Option(
+        '--admin-signing-key <file>',
+        'Ed25519 key admin tokens are verified with; `exportfact admin token` signs with the same file',
+      )
+        .env('EXPORTFACT_ADMIN_SIGNING_KEY')
+        .default(DEFAULT_SIGNING_KEY_FILE),
+    );
 }
 
 export function parseAdminServeOptions(o: AdminServeOptions): AdminConfig {

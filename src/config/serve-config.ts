@@ -1,8 +1,8 @@
 import path from 'node:path';
-import { parseAdminServeOptions, type AdminConfig, type AdminServeOptions } from './admin-config';
-import { environmentOption, parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
 import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
+import { type AdminConfig, type AdminServeOptions, parseAdminServeOptions } from './admin-config';
+import { environmentOption, parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
 
 export type StoreConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string };
 

@@ -6,7 +6,8 @@ import { environmentProblem } from '../schemas/environment';
 export function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(value);
   const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new ConfigError(`--listen ${JSON.stringify(value)} is not HOST:PORT (for example 127.0.0.1:8150 or [::1]:8150)`);
+  if (!m || port > 65535)
+    throw new ConfigError(`--listen ${JSON.stringify(value)} is not HOST:PORT (for example 127.0.0.1:8150 or [::1]:8150)`);
   return { host: m[1] ?? m[2], port };
 }
 

@@ -4,8 +4,8 @@ import { PGlite } from '@electric-sql/pglite';
 import { Mutex } from 'async-mutex';
 import lockfile from 'proper-lockfile';
 import { AppError } from '../errors/app-error';
-import { normaliseRow, type Queryable, type QueryResult, type Store, type Transaction, transactionHandle } from './store';
 import { classifyStoreError, StoreUnavailableError } from '../errors/store-errors';
+import { normaliseRow, type Queryable, type QueryResult, type Store, type Transaction, transactionHandle } from './store';
 
 /**
  * The embedded default: PostgreSQL compiled to WASM (PGlite), persisted in a folder.
@@ -48,7 +48,11 @@ export class EmbeddedStore implements Store {
       });
     } catch (err) {
       if ((err as { code?: string }).code === 'ELOCKED') {
-        throw new AppError(500, 'data_dir_locked', `data directory ${dataDir} is in use by another exportfact broker; stop it or use another --data-dir`);
+        throw new AppError(
+          500,
+          'data_dir_locked',
+          `data directory ${dataDir} is in use by another exportfact broker; stop it or use another --data-dir`,
+        );
       }
       throw err;
     }
@@ -65,7 +69,9 @@ export class EmbeddedStore implements Store {
 
   private loseLock(err: Error): void {
     this.lockLost ??= new StoreUnavailableError(
-      new Error(`the lock on the embedded data directory was lost (${err.message}); another process may be using the folder, so this broker no longer reads or writes it: restart it`),
+      new Error(
+        `the lock on the embedded data directory was lost (${err.message}); another process may be using the folder, so this broker no longer reads or writes it: restart it`,
+      ),
     );
   }
 
@@ -93,7 +99,7 @@ export class EmbeddedStore implements Store {
 
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
     return this.exclusive(async () => {
-      let committed = () => undefined as void;
+      let committed: () => void = () => undefined;
       const result = await this.db.transaction((pgTx) => {
         const handle = transactionHandle((sql, params) => this.raw(pgTx as unknown as PGlite, sql, params));
         committed = handle.committed;

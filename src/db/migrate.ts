@@ -12,7 +12,10 @@ export interface Migration {
 }
 
 export function loadMigrations(dir = SQL_DIR): Migration[] {
-  const files = fs.readdirSync(dir).filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f)).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => /^\d{4}_[a-z0-9_]+\.sql$/.test(f))
+    .sort();
   return files.map((file) => ({
     version: Number(file.slice(0, 4)),
     name: file.replace(/\.sql$/, ''),
@@ -34,7 +37,9 @@ export async function migrate(store: Store, migrations = loadMigrations()): Prom
     const newest = migrations.length ? migrations[migrations.length - 1].version : 0;
     const unknown = rows.filter((r) => r.version > newest);
     if (unknown.length) {
-      throw new Error(`database schema is at version ${unknown[unknown.length - 1].version}, newer than this exportfact knows (${newest}); upgrade exportfact`);
+      throw new Error(
+        `database schema is at version ${unknown[unknown.length - 1].version}, newer than this exportfact knows (${newest}); upgrade exportfact`,
+      );
     }
     const done: number[] = [];
     for (const m of migrations) {

@@ -1,9 +1,9 @@
 import type { StoreConfig } from '../config/serve-config';
+import { StoreUnavailableError } from '../errors/store-errors';
 import { EmbeddedStore } from './embedded-store';
 import { migrate } from './migrate';
 import { PgStore } from './pg-store';
 import type { Store } from './store';
-import { StoreUnavailableError } from '../errors/store-errors';
 
 /** Opens the configured store and brings its schema up to date. */
 export async function openStore(config: StoreConfig): Promise<Store> {

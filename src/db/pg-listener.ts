@@ -56,7 +56,12 @@ export class PgListener {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
-    const c = new pg.Client({ connectionString: this.o.connectionString, application_name: 'exportfact-listen', keepAlive: true, connectionTimeoutMillis: 5_000 });
+    const c = new pg.Client({
+      connectionString: this.o.connectionString,
+      application_name: 'exportfact-listen',
+      keepAlive: true,
+      connectionTimeoutMillis: 5_000,
+    });
     c.on('notification', (n) => {
       if (this.client === c && n.channel === this.o.channel) this.o.onMessage(n.payload ?? '');
     });

@@ -1,7 +1,7 @@
 import pg from 'pg';
+import { classifyStoreError, isConnectionFailure } from '../errors/store-errors';
 import { PgListener } from './pg-listener';
 import { normaliseRow, type QueryResult, type Store, type Transaction, transactionHandle } from './store';
-import { classifyStoreError, isConnectionFailure } from '../errors/store-errors';
 
 /** int8 as JS number: counts and ids stay far below 2^53. Scoped to our pools, not global. */
 const types = {

@@ -30,7 +30,9 @@ export async function readCaState(file: string): Promise<CaState> {
   try {
     text = await fs.readFile(file, 'utf8');
   } catch (err) {
-    throw new Error(`development CA state ${file} is missing or unreadable (${(err as NodeJS.ErrnoException).code}); was this CA made by exportfact?`);
+    throw new Error(
+      `development CA state ${file} is missing or unreadable (${(err as NodeJS.ErrnoException).code}); was this CA made by exportfact?`,
+    );
   }
   const state = JSON.parse(text) as CaState;
   if (state.version !== 1 || !Number.isSafeInteger(state.nextSerial) || !Array.isArray(state.issued)) {

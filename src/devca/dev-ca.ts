@@ -5,14 +5,19 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import {
-  currentCertOf, initialCaState, readCaState, takeSerial, writeCaState, type CaState, type IssuedCert,
-} from './ca-state';
+import { type CaState, currentCertOf, type IssuedCert, initialCaState, readCaState, takeSerial, writeCaState } from './ca-state';
 import { signDevCrl } from './dev-crl';
-import { PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, createFile, exists, replaceFile } from './files';
-import { createCaCertificate, issueLeafCertificate, loadCa, type CaMaterial, type IssuedKeyPair } from './forge-issuer';
+import { createFile, exists, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, replaceFile } from './files';
+import { type CaMaterial, createCaCertificate, type IssuedKeyPair, issueLeafCertificate, loadCa } from './forge-issuer';
 
-export interface DevCaPaths { dir: string; caCert: string; caKey: string; crl: string; serverCert: string; serverKey: string; }
+export interface DevCaPaths {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  crl: string;
+  serverCert: string;
+  serverKey: string;
+}
 
 export interface DevNodeOptions {
   certname: string;
@@ -20,7 +25,13 @@ export interface DevNodeOptions {
   extensions?: Record<string, string>;
 }
 
-interface LoadedCa { paths: DevCaPaths; stateFile: string; state: CaState; ca: CaMaterial; caCertPem: string; }
+interface LoadedCa {
+  paths: DevCaPaths;
+  stateFile: string;
+  state: CaState;
+  ca: CaMaterial;
+  caCertPem: string;
+}
 
 const SERVER_CERTNAME = 'localhost';
 // Puppet's certname rule, and it keeps a certname from escaping dir/nodes/.
@@ -54,7 +65,8 @@ function stateFileOf(paths: DevCaPaths): string {
  */
 async function withCaLock<T>(dir: string, work: () => Promise<T>, create = false): Promise<T> {
   if (create) await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  else if (!(await exists(dir))) throw new Error(`no complete development CA in ${dir} (the folder does not exist); run \`exportfact ca init\` first`);
+  else if (!(await exists(dir)))
+    throw new Error(`no complete development CA in ${dir} (the folder does not exist); run \`exportfact ca init\` first`);
   const release = await lockfile.lock(dir, {
     lockfilePath: path.join(dir, '.devca.lock'),
     realpath: false,
@@ -68,20 +80,24 @@ async function withCaLock<T>(dir: string, work: () => Promise<T>, create = false
 }
 
 export async function ensureDevCa(dir: string, nodes: DevNodeOptions[]): Promise<{ paths: DevCaPaths; created: boolean; nodes: string[] }> {
-  nodes.forEach((node) => assertCertname(node.certname));
+  for (const node of nodes) assertCertname(node.certname);
   const paths = devCaPaths(dir);
-  return withCaLock(paths.dir, async () => {
-    const created = !(await exists(paths.caCert)) && !(await exists(paths.caKey));
-    const loaded = created ? await createCa(paths) : await openCa(paths);
-    if (!currentCertOf(loaded.state, SERVER_CERTNAME, 'server') || !(await exists(paths.serverCert))) {
-      await issueServer(loaded);
-    }
-    const issued: string[] = [];
-    for (const node of nodes) {
-      if (await issueNodeUnlessPresent(loaded, node)) issued.push(node.certname);
-    }
-    return { paths, created, nodes: issued };
-  }, true);
+  return withCaLock(
+    paths.dir,
+    async () => {
+      const created = !(await exists(paths.caCert)) && !(await exists(paths.caKey));
+      const loaded = created ? await createCa(paths) : await openCa(paths);
+      if (!currentCertOf(loaded.state, SERVER_CERTNAME, 'server') || !(await exists(paths.serverCert))) {
+        await issueServer(loaded);
+      }
+      const issued: string[] = [];
+      for (const node of nodes) {
+        if (await issueNodeUnlessPresent(loaded, node)) issued.push(node.certname);
+      }
+      return { paths, created, nodes: issued };
+    },
+    true,
+  );
 }
 
 /** Issues a node certificate into its ssldir; a node that already holds a valid one keeps it. */
@@ -125,7 +141,13 @@ async function createCa(paths: DevCaPaths): Promise<LoadedCa> {
   await createFile(paths.caKey, caPair.keyPem, PRIVATE_FILE_MODE);
   await createFile(paths.caCert, caPair.certPem, PUBLIC_FILE_MODE);
   state.issued.push({ certname: 'ca', kind: 'ca', serial, issuedAt: now.toISOString(), revokedAt: null });
-  const loaded: LoadedCa = { paths, stateFile: stateFileOf(paths), state, ca: loadCa(caPair.certPem, caPair.keyPem), caCertPem: caPair.certPem };
+  const loaded: LoadedCa = {
+    paths,
+    stateFile: stateFileOf(paths),
+    state,
+    ca: loadCa(caPair.certPem, caPair.keyPem),
+    caCertPem: caPair.certPem,
+  };
   await writeCaState(loaded.stateFile, state);
   await publishCrl(loaded);
   return loaded;
@@ -148,7 +170,12 @@ async function openCa(paths: DevCaPaths): Promise<LoadedCa> {
   return { paths, stateFile, state: await readCaState(stateFile), ca, caCertPem };
 }
 
-async function recordIssue(loaded: LoadedCa, certname: string, kind: IssuedCert['kind'], issue: (serial: string) => Promise<IssuedKeyPair>): Promise<IssuedKeyPair> {
+async function recordIssue(
+  loaded: LoadedCa,
+  certname: string,
+  kind: IssuedCert['kind'],
+  issue: (serial: string) => Promise<IssuedKeyPair>,
+): Promise<IssuedKeyPair> {
   const serial = takeSerial(loaded.state);
   const pair = await issue(serial);
   loaded.state.issued.push({ certname, kind, serial, issuedAt: new Date().toISOString(), revokedAt: null });
@@ -160,7 +187,11 @@ async function recordIssue(loaded: LoadedCa, certname: string, kind: IssuedCert[
 async function issueServer(loaded: LoadedCa): Promise<void> {
   const pair = await recordIssue(loaded, SERVER_CERTNAME, 'server', (serial) =>
     issueLeafCertificate(loaded.ca, {
-      certname: SERVER_CERTNAME, serial, now: new Date(), dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'],
+      certname: SERVER_CERTNAME,
+      serial,
+      now: new Date(),
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1', '::1'],
     }),
   );
   await replaceFile(loaded.paths.serverKey, pair.keyPem, PRIVATE_FILE_MODE);

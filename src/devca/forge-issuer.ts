@@ -10,9 +10,16 @@ const BACKDATE_MS = DAY_MS;
 const CA_LIFETIME_MS = 10 * 365 * DAY_MS;
 const LEAF_LIFETIME_MS = 5 * 365 * DAY_MS;
 
-export interface IssuedKeyPair { certPem: string; keyPem: string; publicKeyPem: string; }
+export interface IssuedKeyPair {
+  certPem: string;
+  keyPem: string;
+  publicKeyPem: string;
+}
 
-export interface CaMaterial { cert: forge.pki.Certificate; key: forge.pki.rsa.PrivateKey; }
+export interface CaMaterial {
+  cert: forge.pki.Certificate;
+  key: forge.pki.rsa.PrivateKey;
+}
 
 export function generateRsaKeyPair(): Promise<forge.pki.rsa.KeyPair> {
   // With a callback forge hands the work to Node's native, asynchronous generateKeyPair.

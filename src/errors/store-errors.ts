@@ -20,7 +20,18 @@ export class StoreUnavailableError extends AppError {
 }
 
 /** Socket-level failures reported by Node for the connection to the server. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+]);
 
 /**
  * SQLSTATEs that say "the server or the session went away", not "the statement was wrong":
@@ -31,7 +42,8 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EP
 const SESSION_LOST_STATES = new Set(['57P01', '57P02', '57P03', '57P05', '25P03', '53300']);
 
 /** What `pg` (and PGlite) say, without a code, when the connection is gone or the pool or database is closed or exhausted. */
-const PG_CLIENT_MESSAGES = /Connection terminated|not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed|PGlite is closed/i;
+const PG_CLIENT_MESSAGES =
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed|PGlite is closed/i;
 
 /** The one place that decides whether a database error means "unavailable". */
 export function isConnectionFailure(err: unknown): boolean {

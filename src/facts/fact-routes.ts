@@ -1,12 +1,12 @@
 import express, { type Request, type Response } from 'express';
 import { AppError } from '../errors/app-error';
+import { callerOf } from '../http/caller';
 import { matchesIfNoneMatch } from '../http/etag';
+import { factParams } from '../http/fact-params';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
-import { callerOf } from '../http/caller';
-import { factParams } from '../http/fact-params';
 import { checkName } from '../schemas/fact-name';
-import { publishBody, pruneBody } from './fact-schemas';
+import { pruneBody, publishBody } from './fact-schemas';
 import type { FactService } from './fact-service';
 
 /** Routes parse, call one service method, and shape the answer; rules live in the service. */
@@ -36,7 +36,13 @@ export function factRoutes(facts: FactService): express.Router {
       const { category, name } = factParams(req);
       requireJson(req);
       const body = parseBody(publishBody, req.body);
-      const result = await facts.publish(callerOf(req), { category, name, value: body.value, sensitive: body.sensitive, multi: body.multi });
+      const result = await facts.publish(callerOf(req), {
+        category,
+        name,
+        value: body.value,
+        sensitive: body.sensitive,
+        multi: body.multi,
+      });
       const { created, ...shown } = result;
       res.status(created ? 201 : 200).json(shown);
     })

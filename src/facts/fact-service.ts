@@ -1,12 +1,12 @@
-import { ConflictError, NotFoundError } from '../errors/app-error';
-import type { Caller } from '../identity/caller';
-import { nodeActor, refusal, type Auditor } from '../audit/auditor';
+import { LRUCache } from 'lru-cache';
+import { type Auditor, nodeActor, refusal } from '../audit/auditor';
 import type { Queryable, Transaction } from '../db/store';
+import { ConflictError, NotFoundError } from '../errors/app-error';
+import { PolicyDeniedError } from '../errors/policy-denied-error';
+import type { Caller } from '../identity/caller';
+import type { CompiledPolicy } from '../policy';
 import type { FactRow, FactStore, ViewRow } from './fact-store';
 import type { ViewVersions } from './view-versions';
-import { PolicyDeniedError } from '../errors/policy-denied-error';
-import type { CompiledPolicy } from '../policy';
-import { LRUCache } from 'lru-cache';
 
 /** Where services find the policy in force; read per request, never kept across requests. */
 export interface PolicySource {
@@ -17,7 +17,11 @@ export interface PolicySource {
 export interface SensitiveValues {
   fingerprint(value: unknown): Promise<Buffer>;
   currentFingerprints(tx: Queryable, factId: number): Promise<Map<string, Buffer>>;
-  write(tx: Queryable, at: { environment: string; category: string; name: string; exporter: string; version: number; factId: number }, value: unknown): Promise<void>;
+  write(
+    tx: Queryable,
+    at: { environment: string; category: string; name: string; exporter: string; version: number; factId: number },
+    value: unknown,
+  ): Promise<void>;
   destroy(tx: Queryable, factId: number, exporter: string): Promise<void>;
 }
 
@@ -65,7 +69,10 @@ export class FactService {
   });
   /** Rendered bodies by ETag (environment, version, category, caller's policy tag); oldest out first,
    *  bounded in bytes: with a policy, callers of different identities get different bodies. */
-  private readonly bodies = new LRUCache<string, RenderedView>({ maxSize: BODY_CACHE_BYTES, sizeCalculation: (view) => view.body.length || 1 });
+  private readonly bodies = new LRUCache<string, RenderedView>({
+    maxSize: BODY_CACHE_BYTES,
+    sizeCalculation: (view) => view.body.length || 1,
+  });
 
   constructor(
     private readonly store: FactStore,
@@ -80,14 +87,29 @@ export class FactService {
     const env = caller.environment;
     const decision = this.policy.current.forCaller(caller).decide('export', { category, name, sensitive, exporters: [] });
     if (!decision.allowed) {
-      throw refusal(this.audit, caller, new PolicyDeniedError(403, 'policy_denied', `${caller.certname} may not export ${category}.${name}: ${decision.reason}`, decision.rule?.text ?? null), { category, name });
+      throw refusal(
+        this.audit,
+        caller,
+        new PolicyDeniedError(
+          403,
+          'policy_denied',
+          `${caller.certname} may not export ${category}.${name}: ${decision.reason}`,
+          decision.rule?.text ?? null,
+        ),
+        { category, name },
+      );
     }
     // Hashing happens before the row lock is taken, to keep the lock short.
     const fingerprint = sensitive ? await this.sensitiveValues.fingerprint(value) : undefined;
     return this.store.transaction(async (tx) => {
       const fact = await this.store.lockFact(tx, env, category, name, multi, sensitive);
       if (fact.generator) {
-        throw refusal(this.audit, caller, new ConflictError('secret_generated', `${category}.${name} is a broker-generated secret; nodes cannot publish it`), { category, name });
+        throw refusal(
+          this.audit,
+          caller,
+          new ConflictError('secret_generated', `${category}.${name} is a broker-generated secret; nodes cannot publish it`),
+          { category, name },
+        );
       }
       // Is the value unchanged? A plain value is compared in the database; a sensitive one (or one
       // sent to a sensitive fact, which is refused below anyway) never goes into SQL: it is compared
@@ -113,7 +135,10 @@ export class FactService {
         throw refusal(
           this.audit,
           caller,
-          new ConflictError('fact_owned_by_other', `${category}.${name} is already exported by ${other.exporter}; it must withdraw it before another node can publish it`),
+          new ConflictError(
+            'fact_owned_by_other',
+            `${category}.${name} is already exported by ${other.exporter}; it must withdraw it before another node can publish it`,
+          ),
           { category, name },
         );
       }
@@ -121,8 +146,21 @@ export class FactService {
       const result = { environment: env, category, name, multi, sensitive };
       if (mine?.same) return { ...result, version: mine.version, changed: false, created: false };
       const version = await this.store.writeValue(tx, env, fact, caller.certname, value, mine ? 'change' : 'create');
-      if (fact.sensitive) await this.sensitiveValues.write(tx, { environment: env, category, name, exporter: caller.certname, version, factId: fact.id }, value);
-      await this.audit.append(tx, { actor: nodeActor(caller.certname), action: mine ? 'fact.change' : 'fact.create', environment: env, category, name, version, detail: { multi, sensitive } });
+      if (fact.sensitive)
+        await this.sensitiveValues.write(
+          tx,
+          { environment: env, category, name, exporter: caller.certname, version, factId: fact.id },
+          value,
+        );
+      await this.audit.append(tx, {
+        actor: nodeActor(caller.certname),
+        action: mine ? 'fact.change' : 'fact.create',
+        environment: env,
+        category,
+        name,
+        version,
+        detail: { multi, sensitive },
+      });
       return { ...result, version, changed: true, created: !mine };
     });
   }
@@ -155,11 +193,22 @@ export class FactService {
   }
 
   /** A withdrawn sensitive value is destroyed, not just hidden. */
-  private async withdrawLocked(tx: Transaction, caller: Caller, fact: FactRow, where: { category: string; name: string }): Promise<number | undefined> {
+  private async withdrawLocked(
+    tx: Transaction,
+    caller: Caller,
+    fact: FactRow,
+    where: { category: string; name: string },
+  ): Promise<number | undefined> {
     const version = await this.store.withdrawValue(tx, caller.environment, fact, caller.certname);
     if (!version) return undefined;
     if (fact.sensitive) await this.sensitiveValues.destroy(tx, fact.id, caller.certname);
-    await this.audit.append(tx, { actor: nodeActor(caller.certname), action: 'fact.withdraw', environment: caller.environment, ...where, version });
+    await this.audit.append(tx, {
+      actor: nodeActor(caller.certname),
+      action: 'fact.withdraw',
+      environment: caller.environment,
+      ...where,
+      version,
+    });
     return version;
   }
 
@@ -199,9 +248,7 @@ export class FactService {
     this.bodies.set(etag, view);
     return view;
   }
-
 }
-
 
 const objectOf = (entries: string[]) => `{${entries.join(',')}}`;
 const key = (k: string) => `${JSON.stringify(k)}:`;

@@ -91,7 +91,10 @@ export class FactStore {
    */
   async exporters(tx: Queryable, factId: number, plainValue?: unknown): Promise<{ exporter: string; same: boolean; version: number }[]> {
     if (plainValue === undefined) {
-      const { rows } = await tx.query<{ exporter: string; version: number }>('SELECT exporter, version FROM fact_values WHERE fact_id = $1 ORDER BY exporter', [factId]);
+      const { rows } = await tx.query<{ exporter: string; version: number }>(
+        'SELECT exporter, version FROM fact_values WHERE fact_id = $1 ORDER BY exporter',
+        [factId],
+      );
       return rows.map((r) => ({ ...r, same: false }));
     }
     const { rows } = await tx.query<{ exporter: string; same: boolean; version: number }>(
@@ -102,14 +105,26 @@ export class FactStore {
   }
 
   async setKind(tx: Queryable, factId: number, multi: boolean, sensitive: boolean, generator: FactRow['generator'] = null): Promise<void> {
-    await tx.query('UPDATE facts SET multi = $2, sensitive = $3, generator = $4::jsonb WHERE id = $1', [factId, multi, sensitive, generator && JSON.stringify(generator)]);
+    await tx.query('UPDATE facts SET multi = $2, sensitive = $3, generator = $4::jsonb WHERE id = $1', [
+      factId,
+      multi,
+      sensitive,
+      generator && JSON.stringify(generator),
+    ]);
   }
 
   /**
    * Writes a value as the fact's next version, records it, and bumps the environment's view.
    * A sensitive fact's value is not written here (nor in the history): the caller seals it into secret_versions.
    */
-  async writeValue(tx: Transaction, env: string, fact: FactRow, exporter: string, value: unknown, action: 'create' | 'change'): Promise<number> {
+  async writeValue(
+    tx: Transaction,
+    env: string,
+    fact: FactRow,
+    exporter: string,
+    value: unknown,
+    action: 'create' | 'change',
+  ): Promise<number> {
     const version = await this.nextVersion(tx, fact);
     const json = fact.sensitive ? null : JSON.stringify(value);
     await tx.query(
@@ -117,7 +132,13 @@ export class FactStore {
        ON CONFLICT (fact_id, exporter) DO UPDATE SET value = EXCLUDED.value, version = EXCLUDED.version, updated_at = now()`,
       [fact.id, exporter, json, version],
     );
-    await tx.query('INSERT INTO fact_history (fact_id, version, exporter, action, value) VALUES ($1, $2, $3, $4, $5::jsonb)', [fact.id, version, exporter, action, json]);
+    await tx.query('INSERT INTO fact_history (fact_id, version, exporter, action, value) VALUES ($1, $2, $3, $4, $5::jsonb)', [
+      fact.id,
+      version,
+      exporter,
+      action,
+      json,
+    ]);
     await this.bumpView(tx, env);
     return version;
   }
@@ -127,7 +148,11 @@ export class FactStore {
     const deleted = await tx.query('DELETE FROM fact_values WHERE fact_id = $1 AND exporter = $2', [fact.id, exporter]);
     if (deleted.rowCount === 0) return undefined;
     const version = await this.nextVersion(tx, fact);
-    await tx.query("INSERT INTO fact_history (fact_id, version, exporter, action) VALUES ($1, $2, $3, 'withdraw')", [fact.id, version, exporter]);
+    await tx.query("INSERT INTO fact_history (fact_id, version, exporter, action) VALUES ($1, $2, $3, 'withdraw')", [
+      fact.id,
+      version,
+      exporter,
+    ]);
     await this.bumpView(tx, env);
     return version;
   }
@@ -186,5 +211,4 @@ export class FactStore {
     );
     return rows;
   }
-
 }

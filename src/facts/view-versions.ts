@@ -27,7 +27,11 @@ export class ViewVersions {
   ) {}
 
   async start(): Promise<void> {
-    this.unlisten = await this.store.listen(VIEW_CHANNEL, (payload) => this.onNotify(payload), (listening) => this.reset(listening));
+    this.unlisten = await this.store.listen(
+      VIEW_CHANNEL,
+      (payload) => this.onNotify(payload),
+      (listening) => this.reset(listening),
+    );
     // Correct without it, only slower: every tag is read from the database until it listens.
     if (!this.live) this.log.warn('cannot LISTEN for view changes yet; reading view versions from the database until it can');
   }
@@ -44,7 +48,9 @@ export class ViewVersions {
     if (known !== undefined) return known;
     const trusted = this.live;
     const epoch = this.epoch;
-    const { rows } = await this.store.query<{ view_version: number }>('SELECT view_version FROM environments WHERE name = $1', [environment]);
+    const { rows } = await this.store.query<{ view_version: number }>('SELECT view_version FROM environments WHERE name = $1', [
+      environment,
+    ]);
     const version = rows[0]?.view_version ?? 0;
     // Only environments that exist: the map must not grow with made-up names.
     if (trusted && this.live && epoch === this.epoch && rows[0]) this.raise(environment, version);

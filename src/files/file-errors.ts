@@ -20,7 +20,9 @@ export function reasonOf(err: unknown, creating: boolean): string {
 /** One line naming the file and what is wrong with it, for the errors reading a file raises. */
 export function describeFileError(role: string, file: string, err: unknown): string {
   const reason = reasonOf(err, false);
-  return reason === 'does not exist' || reason.startsWith('is a directory') ? `${role} ${file} ${reason}` : `${role} ${file} cannot be read: ${reason}`;
+  return reason === 'does not exist' || reason.startsWith('is a directory')
+    ? `${role} ${file} ${reason}`
+    : `${role} ${file} cannot be read: ${reason}`;
 }
 
 /** Reads a text file an option names; what goes wrong is one line naming the option and file. */

@@ -101,7 +101,12 @@ export function replacePrivate(role: FileRole, file: string, content: string): v
  * a line the caller was told is written survives a crash.
  */
 export function appendPrivateLine(role: FileRole, file: string, line: string): void {
-  const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, 0o600);
+  } catch (err) {
+    throw new ConfigError(`cannot write ${role} ${file}: ${reasonOf(err, true)}`);
+  }
   try {
     fs.writeSync(fd, `${line}\n`);
     fs.fsyncSync(fd);

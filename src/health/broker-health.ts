@@ -35,7 +35,12 @@ export class BrokerHealth {
     const crl = this.revocation.status();
     const policy = this.policy.status();
     const auditProblem = this.audit?.integrity ?? null;
-    const degraded = crl.crls.some((c) => c.stale) || crl.error !== null || crl.uncovered_cas.length > 0 || policy.last_error !== null || auditProblem !== null;
+    const degraded =
+      crl.crls.some((c) => c.stale) ||
+      crl.error !== null ||
+      crl.uncovered_cas.length > 0 ||
+      policy.last_error !== null ||
+      auditProblem !== null;
     const status: HealthStatus = !storeOk ? 'down' : degraded ? 'degraded' : 'ok';
     return {
       status,

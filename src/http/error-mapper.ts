@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
-import { isConnectionFailure, StoreUnavailableError } from '../errors/store-errors';
 import { AppError, describeError } from '../errors/app-error';
+import { isConnectionFailure, StoreUnavailableError } from '../errors/store-errors';
 import type { Logger } from '../log/logger';
 
 /** body-parser's error types, turned into our stable codes. */
@@ -43,7 +43,12 @@ export function errorMapper(log: Logger): ErrorRequestHandler {
     const status = Number(err?.status ?? err?.statusCode);
     if (status >= 400 && status < 500) {
       const code = err instanceof URIError || /decode param/i.test(err?.message ?? '') ? 'invalid_path' : 'bad_request';
-      return sendError(res, status, code, code === 'invalid_path' ? 'the request path is not valid percent-encoding' : err.expose ? String(err.message) : 'bad request');
+      return sendError(
+        res,
+        status,
+        code,
+        code === 'invalid_path' ? 'the request path is not valid percent-encoding' : err.expose ? String(err.message) : 'bad request',
+      );
     }
     log.error({ err: { message: err?.message, stack: err?.stack } }, 'unexpected error');
     return sendError(res, 500, 'internal_error', 'internal error; see the broker log');

@@ -17,7 +17,14 @@ export function requestLog(log: Logger, who: (req: Request, res: Response) => Re
     res.once('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       log.info(
-        { ...who(req, res), method: req.method, url: redacted(req.originalUrl), route: (req.route?.path as string | undefined) ?? null, status: res.statusCode, ms: Math.round(ms * 100) / 100 },
+        {
+          ...who(req, res),
+          method: req.method,
+          url: redacted(req.originalUrl),
+          route: (req.route?.path as string | undefined) ?? null,
+          status: res.statusCode,
+          ms: Math.round(ms * 100) / 100,
+        },
         'request',
       );
     });

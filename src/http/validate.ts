@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { BadRequestError } from '../errors/app-error';
 
 /** Turns the first zod issue into one client-facing message that names the field. */
@@ -8,7 +8,10 @@ export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const issue = result.error.issues[0];
   const where = issue.path.length ? issue.path.join('.') : 'body';
   if (issue.code === 'unrecognized_keys') {
-    throw new BadRequestError('invalid_body', `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${issue.path.length ? ` in ${where}` : ''}`);
+    throw new BadRequestError(
+      'invalid_body',
+      `unknown field ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}${issue.path.length ? ` in ${where}` : ''}`,
+    );
   }
   throw new BadRequestError('invalid_body', `field ${where}: ${issue.message}`);
 }

@@ -59,7 +59,10 @@ export class NodeService {
         await this.store.touchMany([contact]);
       } catch (err) {
         if (isRowError(err)) {
-          this.log.error({ err: (err as Error).message, certname: JSON.stringify(contact.certname) }, 'a node contact cannot be recorded; dropped');
+          this.log.error(
+            { err: (err as Error).message, certname: JSON.stringify(contact.certname) },
+            'a node contact cannot be recorded; dropped',
+          );
         } else if (!this.pending.has(contact.certname)) {
           this.pending.set(contact.certname, contact);
           kept++;

@@ -1,8 +1,8 @@
+import { LRUCache } from 'lru-cache';
 import type { Caller } from '../identity/caller';
 import type { Glob } from './glob';
 import type { ParsedRule } from './policy-parse';
 import type { DecisionBasis, FactRef, GenerateRef, PolicyAction, PolicyDecision, ReadableFact, RuleRef } from './policy-types';
-import { LRUCache } from 'lru-cache';
 
 export interface CompiledRule extends ParsedRule {
   text: string;
@@ -72,8 +72,11 @@ export class CallerPolicy {
 
   decide(action: PolicyAction, fact: ReadableFact): PolicyDecision {
     const outcome =
-      action === 'read' ? this.readOutcome(fact) : this.writeOutcome(action === 'export' ? 1 : 2, fact.category, fact.name, action === 'generate' ? true : fact.sensitive);
-    if (typeof outcome === 'string') return { action, allowed: allowed(outcome), basis: outcome, rule: null, reason: defaultReason(outcome, this.caller.certname) };
+      action === 'read'
+        ? this.readOutcome(fact)
+        : this.writeOutcome(action === 'export' ? 1 : 2, fact.category, fact.name, action === 'generate' ? true : fact.sensitive);
+    if (typeof outcome === 'string')
+      return { action, allowed: allowed(outcome), basis: outcome, rule: null, reason: defaultReason(outcome, this.caller.certname) };
     return {
       action,
       allowed: outcome.effect === 'allow',

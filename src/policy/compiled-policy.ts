@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { Caller } from '../identity/caller';
 import { CallerPolicy, type CompiledRule } from './caller-policy';
-import { parsePolicy, type MatchClause, type ParsedRule } from './policy-parse';
+import { type MatchClause, type ParsedRule, parsePolicy } from './policy-parse';
 import type { FactRef, PolicyAction, PolicyDecision, RuleRef } from './policy-types';
-import { LRUCache } from 'lru-cache';
 
 /** Callers whose rules stay prefiltered; beyond it the oldest entry is dropped (FIFO). */
 const CALLER_CACHE_SIZE = 10_000;
@@ -41,25 +41,41 @@ export class CompiledPolicy {
       return { ...r, text, ref: { index: r.index, line: r.line, name: r.name, text } };
     });
     this.restrictsWrites = this.rules.some((r) => r.effect === 'allow' && (r.actions.includes('export') || r.actions.includes('generate')));
-    this.version = createHash('sha256').update(JSON.stringify(this.rules.map(meaning))).digest('hex').slice(0, 16);
+    this.version = createHash('sha256')
+      .update(JSON.stringify(this.rules.map(meaning)))
+      .digest('hex')
+      .slice(0, 16);
   }
 
   /** The caller's view of the policy; the same object for the same identity while this version lives. */
   forCaller(caller: Caller): CallerPolicy {
     // JSON, not a joined string: extension values are chosen in the CSR, and a value holding
     // a separator must not make one identity's key equal to another's.
-    const key = JSON.stringify([caller.certname, caller.environment, Object.entries(caller.extensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+    const key = JSON.stringify([
+      caller.certname,
+      caller.environment,
+      Object.entries(caller.extensions).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    ]);
     let policy = this.callers.get(key);
     if (!policy) {
       const tag = `${this.version}.${createHash('sha256').update(key).digest('hex').slice(0, 12)}`;
-      policy = new CallerPolicy(caller, this.restrictsWrites, this.rules.filter((r) => callerMatches(r.match, caller)), tag);
+      policy = new CallerPolicy(
+        caller,
+        this.restrictsWrites,
+        this.rules.filter((r) => callerMatches(r.match, caller)),
+        tag,
+      );
       this.callers.set(key, policy);
     }
     return policy;
   }
 
   /** The decision with its reason, and the rules that missed the caller: for the CLI, logs and the audit trail. */
-  explain(caller: Caller, action: PolicyAction, fact: FactRef & { exporters?: readonly string[]; requesters?: readonly string[] }): PolicyExplanation {
+  explain(
+    caller: Caller,
+    action: PolicyAction,
+    fact: FactRef & { exporters?: readonly string[]; requesters?: readonly string[] },
+  ): PolicyExplanation {
     const sensitive = action === 'generate' ? true : fact.sensitive;
     const decision = this.forCaller(caller).decide(action, { ...fact, sensitive, exporters: fact.exporters ?? [] });
     const until = decision.rule ? decision.rule.index : Infinity;
@@ -87,7 +103,7 @@ export const DEFAULT_POLICY = new CompiledPolicy('(built-in default policy)', []
 function attribute(caller: Caller, key: string): string | undefined {
   if (key === 'certname') return caller.certname;
   if (key === 'environment') return caller.environment;
-  return Object.prototype.hasOwnProperty.call(caller.extensions, key) ? caller.extensions[key] : undefined;
+  return Object.hasOwn(caller.extensions, key) ? caller.extensions[key] : undefined;
 }
 
 export function callerMatches(match: readonly MatchClause[], caller: Caller): boolean {

@@ -34,7 +34,13 @@ export function compileGlob(pattern: string, kind: GlobKind): Glob | string {
     return `"${pattern}" is not a fact name pattern (lowercase letters, digits, _ and the wildcards * ?)`;
   }
   if (!/[*?]/.test(pattern)) return { source: pattern, literal: true, test: (value) => value === pattern };
-  const regex = new RegExp(`^${pattern.split(/(\*\*|\*|\?)/).map(toRegex).join('')}$`, 's');
+  const regex = new RegExp(
+    `^${pattern
+      .split(/(\*\*|\*|\?)/)
+      .map(toRegex)
+      .join('')}$`,
+    's',
+  );
   return { source: pattern, literal: false, test: (value) => regex.test(value) };
 }
 

@@ -1,6 +1,7 @@
 // Trust warnings: rules that are valid but hand secrets to whoever asks the CA nicely.
-import { isWildcardOnly } from './glob';
+
 import type { CompiledPolicy } from './compiled-policy';
+import { isWildcardOnly } from './glob';
 import type { RuleRef } from './policy-types';
 
 export interface PolicyWarning {
@@ -24,9 +25,13 @@ export function checkPolicy(policy: CompiledPolicy): PolicyWarning[] {
     const readsSecrets = rule.actions.includes('read') && rule.sensitive !== false;
     const generates = rule.actions.includes('generate');
     if (!readsSecrets && !generates) continue;
-    const identified = rule.match.some((c) => CA_GUARDED_KEYS.has(c.key) || (c.key === 'certname' && c.globs.every((g) => !isWildcardOnly(g))));
+    const identified = rule.match.some(
+      (c) => CA_GUARDED_KEYS.has(c.key) || (c.key === 'certname' && c.globs.every((g) => !isWildcardOnly(g))),
+    );
     if (identified) continue;
-    const grants = [readsSecrets && 'read of sensitive facts', generates && 'generate (and so read) of secrets'].filter(Boolean).join(' and ');
+    const grants = [readsSecrets && 'read of sensitive facts', generates && 'generate (and so read) of secrets']
+      .filter(Boolean)
+      .join(' and ');
     const claimed = rule.match.map((c) => `${c.key}=${c.globs.map((g) => g.source).join('|')}`).join(' ');
     const whom = rule.match.length === 0 ? 'to every node' : `to any node whose certificate claims ${claimed}`;
     warnings.push({
@@ -34,7 +39,9 @@ export function checkPolicy(policy: CompiledPolicy): PolicyWarning[] {
       line: rule.line,
       message:
         `rules[${rule.index}] grants ${grants} ${whom}; ` +
-        (rule.match.length === 0 ? '' : 'these extensions are chosen by the node in its CSR and are only as trustworthy as your CA signing; ') +
+        (rule.match.length === 0
+          ? ''
+          : 'these extensions are chosen by the node in its CSR and are only as trustworthy as your CA signing; ') +
         'add a certname match or match pp_auth_role (see docs/policy.md, "Trust")',
     });
   }

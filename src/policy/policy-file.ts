@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { ConfigError } from '../errors/config-error';
 import { describeFileError } from '../files/file-errors';
-import { compilePolicy, type CompiledPolicy } from './compiled-policy';
+import { type CompiledPolicy, compilePolicy } from './compiled-policy';
 
 /** Largest policy file read: 500 rules fit in well under 1 MiB; more is a mistake. */
 const MAX_POLICY_BYTES = 4 * 1024 * 1024;

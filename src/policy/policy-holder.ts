@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import type { Logger } from '../log/logger';
-import { DEFAULT_POLICY, type CompiledPolicy } from './compiled-policy';
+import { type CompiledPolicy, DEFAULT_POLICY } from './compiled-policy';
 import { checkPolicy } from './policy-check';
 import { readPolicyFile } from './policy-file';
 
@@ -71,7 +71,10 @@ export class PolicyHolder extends EventEmitter {
       const message = (err as Error).message;
       const repeated = message === this.lastError;
       this.lastError = message;
-      this.log?.error({ policy: this.policyFile, err: message, version: this.policy.version }, 'policy file refused; keeping the policy in force');
+      this.log?.error(
+        { policy: this.policyFile, err: message, version: this.policy.version },
+        'policy file refused; keeping the policy in force',
+      );
       if (!repeated) this.emit('refused', message);
       return false;
     }

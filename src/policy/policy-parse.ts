@@ -3,8 +3,8 @@
 // The YAML is walked as a syntax tree (the `yaml` package keeps each node's offsets) rather
 // than converted to plain objects first: plain objects have lost the positions a message
 // must point at. JSON is YAML, so a JSON policy goes through the same path.
-import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
-import { puppetExtensionName, puppetExtensionOid, isPuppetArcOid } from '../tls/certificate';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Node, type Pair, parseDocument, type YAMLMap } from 'yaml';
+import { isPuppetArcOid, puppetExtensionName, puppetExtensionOid } from '../tls/certificate';
 import { compileGlob, type Glob } from './glob';
 import { PolicyError, type PolicyProblem } from './policy-error';
 import { POLICY_ACTIONS, type PolicyAction } from './policy-types';
@@ -78,7 +78,8 @@ export function parsePolicy(text: string, source: string): ParsedRule[] {
   }
   const top = entries(root, TOP_KEYS, 'the policy', problems);
   const version = top.get('version');
-  if (version && !(isScalar(version.value) && version.value.value === 1)) problems.node(version.value as Node, 'version must be 1 (the only format so far)');
+  if (version && !(isScalar(version.value) && version.value.value === 1))
+    problems.node(version.value as Node, 'version must be 1 (the only format so far)');
 
   const rulesPair = top.get('rules');
   const rules: ParsedRule[] = [];
@@ -164,7 +165,8 @@ function parseRule(node: Node | null, index: number, problems: Problems, lines: 
     effect = allow ? 'allow' : 'deny';
     const given = strings(pair.value as Node | null, `${where}.${effect}`, problems, pair) ?? [];
     for (const a of given) {
-      if (!(POLICY_ACTIONS as readonly string[]).includes(a.value)) problems.node(a.node, `unknown action "${a.value}" (expected ${POLICY_ACTIONS.join(', ')})`);
+      if (!(POLICY_ACTIONS as readonly string[]).includes(a.value))
+        problems.node(a.node, `unknown action "${a.value}" (expected ${POLICY_ACTIONS.join(', ')})`);
     }
     actions = POLICY_ACTIONS.filter((a) => given.some((g) => g.value === a));
   }
@@ -188,13 +190,18 @@ function parseRule(node: Node | null, index: number, problems: Problems, lines: 
     else problems.node(v ?? sensitivePair, `${where}.sensitive must be true, false or any`);
   }
   // Generated secrets are sensitive by definition: such a rule could never apply.
-  if (sensitive === false && actions.includes('generate')) problems.node(sensitivePair, `${where} allows or denies generate on non-sensitive facts only, which matches nothing: generated secrets are always sensitive`);
+  if (sensitive === false && actions.includes('generate'))
+    problems.node(
+      sensitivePair,
+      `${where} allows or denies generate on non-sensitive facts only, which matches nothing: generated secrets are always sensitive`,
+    );
 
   const match: MatchClause[] = [];
   const matchPair = keys.get('match');
   if (matchPair) {
     const m = matchPair.value as Node | null;
-    if (m !== null && !isMap(m)) problems.node(m, `${where}.match must be a mapping like {pp_role: keystone} (leave it out to match every node)`);
+    if (m !== null && !isMap(m))
+      problems.node(m, `${where}.match must be a mapping like {pp_role: keystone} (leave it out to match every node)`);
     else if (m !== null) {
       for (const pair of m.items) {
         const keyNode = pair.key as Node | null;
@@ -234,7 +241,9 @@ function matchKey(raw: string): { key: string } | { error: string } {
   try {
     oid = puppetExtensionOid(raw);
   } catch {
-    return { error: `unknown match key "${raw}" (expected certname, environment, or a Puppet extension such as pp_role, pp_environment, pp_auth_role)` };
+    return {
+      error: `unknown match key "${raw}" (expected certname, environment, or a Puppet extension such as pp_role, pp_environment, pp_auth_role)`,
+    };
   }
   // Only Puppet-arc extensions reach Caller.extensions: any other OID would never match.
   if (!isPuppetArcOid(oid)) return { error: `extension ${raw} is outside Puppet's arc 1.3.6.1.4.1.34380, so no caller ever carries it` };
@@ -244,7 +253,8 @@ function matchKey(raw: string): { key: string } | { error: string } {
 /** `CATEGORY.NAME`, each part a glob of a Facter-style name. */
 function parseFactPattern(source: string): FactPattern | string {
   const parts = source.split('.');
-  if (parts.length !== 2) return `fact pattern "${source}" must be CATEGORY.NAME, like "db.*" or "keystone.db_password" ("*.*" for every fact)`;
+  if (parts.length !== 2)
+    return `fact pattern "${source}" must be CATEGORY.NAME, like "db.*" or "keystone.db_password" ("*.*" for every fact)`;
   const category = compileGlob(parts[0], 'fact part');
   if (typeof category === 'string') return `fact pattern "${source}": ${category}`;
   const name = compileGlob(parts[1], 'fact part');

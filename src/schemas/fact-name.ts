@@ -8,7 +8,8 @@ export const NAME_MAX_LENGTH = 64;
 /** Why a category or fact name is not one, or null: one wording for routes, CLI and policy. */
 export function factNameProblem(field: string, value: string): string | null {
   if (value.length > NAME_MAX_LENGTH) return `${field} is ${value.length} characters long; at most ${NAME_MAX_LENGTH} are allowed`;
-  if (!NAME_PATTERN.test(value)) return `${field} ${JSON.stringify(value)} is not a Facter-style name (lowercase letter, then lowercase letters, digits or _)`;
+  if (!NAME_PATTERN.test(value))
+    return `${field} ${JSON.stringify(value)} is not a Facter-style name (lowercase letter, then lowercase letters, digits or _)`;
   return null;
 }
 

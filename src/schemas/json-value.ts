@@ -29,7 +29,7 @@ export function jsonValueProblem(value: unknown): string | null {
     } else if (typeof v === 'number') {
       if (!Number.isFinite(v)) return `holds a number JSON cannot carry${where}`;
     } else if (Array.isArray(v)) {
-      v.forEach((child, i) => stack.push([child, depth + 1, `${at}[${i}]`]));
+      for (const [i, child] of v.entries()) stack.push([child, depth + 1, `${at}[${i}]`]);
     } else if (v !== null && typeof v === 'object') {
       if (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null) return `is not a JSON value${where}`;
       for (const [key, child] of Object.entries(v)) {

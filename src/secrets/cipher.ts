@@ -1,7 +1,7 @@
-import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 import crypto from 'node:crypto';
 import stringify from 'safe-stable-stringify';
 import { getSodium } from '../crypto/sodium';
+import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 
 /** Where a ciphertext belongs. Bound into it as additional data, so a copy in another row does not decrypt. */
 export interface SecretAddress {
@@ -39,7 +39,9 @@ export async function seal(keyId: string, key: Buffer, address: SecretAddress, v
 export class DecryptionError extends SecretUndecryptableError {
   constructor(address: SecretAddress, keyId: string) {
     // Names the row and key, never any byte of the value.
-    super(`secret ${address.category}.${address.name} v${address.version} (${address.exporter}) does not decrypt with key ${keyId}: wrong key, or the row was altered or moved`);
+    super(
+      `secret ${address.category}.${address.name} v${address.version} (${address.exporter}) does not decrypt with key ${keyId}: wrong key, or the row was altered or moved`,
+    );
   }
 }
 

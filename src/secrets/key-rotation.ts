@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { ConflictError, NotFoundError } from '../errors/app-error';
-import type { Store } from '../db/store';
 import type { Actor } from '../audit/audit-entry';
 import type { Auditor } from '../audit/auditor';
+import type { Store } from '../db/store';
+import { ConflictError, NotFoundError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
 import type { SecretAddress } from './cipher';
 import type { SecretVault } from './secret-vault';
@@ -42,7 +42,12 @@ export class KeyRotation {
   ) {}
 
   async register(): Promise<void> {
-    await this.store.query('INSERT INTO brokers (id, hostname, pid, key_ids) VALUES ($1, $2, $3, $4)', [this.brokerId, os.hostname(), process.pid, this.vault.loadedKeyIds]);
+    await this.store.query('INSERT INTO brokers (id, hostname, pid, key_ids) VALUES ($1, $2, $3, $4)', [
+      this.brokerId,
+      os.hostname(),
+      process.pid,
+      this.vault.loadedKeyIds,
+    ]);
   }
 
   async unregister(): Promise<void> {
@@ -54,7 +59,10 @@ export class KeyRotation {
     if (this.busy) return;
     this.busy = true;
     try {
-      await this.store.query('UPDATE brokers SET heartbeat_at = now(), key_ids = $2 WHERE id = $1', [this.brokerId, this.vault.loadedKeyIds]);
+      await this.store.query('UPDATE brokers SET heartbeat_at = now(), key_ids = $2 WHERE id = $1', [
+        this.brokerId,
+        this.vault.loadedKeyIds,
+      ]);
       await this.store.query(`DELETE FROM brokers WHERE heartbeat_at < now() - make_interval(secs => $1)`, [BROKER_LIVENESS_SECONDS * 3]);
       await this.step();
       const { rows } = await this.store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
@@ -67,7 +75,8 @@ export class KeyRotation {
   }
 
   async request(targetKeyId: string, requestedBy: Actor): Promise<RotationRow> {
-    if (!this.vault.hasKey(targetKeyId)) throw new NotFoundError('key_not_loaded', `key ${targetKeyId} is not in this broker's keyring ${this.vault.keyringFile}`);
+    if (!this.vault.hasKey(targetKeyId))
+      throw new NotFoundError('key_not_loaded', `key ${targetKeyId} is not in this broker's keyring ${this.vault.keyringFile}`);
     const { rows: state } = await this.store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
     if (state[0]?.write_key_id === targetKeyId) {
       const left = await this.rowsNotOn(targetKeyId);
@@ -75,24 +84,31 @@ export class KeyRotation {
     }
     try {
       const row = await this.store.transaction(async (tx) => {
-        const { rows } = await tx.query<RotationRow>('INSERT INTO key_rotations (target_key_id, state, requested_by) VALUES ($1, $2, $3) RETURNING *', [
-          targetKeyId,
-          'waiting',
-          requestedBy.name,
-        ]);
-        await this.audit.append(tx, { actor: requestedBy, action: 'key.rotation.request', detail: { rotation: rows[0].id, target_key_id: targetKeyId } });
+        const { rows } = await tx.query<RotationRow>(
+          'INSERT INTO key_rotations (target_key_id, state, requested_by) VALUES ($1, $2, $3) RETURNING *',
+          [targetKeyId, 'waiting', requestedBy.name],
+        );
+        await this.audit.append(tx, {
+          actor: requestedBy,
+          action: 'key.rotation.request',
+          detail: { rotation: rows[0].id, target_key_id: targetKeyId },
+        });
         return rows[0];
       });
       this.log.info({ rotation: row.id, target: targetKeyId, by: requestedBy.name }, 'key rotation requested');
       return row;
     } catch (err) {
-      if ((err as { code?: string }).code === '23505') throw new ConflictError('rotation_in_progress', 'a key rotation is already in progress; see exportfact keys status');
+      if ((err as { code?: string }).code === '23505')
+        throw new ConflictError('rotation_in_progress', 'a key rotation is already in progress; see exportfact keys status');
       throw err;
     }
   }
 
   private async rowsNotOn(keyId: string): Promise<number> {
-    const { rows } = await this.store.query<{ n: number }>('SELECT count(*)::int AS n FROM secret_versions WHERE ciphertext IS NOT NULL AND key_id <> $1', [keyId]);
+    const { rows } = await this.store.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM secret_versions WHERE ciphertext IS NOT NULL AND key_id <> $1',
+      [keyId],
+    );
     return rows[0].n;
   }
 
@@ -105,7 +121,10 @@ export class KeyRotation {
       if (lacking.length) return;
       // Every live broker can now read the new key: make it the write key, then re-seal.
       await this.store.transaction(async (tx) => {
-        const moved = await tx.query("UPDATE key_rotations SET state = 'reencrypting', started_at = now() WHERE id = $1 AND state = 'waiting'", [rotation.id]);
+        const moved = await tx.query(
+          "UPDATE key_rotations SET state = 'reencrypting', started_at = now() WHERE id = $1 AND state = 'waiting'",
+          [rotation.id],
+        );
         if (moved.rowCount) await tx.query('UPDATE keyring_state SET write_key_id = $1', [rotation.target_key_id]);
       });
       this.vault.setWriteKeyId(rotation.target_key_id);
@@ -121,10 +140,17 @@ export class KeyRotation {
     while (done > 0 && Date.now() < until);
     if (done === 0 && (await this.rowsNotOn(rotation.target_key_id)) === 0) {
       const finished = await this.store.transaction(async (tx) => {
-        const r = await tx.query("UPDATE key_rotations SET state = 'done', finished_at = now() WHERE id = $1 AND state = 'reencrypting' RETURNING rows_done", [rotation.id]);
+        const r = await tx.query(
+          "UPDATE key_rotations SET state = 'done', finished_at = now() WHERE id = $1 AND state = 'reencrypting' RETURNING rows_done",
+          [rotation.id],
+        );
         if (!r.rowCount) return false;
         await tx.query('UPDATE key_checks SET retired_at = now() WHERE key_id <> $1 AND retired_at IS NULL', [rotation.target_key_id]);
-        await this.audit.append(tx, { actor: { kind: 'broker', name: os.hostname() }, action: 'key.rotation.done', detail: { rotation: rotation.id, target_key_id: rotation.target_key_id } });
+        await this.audit.append(tx, {
+          actor: { kind: 'broker', name: os.hostname() },
+          action: 'key.rotation.done',
+          detail: { rotation: rotation.id, target_key_id: rotation.target_key_id },
+        });
         return true;
       });
       if (finished) {
@@ -150,14 +176,10 @@ export class KeyRotation {
         if (!this.vault.hasKey(row.key_id)) continue; // an old key this broker lacks: another broker will do it
         const value = await this.vault.open(row, row);
         const sealed = await this.vault.seal(row, value, rotation.target_key_id);
-        await tx.query('UPDATE secret_versions SET key_id = $4, nonce = $5, ciphertext = $6 WHERE fact_id = $1 AND exporter = $2 AND version = $3', [
-          row.fact_id,
-          row.exporter,
-          row.version,
-          sealed.keyId,
-          sealed.nonce,
-          sealed.ciphertext,
-        ]);
+        await tx.query(
+          'UPDATE secret_versions SET key_id = $4, nonce = $5, ciphertext = $6 WHERE fact_id = $1 AND exporter = $2 AND version = $3',
+          [row.fact_id, row.exporter, row.version, sealed.keyId, sealed.nonce, sealed.ciphertext],
+        );
         resealed++;
       }
       if (resealed) await tx.query('UPDATE key_rotations SET rows_done = rows_done + $2 WHERE id = $1', [rotation.id, resealed]);
@@ -197,8 +219,19 @@ export class KeyRotation {
         retired: k.retired_at !== null,
         brokers: brokers.rows.filter((b) => b.live && b.key_ids.includes(k.key_id)).map((b) => `${b.hostname}:${b.pid}`),
       })),
-      brokers: brokers.rows.map((b) => ({ id: b.id, host: `${b.hostname}:${b.pid}`, live: b.live, key_ids: b.key_ids, heartbeat_at: b.heartbeat_at.toISOString() })),
-      rotations: rotations.rows.map((r) => ({ ...r, requested_at: r.requested_at.toISOString(), started_at: r.started_at?.toISOString() ?? null, finished_at: r.finished_at?.toISOString() ?? null })),
+      brokers: brokers.rows.map((b) => ({
+        id: b.id,
+        host: `${b.hostname}:${b.pid}`,
+        live: b.live,
+        key_ids: b.key_ids,
+        heartbeat_at: b.heartbeat_at.toISOString(),
+      })),
+      rotations: rotations.rows.map((r) => ({
+        ...r,
+        requested_at: r.requested_at.toISOString(),
+        started_at: r.started_at?.toISOString() ?? null,
+        finished_at: r.finished_at?.toISOString() ?? null,
+      })),
     };
   }
 }

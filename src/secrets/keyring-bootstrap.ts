@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { ConfigError } from '../errors/config-error';
 import type { Store } from '../db/store';
+import { ConfigError } from '../errors/config-error';
 import type { Logger } from '../log/logger';
 import { fingerprint, KEY_CHECK_ADDRESS, open, seal } from './cipher';
 import { createKeyringFile, Keyring } from './keyring';
@@ -25,10 +25,15 @@ export async function openKeyring(store: Store, source: KeyringSource, log: Logg
     keyring = Keyring.parse(source.json, 'EXPORTFACT_KEYRING_JSON');
   } else if (!fs.existsSync(source.file)) {
     if (usedIds.length) {
-      throw new ConfigError(`the store holds secrets sealed with key(s) ${usedIds.join(', ')} but keyring ${source.file} does not exist; give --keyring with those keys`);
+      throw new ConfigError(
+        `the store holds secrets sealed with key(s) ${usedIds.join(', ')} but keyring ${source.file} does not exist; give --keyring with those keys`,
+      );
     }
     keyring = createKeyringFile(source.file);
-    log.warn({ keyring: source.file }, 'no keyring found: created a new one (mode 0600); back it up, the secrets cannot be read without it');
+    log.warn(
+      { keyring: source.file },
+      'no keyring found: created a new one (mode 0600); back it up, the secrets cannot be read without it',
+    );
   } else {
     keyring = Keyring.load(source.file);
   }
@@ -37,7 +42,9 @@ export async function openKeyring(store: Store, source: KeyringSource, log: Logg
   if (needed.length) {
     throw new ConfigError(`keyring ${keyring.file} lacks key(s) ${needed.join(', ')} that secrets in the store are sealed with`);
   }
-  const checks = await store.query<{ key_id: string; nonce: Buffer; ciphertext: Buffer }>('SELECT key_id, nonce, ciphertext FROM key_checks');
+  const checks = await store.query<{ key_id: string; nonce: Buffer; ciphertext: Buffer }>(
+    'SELECT key_id, nonce, ciphertext FROM key_checks',
+  );
   for (const check of checks.rows) {
     if (!keyring.has(check.key_id)) continue;
     try {
@@ -49,7 +56,9 @@ export async function openKeyring(store: Store, source: KeyringSource, log: Logg
   const state = await store.query<{ write_key_id: string }>('SELECT write_key_id FROM keyring_state');
   const agreed = state.rows[0]?.write_key_id;
   if (agreed && !keyring.has(agreed) && usedIds.length) {
-    throw new ConfigError(`keyring ${keyring.file} lacks key ${agreed}, the key the store writes with; copy it from another broker's keyring`);
+    throw new ConfigError(
+      `keyring ${keyring.file} lacks key ${agreed}, the key the store writes with; copy it from another broker's keyring`,
+    );
   }
 
   await checkFingerprintKey(store, keyring);
@@ -88,13 +97,19 @@ export async function checkFingerprintKey(store: Store, keyring: Keyring): Promi
     await store.query('UPDATE keyring_state SET fingerprint_check = $1', [check]);
     return;
   }
-  throw new ConfigError(`keyring ${keyring.file}: fingerprint_key is not the key this store's fingerprints were made with (wrong keyring?)`);
+  throw new ConfigError(
+    `keyring ${keyring.file}: fingerprint_key is not the key this store's fingerprints were made with (wrong keyring?)`,
+  );
 }
 
 /** Stores a key-check value for each key the store has not seen yet. */
 export async function recordKeyChecks(store: Store, keyring: Keyring): Promise<void> {
   for (const id of keyring.ids) {
     const sealed = await seal(id, keyring.key(id), KEY_CHECK_ADDRESS, 'exportfact key check');
-    await store.query('INSERT INTO key_checks (key_id, nonce, ciphertext) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING', [id, sealed.nonce, sealed.ciphertext]);
+    await store.query('INSERT INTO key_checks (key_id, nonce, ciphertext) VALUES ($1, $2, $3) ON CONFLICT (key_id) DO NOTHING', [
+      id,
+      sealed.nonce,
+      sealed.ciphertext,
+    ]);
   }
 }

@@ -1,9 +1,9 @@
 import crypto from 'node:crypto';
 import { z } from 'zod';
 import { ConfigError } from '../errors/config-error';
+import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 import { createPrivate, readPrivate, replacePrivate } from '../files/private-file';
 import { keyId } from '../schemas/key-id';
-import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
 
 /**
  * The keyring file: encryption keys by id, and the fingerprint key (a separate key for
@@ -12,9 +12,7 @@ import { SecretUndecryptableError } from '../errors/secret-undecryptable-error';
  */
 const keyringSchema = z.strictObject({
   version: z.literal(1),
-  keys: z
-    .array(z.strictObject({ id: keyId, key: z.string(), created_at: z.string() }))
-    .min(1),
+  keys: z.array(z.strictObject({ id: keyId, key: z.string(), created_at: z.string() })).min(1),
   fingerprint_key: z.string(),
 });
 type KeyringFile = z.infer<typeof keyringSchema>;
@@ -56,7 +54,8 @@ export class Keyring {
     try {
       parsed = keyringSchema.parse(JSON.parse(text));
     } catch (err) {
-      const detail = err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ') : 'not JSON';
+      const detail =
+        err instanceof z.ZodError ? err.issues.map((i) => `${i.path.join('.') || 'file'}: ${i.message}`).join('; ') : 'not JSON';
       throw new ConfigError(`keyring ${source} is malformed (${detail})`);
     }
     const keys = new Map<string, Buffer>();
@@ -67,7 +66,8 @@ export class Keyring {
       keys.set(k.id, bytes);
     }
     const fingerprintKey = Buffer.from(parsed.fingerprint_key, 'base64');
-    if (fingerprintKey.length !== KEY_BYTES) throw new ConfigError(`keyring ${source}: fingerprint_key is not ${KEY_BYTES} bytes of base64`);
+    if (fingerprintKey.length !== KEY_BYTES)
+      throw new ConfigError(`keyring ${source}: fingerprint_key is not ${KEY_BYTES} bytes of base64`);
     return new Keyring(source, keys, parsed.keys[parsed.keys.length - 1].id, fingerprintKey);
   }
 }

@@ -1,13 +1,15 @@
 import crypto from 'node:crypto';
 
 /** Named alphabets a manifest can ask for; anything else is taken as the literal set of characters. */
-export const ALPHABETS: ReadonlyMap<string, string> = new Map(Object.entries({
-  alnum: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
-  hex: '0123456789abcdef',
-  base64url: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
-  // Printable ASCII without quotes, backslash and space: safe in config files and connection strings.
-  printable: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~',
-}));
+export const ALPHABETS: ReadonlyMap<string, string> = new Map(
+  Object.entries({
+    alnum: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789',
+    hex: '0123456789abcdef',
+    base64url: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_',
+    // Printable ASCII without quotes, backslash and space: safe in config files and connection strings.
+    printable: 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789!#$%&()*+,-./:;<=>?@[]^_{|}~',
+  }),
+);
 
 export const MIN_LENGTH = 8;
 export const MAX_LENGTH = 1024;

@@ -3,12 +3,12 @@ import { z } from 'zod';
 import { requireScope } from '../admin/admin-auth';
 import { adminPrincipalOf } from '../admin/admin-principal';
 import { adminActor } from '../audit/auditor';
-import { environmentName } from '../schemas/environment';
 import { factParams } from '../http/fact-params';
-import { keyId } from '../schemas/key-id';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
 import type { Logger } from '../log/logger';
+import { environmentName } from '../schemas/environment';
+import { keyId } from '../schemas/key-id';
 import type { KeyRotation } from './key-rotation';
 import { promoteBody, rotateBody } from './secret-schemas';
 import type { SecretService } from './secret-service';
@@ -45,7 +45,10 @@ export function secretAdminRoutes(deps: {
     .get(requireScope('secrets:read'), async (req, res) => {
       const { category, name, environment, version } = names(req);
       const shown = await secrets.show(adminActor(adminPrincipalOf(req).subject), environment, category, name, version);
-      log.info({ admin: adminPrincipalOf(req).subject, environment, category, name, versions: shown.values.map((v) => v.version) }, 'admin read a secret');
+      log.info(
+        { admin: adminPrincipalOf(req).subject, environment, category, name, versions: shown.values.map((v) => v.version) },
+        'admin read a secret',
+      );
       res.set('Cache-Control', 'no-store').json(shown);
     })
     .all(methodNotAllowed(['GET']));
@@ -61,8 +64,14 @@ export function secretAdminRoutes(deps: {
     .post(requireScope('secrets:rotate'), async (req, res) => {
       const { category, name, environment } = names(req);
       const body = parseBody(rotateBody, req.body ?? {});
-      const result = await secrets.rotate(adminActor(adminPrincipalOf(req).subject), environment, category, name, { value: body.value, pending: body.pending });
-      log.info({ admin: adminPrincipalOf(req).subject, environment, category, name, version: result.version, state: result.state }, 'secret rotated');
+      const result = await secrets.rotate(adminActor(adminPrincipalOf(req).subject), environment, category, name, {
+        value: body.value,
+        pending: body.pending,
+      });
+      log.info(
+        { admin: adminPrincipalOf(req).subject, environment, category, name, version: result.version, state: result.state },
+        'secret rotated',
+      );
       res.json(result);
     })
     .all(methodNotAllowed(['POST']));

@@ -59,7 +59,12 @@ export async function openSecretKeys(store: Store, config: KeysConfig, audit: Au
     rotation,
     reload,
     async addKey() {
-      if (fromEnvironment) throw new AppError(409, 'keyring_from_environment', 'the keyring comes from EXPORTFACT_KEYRING_JSON: add the key there, then rotate with --key-id');
+      if (fromEnvironment)
+        throw new AppError(
+          409,
+          'keyring_from_environment',
+          'the keyring comes from EXPORTFACT_KEYRING_JSON: add the key there, then rotate with --key-id',
+        );
       const id = addKeyToFile(file);
       await reload();
       return id;

@@ -1,8 +1,8 @@
 import express from 'express';
 import { callerOf } from '../http/caller';
+import { factParams } from '../http/fact-params';
 import { methodNotAllowed } from '../http/method-not-allowed';
 import { parseBody } from '../http/validate';
-import { factParams } from '../http/fact-params';
 import { generateBody, versionQuery } from './secret-schemas';
 import type { SecretService } from './secret-service';
 
@@ -23,7 +23,10 @@ export function secretRoutes(secrets: SecretService): express.Router {
       const { category, name } = factParams(req);
       const body = parseBody(generateBody, req.body ?? {});
       const result = await secrets.generate(callerOf(req), category, name, body);
-      res.status(result.created ? 201 : 200).set('Cache-Control', 'no-store').json(result);
+      res
+        .status(result.created ? 201 : 200)
+        .set('Cache-Control', 'no-store')
+        .json(result);
     })
     .all(methodNotAllowed(['POST']));
 

@@ -1,18 +1,17 @@
 import type { Actor } from '../audit/audit-entry';
-import { nodeActor, refusal, type Auditor } from '../audit/auditor';
+import { type Auditor, nodeActor, refusal } from '../audit/auditor';
+import type { Queryable } from '../db/store';
 import { AppError, ConflictError, NotFoundError } from '../errors/app-error';
 import { AuditUnavailableError } from '../errors/audit-unavailable-error';
+import { PolicyDeniedError } from '../errors/policy-denied-error';
 import { isConnectionFailure } from '../errors/store-errors';
-import type { Queryable } from '../db/store';
-import type { SensitiveValues } from '../facts/fact-service';
+import type { PolicySource, SensitiveValues } from '../facts/fact-service';
 import type { FactRow, FactStore } from '../facts/fact-store';
 import type { Caller } from '../identity/caller';
 import type { SecretAddress } from './cipher';
 import { generatePassword, resolveAlphabet } from './password-generator';
 import { BROKER_EXPORTER, type SecretStore, type SecretVersionRow } from './secret-store';
 import type { SecretVault } from './secret-vault';
-import { PolicyDeniedError } from '../errors/policy-denied-error';
-import type { PolicySource } from '../facts/fact-service';
 
 export interface SecretsConfig {
   /** How long a previous version stays readable after a rotation. */
@@ -24,7 +23,13 @@ export interface GenerateInput {
   alphabet: string;
 }
 
-const addressOf = (r: SecretVersionRow): SecretAddress => ({ environment: r.environment, category: r.category, name: r.name, exporter: r.exporter, version: r.version });
+const addressOf = (r: SecretVersionRow): SecretAddress => ({
+  environment: r.environment,
+  category: r.category,
+  name: r.name,
+  exporter: r.exporter,
+  version: r.version,
+});
 
 /**
  * Sensitive values: sealed on the way in, opened on the way out, every hand-out recorded as
@@ -71,7 +76,9 @@ export class SecretService implements SensitiveValues {
       if (!chosen.length) {
         throw new NotFoundError(
           'secret_not_found',
-          pin === undefined ? `no sensitive fact ${category}.${name} in environment ${caller.environment}` : `${category}.${name} has no readable version ${pin} (destroyed, expired or never made)`,
+          pin === undefined
+            ? `no sensitive fact ${category}.${name} in environment ${caller.environment}`
+            : `${category}.${name} has no readable version ${pin} (destroyed, expired or never made)`,
         );
       }
       // Keys are certnames: no prototype, so a node named __proto__ reads its own value.
@@ -82,7 +89,9 @@ export class SecretService implements SensitiveValues {
       }
       const multi = chosen[0].multi;
       const version = Math.max(...chosen.map((r) => r.version));
-      return multi ? { category, name, version, values } : { category, name, version, state: chosen[0].state, value: values[chosen[0].exporter] };
+      return multi
+        ? { category, name, version, values }
+        : { category, name, version, state: chosen[0].state, value: values[chosen[0].exporter] };
     });
   }
 
@@ -113,29 +122,46 @@ export class SecretService implements SensitiveValues {
   private async readableBy(tx: Queryable, caller: Caller, rows: SecretVersionRow[]): Promise<SecretVersionRow[]> {
     const requesters = await this.secrets.requesters(tx, rows[0].fact_id);
     const allowed = this.policy.current.forCaller(caller);
-    const decisions = rows.map((r) => allowed.decide('read', { category: r.category, name: r.name, sensitive: true, exporters: [r.exporter], requesters }));
+    const decisions = rows.map((r) =>
+      allowed.decide('read', { category: r.category, name: r.name, sensitive: true, exporters: [r.exporter], requesters }),
+    );
     const readable = rows.filter((_, i) => decisions[i].allowed);
     if (!readable.length) {
       const { category, name } = rows[0];
       throw refusal(
         this.audit,
         caller,
-        new PolicyDeniedError(404, 'secret_not_found', `no sensitive fact ${category}.${name} in environment ${caller.environment}`, decisions[0].rule?.text ?? decisions[0].reason),
+        new PolicyDeniedError(
+          404,
+          'secret_not_found',
+          `no sensitive fact ${category}.${name} in environment ${caller.environment}`,
+          decisions[0].rule?.text ?? decisions[0].reason,
+        ),
         { category, name },
       );
     }
     return readable;
   }
 
-
   // --- broker-generated secrets ---
 
   /** Generate-if-absent: the first request creates the value, every other one gets the same. */
   async generate(caller: Caller, category: string, name: string, input: GenerateInput) {
-    if (resolveAlphabet(input.alphabet).length < 2) throw new AppError(400, 'invalid_body', 'field alphabet: needs at least 2 distinct characters');
+    if (resolveAlphabet(input.alphabet).length < 2)
+      throw new AppError(400, 'invalid_body', 'field alphabet: needs at least 2 distinct characters');
     const decision = this.policy.current.forCaller(caller).decide('generate', { category, name, sensitive: true, exporters: [] });
     if (!decision.allowed) {
-      throw refusal(this.audit, caller, new PolicyDeniedError(403, 'policy_denied', `${caller.certname} may not have ${category}.${name} generated: ${decision.reason}`, decision.rule?.text ?? null), { category, name });
+      throw refusal(
+        this.audit,
+        caller,
+        new PolicyDeniedError(
+          403,
+          'policy_denied',
+          `${caller.certname} may not have ${category}.${name} generated: ${decision.reason}`,
+          decision.rule?.text ?? null,
+        ),
+        { category, name },
+      );
     }
     const candidate = generatePassword(input.length, input.alphabet);
     const env = caller.environment;
@@ -146,23 +172,46 @@ export class SecretService implements SensitiveValues {
         // Handing out the existing value to a request for another length or alphabet could give
         // a node a weaker secret than it asked for: the manifests disagree, and must be fixed.
         if (!sameGenerator(fact.generator, input)) {
-          throw refusal(this.audit, caller, new ConflictError(
-            'generate_parameters_differ',
-            `${category}.${name} was generated with length ${fact.generator.length} and alphabet ${JSON.stringify(fact.generator.alphabet)}; this request asks for length ${input.length} and alphabet ${JSON.stringify(input.alphabet)}`,
-          ), { category, name });
+          throw refusal(
+            this.audit,
+            caller,
+            new ConflictError(
+              'generate_parameters_differ',
+              `${category}.${name} was generated with length ${fact.generator.length} and alphabet ${JSON.stringify(fact.generator.alphabet)}; this request asks for length ${input.length} and alphabet ${JSON.stringify(input.alphabet)}`,
+            ),
+            { category, name },
+          );
         }
         await this.secrets.addRequester(tx, fact.id, caller.certname);
         return false;
       }
       if (hasValues) {
-        throw refusal(this.audit, caller, new ConflictError('secret_not_generated', `${category}.${name} is published by a node, not generated by the broker`), { category, name });
+        throw refusal(
+          this.audit,
+          caller,
+          new ConflictError('secret_not_generated', `${category}.${name} is published by a node, not generated by the broker`),
+          { category, name },
+        );
       }
       await this.facts.setKind(tx, fact.id, false, true, { length: input.length, alphabet: input.alphabet });
       Object.assign(fact, { multi: false, sensitive: true });
       const version = await this.facts.writeValue(tx, env, fact, BROKER_EXPORTER, null, 'create');
-      await this.addVersion(tx, { environment: env, category, name, exporter: BROKER_EXPORTER, version, factId: fact.id }, candidate, 'current');
+      await this.addVersion(
+        tx,
+        { environment: env, category, name, exporter: BROKER_EXPORTER, version, factId: fact.id },
+        candidate,
+        'current',
+      );
       await this.secrets.addRequester(tx, fact.id, caller.certname);
-      await this.audit.append(tx, { actor: nodeActor(caller.certname), action: 'secret.generate', environment: env, category, name, version, detail: { length: input.length, alphabet: input.alphabet } });
+      await this.audit.append(tx, {
+        actor: nodeActor(caller.certname),
+        action: 'secret.generate',
+        environment: env,
+        category,
+        name,
+        version,
+        detail: { length: input.length, alphabet: input.alphabet },
+      });
       return true;
     });
     return { ...(await this.read(caller, category, name)), created };
@@ -177,7 +226,15 @@ export class SecretService implements SensitiveValues {
       const at = { environment: env, category, name, exporter: BROKER_EXPORTER, version, factId: fact.id };
       await this.addVersion(tx, at, value, opts.pending ? 'pending' : 'current');
       if (!opts.pending) await this.facts.setCurrentVersion(tx, env, fact.id, BROKER_EXPORTER, version);
-      await this.audit.append(tx, { actor, action: 'secret.rotate', environment: env, category, name, version, detail: { pending: opts.pending, given: opts.value !== undefined } });
+      await this.audit.append(tx, {
+        actor,
+        action: 'secret.rotate',
+        environment: env,
+        category,
+        name,
+        version,
+        detail: { pending: opts.pending, given: opts.value !== undefined },
+      });
       return { environment: env, category, name, version, state: opts.pending ? 'pending' : 'current' };
     });
   }
@@ -199,14 +256,30 @@ export class SecretService implements SensitiveValues {
     const fact = await this.facts.findLocked(tx, env, category, name);
     if (!fact?.sensitive) throw new NotFoundError('secret_not_found', `no secret ${category}.${name} in environment ${env}`);
     if (!fact.generator) {
-      throw new ConflictError('secret_owned_by_node', `${category}.${name} is published by a node; that node rotates it by publishing a new value`);
+      throw new ConflictError(
+        'secret_owned_by_node',
+        `${category}.${name} is published by a node; that node rotates it by publishing a new value`,
+      );
     }
     return fact;
   }
 
-  private async addVersion(tx: Queryable, at: SecretAddress & { factId: number }, value: unknown, state: 'pending' | 'current'): Promise<void> {
+  private async addVersion(
+    tx: Queryable,
+    at: SecretAddress & { factId: number },
+    value: unknown,
+    state: 'pending' | 'current',
+  ): Promise<void> {
     const [sealed, fingerprint] = await Promise.all([this.vault.seal(at, value), this.vault.fingerprint(value)]);
-    await this.secrets.addVersion(tx, { factId: at.factId, exporter: at.exporter, version: at.version, state, sealed, fingerprint, graceSeconds: this.config.graceSeconds });
+    await this.secrets.addVersion(tx, {
+      factId: at.factId,
+      exporter: at.exporter,
+      version: at.version,
+      state,
+      sealed,
+      fingerprint,
+      graceSeconds: this.config.graceSeconds,
+    });
   }
 
   // --- admin views ---
@@ -221,7 +294,9 @@ export class SecretService implements SensitiveValues {
     if (!fact?.sensitive) throw new NotFoundError('secret_not_found', `no secret ${category}.${name} in environment ${env}`);
     const [versions, sightings] = await Promise.all([this.secrets.versions(fact.id), this.secrets.sightings(fact.id)]);
     const current = versions.filter((v) => v.state === 'current');
-    const seenCurrent = new Set(sightings.filter((s) => current.some((c) => c.version === s.version && c.exporter === s.exporter)).map((s) => s.certname));
+    const seenCurrent = new Set(
+      sightings.filter((s) => current.some((c) => c.version === s.version && c.exporter === s.exporter)).map((s) => s.certname),
+    );
     const readers = [...new Set(sightings.map((s) => s.certname))].sort();
     return {
       environment: env,
@@ -237,7 +312,12 @@ export class SecretService implements SensitiveValues {
         expires_at: v.expires_at?.toISOString() ?? null,
         seen_by: sightings
           .filter((s) => s.version === v.version && s.exporter === v.exporter)
-          .map((s) => ({ certname: s.certname, first_seen: s.first_seen.toISOString(), last_seen: s.last_seen.toISOString(), count: s.count })),
+          .map((s) => ({
+            certname: s.certname,
+            first_seen: s.first_seen.toISOString(),
+            last_seen: s.last_seen.toISOString(),
+            count: s.count,
+          })),
       })),
       not_yet_current: readers.filter((r) => !seenCurrent.has(r)),
     };
@@ -247,9 +327,14 @@ export class SecretService implements SensitiveValues {
   async show(actor: Actor, env: string, category: string, name: string, version?: number) {
     const rows = await this.secrets.readable(this.secrets.db, env, category, name, version);
     const chosen = version === undefined ? rows.filter((r) => r.state === 'current') : rows;
-    if (!chosen.length) throw new NotFoundError('secret_not_found', `no readable secret ${category}.${name}${version ? ` version ${version}` : ''} in environment ${env}`);
+    if (!chosen.length)
+      throw new NotFoundError(
+        'secret_not_found',
+        `no readable secret ${category}.${name}${version ? ` version ${version}` : ''} in environment ${env}`,
+      );
     const out = [];
-    for (const row of chosen) out.push({ exporter: row.exporter, version: row.version, state: row.state, value: await this.vault.open(row, addressOf(row)) });
+    for (const row of chosen)
+      out.push({ exporter: row.exporter, version: row.version, state: row.state, value: await this.vault.open(row, addressOf(row)) });
     // Recorded before the value is handed out; if it cannot be, nothing is shown.
     await this.audit
       .appendNow({ actor, action: 'admin.secret.read', environment: env, category, name, version: Math.max(...out.map((o) => o.version)) })

@@ -45,7 +45,15 @@ export class SecretStore {
   /** Adds a version; a new current one moves the old current to previous for the grace period. */
   async addVersion(
     tx: Queryable,
-    v: { factId: number; exporter: string; version: number; state: 'pending' | 'current'; sealed: Sealed; fingerprint: Buffer; graceSeconds: number },
+    v: {
+      factId: number;
+      exporter: string;
+      version: number;
+      state: 'pending' | 'current';
+      sealed: Sealed;
+      fingerprint: Buffer;
+      graceSeconds: number;
+    },
   ): Promise<void> {
     if (v.state === 'current') await this.retireCurrent(tx, v.factId, v.exporter, v.graceSeconds);
     await tx.query(
@@ -65,11 +73,10 @@ export class SecretStore {
 
   async promote(tx: Queryable, factId: number, exporter: string, version: number, graceSeconds: number): Promise<boolean> {
     await this.retireCurrent(tx, factId, exporter, graceSeconds);
-    const r = await tx.query("UPDATE secret_versions SET state = 'current' WHERE fact_id = $1 AND exporter = $2 AND version = $3 AND state = 'pending'", [
-      factId,
-      exporter,
-      version,
-    ]);
+    const r = await tx.query(
+      "UPDATE secret_versions SET state = 'current' WHERE fact_id = $1 AND exporter = $2 AND version = $3 AND state = 'pending'",
+      [factId, exporter, version],
+    );
     return r.rowCount === 1;
   }
 
@@ -122,7 +129,13 @@ export class SecretStore {
 
   /** Points a first sighting at the audit entry that recorded it (verify checks both agree). */
   async linkSighting(tx: Queryable, factId: number, exporter: string, version: number, certname: string, auditSeq: number): Promise<void> {
-    await tx.query('UPDATE secret_sightings SET audit_seq = $5 WHERE fact_id = $1 AND exporter = $2 AND version = $3 AND certname = $4', [factId, exporter, version, certname, auditSeq]);
+    await tx.query('UPDATE secret_sightings SET audit_seq = $5 WHERE fact_id = $1 AND exporter = $2 AND version = $3 AND certname = $4', [
+      factId,
+      exporter,
+      version,
+      certname,
+      auditSeq,
+    ]);
   }
 
   async sightings(factId: number): Promise<SightingRow[]> {
@@ -134,7 +147,15 @@ export class SecretStore {
   }
 
   async versions(factId: number) {
-    const { rows } = await this.store.query<{ exporter: string; version: number; state: string; key_id: string | null; created_at: Date; retired_at: Date | null; expires_at: Date | null }>(
+    const { rows } = await this.store.query<{
+      exporter: string;
+      version: number;
+      state: string;
+      key_id: string | null;
+      created_at: Date;
+      retired_at: Date | null;
+      expires_at: Date | null;
+    }>(
       'SELECT exporter, version, state, key_id, created_at, retired_at, expires_at FROM secret_versions WHERE fact_id = $1 ORDER BY exporter, version',
       [factId],
     );

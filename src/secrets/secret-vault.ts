@@ -1,4 +1,4 @@
-import { fingerprint, open, seal, type SecretAddress, type Sealed } from './cipher';
+import { fingerprint, open, type Sealed, type SecretAddress, seal } from './cipher';
 import type { Keyring } from './keyring';
 
 export interface SealedRow {

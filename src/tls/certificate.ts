@@ -185,6 +185,7 @@ export function singleDerElement(data: Uint8Array): { tag: number; content: Uint
 export function decodeExtensionString(value: Uint8Array): string {
   const element = singleDerElement(value);
   if (element && STRING_TAGS.has(element.tag)) return Buffer.from(element.content).toString(element.tag === 20 ? 'latin1' : 'utf8');
-  if (element && WIDE_STRING_TAGS.has(element.tag)) throw new Error(`encoded as ${WIDE_STRING_TAGS.get(element.tag)}; Puppet writes UTF8String`);
+  if (element && WIDE_STRING_TAGS.has(element.tag))
+    throw new Error(`encoded as ${WIDE_STRING_TAGS.get(element.tag)}; Puppet writes UTF8String`);
   return Buffer.from(value).toString('utf8');
 }

@@ -1,7 +1,7 @@
+import type { RequestListener } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { RequestListener } from 'node:http';
 import type { Logger } from '../log/logger';
 import type { PeerAuthenticator } from './peer-authenticator';
 import type { RevocationList } from './revocation';

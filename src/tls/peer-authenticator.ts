@@ -1,10 +1,10 @@
 import type { TLSSocket } from 'node:tls';
+import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors/app-error';
 import type { Caller } from '../identity/caller';
-import { parsePuppetCertificate, type PeerIdentity } from './certificate';
+import { type PeerIdentity, parsePuppetCertificate } from './certificate';
 import type { ChainLink, RevocationList } from './revocation';
-import { UntrustedCertificateError, type TrustStore } from './trust-store';
-import { LRUCache } from 'lru-cache';
+import { type TrustedCa, type TrustStore, UntrustedCertificateError } from './trust-store';
 
 /** A client's certificate, the bundle path that vouches for it, and until when all of it is valid. */
 interface VerifiedChain {
@@ -41,7 +41,9 @@ export class PeerAuthenticator {
   authenticate(socket: TLSSocket): Caller {
     const chain = this.chainOf(socket);
     if (Date.now() > chain.validUntil) {
-      throw new AppError(401, 'certificate_expired', `the certificate of ${chain.leaf.certname}, or a CA above it, has expired`, { Connection: 'close' });
+      throw new AppError(401, 'certificate_expired', `the certificate of ${chain.leaf.certname}, or a CA above it, has expired`, {
+        Connection: 'close',
+      });
     }
     try {
       this.revocation.check(chain.links, chain.leaf.certname);
@@ -73,7 +75,7 @@ export class PeerAuthenticator {
   }
 
   private verify(peer: NonNullable<ReturnType<TLSSocket['getPeerX509Certificate']>>): VerifiedChain {
-    let path;
+    let path: TrustedCa[];
     try {
       path = this.trust.pathFor(peer);
     } catch (err) {
@@ -84,7 +86,9 @@ export class PeerAuthenticator {
     try {
       leaf = parsePuppetCertificate(peer.raw);
     } catch (err) {
-      throw new AppError(401, 'certificate_unusable', `client certificate cannot name a node: ${(err as Error).message}`, { Connection: 'close' });
+      throw new AppError(401, 'certificate_unusable', `client certificate cannot name a node: ${(err as Error).message}`, {
+        Connection: 'close',
+      });
     }
     const links: ChainLink[] = [{ serial: leaf.serial, issuerFingerprint: path[0].fingerprint, issuer: path[0].subject }];
     for (let i = 0; i + 1 < path.length; i++) {

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import https from 'node:https';
 import { AppError } from '../errors/app-error';
 import type { Logger } from '../log/logger';
-import { CrlValidationError, isOlderCrl, parseCrlBundle, type CrlSet } from './crl-set';
+import { type CrlSet, CrlValidationError, isOlderCrl, parseCrlBundle } from './crl-set';
 import type { TrustStore } from './trust-store';
 
 /** One certificate of a client's path, and the bundle CA that issued it. */
@@ -89,7 +89,9 @@ export class RevocationList extends EventEmitter {
       fs.promises
         .readFile(file)
         .then((pem) => this.load(pem, file))
-        .catch((err) => this.log.error({ source: file, err: (err as Error).message }, 'CRL file unreadable; keeping the CRLs already in force'));
+        .catch((err) =>
+          this.log.error({ source: file, err: (err as Error).message }, 'CRL file unreadable; keeping the CRLs already in force'),
+        );
     });
     this.watchedFiles.push(file);
   }
@@ -98,18 +100,22 @@ export class RevocationList extends EventEmitter {
   pollUrl(url: string, intervalMs: number, tls: { ca: string; cert?: string; key?: string }): void {
     const fetchOnce = () =>
       new Promise<void>((resolve) => {
-        const req = https.get(url, { ca: tls.ca, cert: tls.cert, key: tls.key, timeout: Math.min(intervalMs, 10_000), headers: { Accept: 'text/plain' } }, (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => {
-            if (res.statusCode !== 200) {
-              this.lastError = `${url}: HTTP ${res.statusCode}`;
-              this.log.error({ source: url, status: res.statusCode }, 'CRL fetch failed; keeping the CRLs already in force');
-              return resolve();
-            }
-            this.load(Buffer.concat(chunks), url).then(resolve, resolve);
-          });
-        });
+        const req = https.get(
+          url,
+          { ca: tls.ca, cert: tls.cert, key: tls.key, timeout: Math.min(intervalMs, 10_000), headers: { Accept: 'text/plain' } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => {
+              if (res.statusCode !== 200) {
+                this.lastError = `${url}: HTTP ${res.statusCode}`;
+                this.log.error({ source: url, status: res.statusCode }, 'CRL fetch failed; keeping the CRLs already in force');
+                return resolve();
+              }
+              this.load(Buffer.concat(chunks), url).then(resolve, resolve);
+            });
+          },
+        );
         req.on('timeout', () => req.destroy(new Error('timed out')));
         req.on('error', (err) => {
           this.lastError = `${url}: ${err.message}`;
@@ -136,13 +142,20 @@ export class RevocationList extends EventEmitter {
   check(chain: readonly ChainLink[], certname: string): void {
     if (!this.required) return;
     const set = this.current;
-    if (!set) throw new AppError(503, 'crl_unavailable', 'the broker has no CRL yet (waiting for --crl-url); try again shortly', { 'Retry-After': '5' });
+    if (!set)
+      throw new AppError(503, 'crl_unavailable', 'the broker has no CRL yet (waiting for --crl-url); try again shortly', {
+        'Retry-After': '5',
+      });
     if (this.isRevoked(chain)) {
       throw new AppError(401, 'certificate_revoked', `the certificate of ${certname} has been revoked`, { Connection: 'close' });
     }
     const unchecked = chain.find((c) => !set.hasCrlFor(c.issuerFingerprint));
     if (unchecked) {
-      throw new AppError(401, 'crl_missing', `no CRL of CA "${unchecked.issuer}" is in force, so the certificate of ${certname} cannot be checked for revocation`);
+      throw new AppError(
+        401,
+        'crl_missing',
+        `no CRL of CA "${unchecked.issuer}" is in force, so the certificate of ${certname} cannot be checked for revocation`,
+      );
     }
   }
 
@@ -159,9 +172,15 @@ export class RevocationList extends EventEmitter {
       const inForce = current.newestFor(ca.fingerprint);
       if (!inForce) continue;
       const candidate = next.newestFor(ca.fingerprint);
-      if (!candidate) throw new CrlValidationError(`holds no CRL of CA "${ca.subject}", whose CRL is in force; refusing it would un-revoke its certificates`);
+      if (!candidate)
+        throw new CrlValidationError(
+          `holds no CRL of CA "${ca.subject}", whose CRL is in force; refusing it would un-revoke its certificates`,
+        );
       if (isOlderCrl(candidate, inForce)) {
-        const which = candidate.crlNumber !== null && inForce.crlNumber !== null ? `CRL number ${candidate.crlNumber} is lower than ${inForce.crlNumber}` : `thisUpdate ${candidate.thisUpdate.toISOString()} is older than ${inForce.thisUpdate.toISOString()}`;
+        const which =
+          candidate.crlNumber !== null && inForce.crlNumber !== null
+            ? `CRL number ${candidate.crlNumber} is lower than ${inForce.crlNumber}`
+            : `thisUpdate ${candidate.thisUpdate.toISOString()} is older than ${inForce.thisUpdate.toISOString()}`;
         throw new CrlValidationError(`holds an older CRL of CA "${ca.subject}" than the one in force (${which}); keeping the newer one`);
       }
     }

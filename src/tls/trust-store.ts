@@ -60,7 +60,9 @@ export class TrustStore {
     if (leaf.ca) throw new UntrustedCertificateError('a CA certificate cannot name a node');
     const issuers = this.cas.filter((ca) => issued(ca, leaf));
     if (issuers.length === 0) {
-      throw new UntrustedCertificateError(`it was not issued by a CA of the broker's CA bundle (issuer "${leaf.issuer.replace(/\n/g, ', ')}")`);
+      throw new UntrustedCertificateError(
+        `it was not issued by a CA of the broker's CA bundle (issuer "${leaf.issuer.replace(/\n/g, ', ')}")`,
+      );
     }
     let reason = '';
     for (const issuer of issuers) {
@@ -116,7 +118,8 @@ function readCa(der: Buffer, index: number): TrustedCa {
   }
   const subject = canonicalName(parsed.subjectName);
   const constraints = parsed.getExtension(BasicConstraintsExtension);
-  if (!cert.ca || !constraints?.ca) throw new Error(`CA bundle certificate #${index + 1} ("${subject}") is not a CA certificate (basicConstraints cA is not set)`);
+  if (!cert.ca || !constraints?.ca)
+    throw new Error(`CA bundle certificate #${index + 1} ("${subject}") is not a CA certificate (basicConstraints cA is not set)`);
   let selfSigned = false;
   try {
     selfSigned = cert.checkIssued(cert) && cert.verify(cert.publicKey);
