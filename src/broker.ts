@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { type AdminListener, startAdminListener } from './app/admin-app';
+import { startAdminListener } from './app/admin-app';
 import { createAgentApp } from './app/agent-app';
 import { Closer } from './app/closer';
 import { startMaintenance } from './app/maintenance';
@@ -18,14 +18,14 @@ import type { Logger } from './log/logger';
 import { type CompiledPolicy, PolicyHolder } from './policy';
 import type { KeyRotation } from './secrets/key-rotation';
 import { secretAdminRoutes } from './secrets/secret-admin-routes';
-import { openSecretKeys } from './secrets/secret-keys';
+import { openSecretKeys, type SecretKeys } from './secrets/secret-keys';
 import type { SecretVault } from './secrets/secret-vault';
 import { createServices, type Services } from './services';
 import { createMtlsServer } from './tls/mtls-server';
 import { openRevocation } from './tls/open-revocation';
 import { PeerAuthenticator } from './tls/peer-authenticator';
 import type { RevocationList } from './tls/revocation';
-import { loadTlsMaterial } from './tls/tls-material';
+import { loadTlsMaterial, type TlsMaterial } from './tls/tls-material';
 
 export interface Broker {
   url: string;
@@ -90,47 +90,22 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       audit.log.refused(nodeActor(certname), 'certificate_revoked');
     });
     const health = new BrokerHealth(store, revocation, policy, audit.log);
-    const agent = parts.add(
-      createMtlsServer({
-        tls,
-        app: createAgentApp({ health, services, authenticator, metrics, log, bodyLimitBytes: config.bodyLimitBytes }),
-        requireClientCert: true,
-        revocation,
-        authenticator,
-        log,
-        listener: 'agent',
-        requestTimeoutMs: config.requestTimeoutMs,
-        onConnection: () => metrics.handshakes.inc(),
-      }),
-    );
+    const agent = parts.add(startAgentListener(config, { tls, revocation, authenticator, health, services, metrics, log }));
     const { url, port } = await agent.listen(config.host, config.port);
-
-    let admin: AdminListener | undefined;
-    if (config.admin) {
-      const routers = [
-        secretAdminRoutes({
-          secrets: services.secrets,
-          keyRotation: keys.rotation,
-          addKey: keys.addKey,
-          defaultEnvironment: config.defaultEnvironment,
-          log,
-        }),
-        auditAdminRoutes({ audit: audit.service, defaultEnvironment: config.defaultEnvironment }),
-        healthAdminRoutes(health),
-      ];
-      admin = parts.add(
-        await startAdminListener({
-          ...config.admin,
-          keyWatchMs: config.keyWatchMs,
-          requestTimeoutMs: config.requestTimeoutMs,
-          tls,
-          revocation,
-          authenticator,
-          routers,
-          log,
-        }),
-      );
-    }
+    const admin = config.admin
+      ? parts.add(
+          await startAdminListener({
+            ...config.admin,
+            keyWatchMs: config.keyWatchMs,
+            requestTimeoutMs: config.requestTimeoutMs,
+            tls,
+            revocation,
+            authenticator,
+            routers: adminRouters(config, { services, keys, audit: audit.service, health, log }),
+            log,
+          }),
+        )
+      : undefined;
     log.info(
       {
         listen: url.replace('https://', ''),
@@ -167,6 +142,56 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     await parts.close().catch(() => undefined);
     throw err;
   }
+}
+
+interface AgentParts {
+  tls: TlsMaterial;
+  revocation: RevocationList;
+  authenticator: PeerAuthenticator;
+  health: BrokerHealth;
+  services: Services;
+  metrics: BrokerMetrics;
+  log: Logger;
+}
+
+/** The agent port: Puppet client certificates only (refused in the handshake otherwise). */
+function startAgentListener(config: ServeConfig, p: AgentParts) {
+  return createMtlsServer({
+    tls: p.tls,
+    app: createAgentApp({
+      health: p.health,
+      services: p.services,
+      authenticator: p.authenticator,
+      metrics: p.metrics,
+      log: p.log,
+      bodyLimitBytes: config.bodyLimitBytes,
+    }),
+    requireClientCert: true,
+    revocation: p.revocation,
+    authenticator: p.authenticator,
+    log: p.log,
+    listener: 'agent',
+    requestTimeoutMs: config.requestTimeoutMs,
+    onConnection: () => p.metrics.handshakes.inc(),
+  });
+}
+
+/** What the admin port serves besides whoami: secrets and keys, audit, health details. */
+function adminRouters(
+  config: ServeConfig,
+  p: { services: Services; keys: SecretKeys; audit: AuditService; health: BrokerHealth; log: Logger },
+) {
+  return [
+    secretAdminRoutes({
+      secrets: p.services.secrets,
+      keyRotation: p.keys.rotation,
+      addKey: p.keys.addKey,
+      defaultEnvironment: config.defaultEnvironment,
+      log: p.log,
+    }),
+    auditAdminRoutes({ audit: p.audit, defaultEnvironment: config.defaultEnvironment }),
+    healthAdminRoutes(p.health),
+  ];
 }
 
 /**

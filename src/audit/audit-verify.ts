@@ -113,6 +113,21 @@ export async function chainExtends(
   return { problem: null, end };
 }
 
+type Head = SignedHead & { outside: boolean };
+
+/** What walking the chain found: its extent, and the recomputed hash at each seq asked for. */
+interface Walk {
+  events: number;
+  first: number | null;
+  last: number | null;
+  /** The seq the walk would expect next: the end of what it read, plus one. */
+  expected: number;
+  computedAt: Map<number, Buffer>;
+  /** Entries whose recomputed hash differs from the audit device's copy, in order. */
+  deviceMismatches: number[];
+  deviceChecked: number;
+}
+
 /**
  * Walks the chain from its anchor (or the start), recomputing every hash, then checks every
  * signed head made with a trusted key — those in the database and those kept outside it —
@@ -124,8 +139,6 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
   const problems: VerifyProblem[] = [];
   const trusted = (key: Buffer) => options.trustedKeys.some((k) => k.equals(key));
   const anchor = await readAnchor(store);
-  let prev = anchor ? anchor.hash : GENESIS_HASH;
-  let expected = anchor ? anchor.seq + 1 : 1;
   if (anchor && !(trusted(anchor.publicKey) && (await verifyHead(anchor)))) {
     problems.push({
       seq: anchor.seq,
@@ -133,12 +146,50 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
       message: `the anchor at entry ${anchor.seq} (where pruning left the chain) is not signed by a trusted key`,
     });
   }
+  const external = (options.externalHeads ?? []).filter((h) => !anchor || h.seq > anchor.seq).map((h): Head => ({ ...h, outside: true }));
+  const heads = [...(await databaseHeads(store)), ...external].sort((a, b) => a.seq - b.seq);
+  const device = options.device ?? new Map<number, Buffer>();
 
-  const dbHeads = (
-    await store.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>(
-      'SELECT seq, hash, signed_at, public_key, signature FROM audit_heads ORDER BY seq',
-    )
-  ).rows.map((h): SignedHead & { outside: boolean } => ({
+  const walk = await walkChain(store, anchor, new Set(heads.map((h) => h.seq)), device, problems);
+  const lastSeq = walk.last ?? walk.expected - 1;
+  // What the walk itself found explains a head that does not match; the device's findings do not.
+  const walkProblems = [...problems];
+  const { signedThrough, untrusted } = await checkHeads(heads, trusted, walk, anchor, walkProblems, problems);
+  checkDeviceAndEnd(walk, device, lastSeq, problems);
+  const end = (await store.query<{ seq: number }>('SELECT seq FROM audit_chain')).rows[0];
+  if (end && end.seq > lastSeq) {
+    problems.push({
+      seq: lastSeq + 1,
+      kind: 'truncated',
+      message: `the chain ends at entry ${end.seq} but entries after ${lastSeq} are missing`,
+    });
+  }
+  const sightings = await checkSightings(store, anchor?.seq ?? 0, problems);
+
+  // One cause, one line: a truncation seen by several heads is named once.
+  const unique = problems
+    .filter((p, i) => problems.findIndex((q) => q.kind === p.kind && q.seq === p.seq) === i)
+    .sort((a, b) => a.seq - b.seq);
+  return {
+    ok: unique.length === 0,
+    events: walk.events,
+    first_seq: walk.first,
+    last_seq: walk.last,
+    signed_through: signedThrough,
+    unsigned_tail: walk.last === null ? 0 : walk.last - (signedThrough ?? anchor?.seq ?? 0),
+    untrusted_heads: untrusted,
+    external_heads: external.length,
+    sightings,
+    device_entries: walk.deviceChecked,
+    problems: unique,
+  };
+}
+
+async function databaseHeads(db: Queryable): Promise<Head[]> {
+  const { rows } = await db.query<{ seq: number; hash: Buffer; signed_at: Date; public_key: Buffer; signature: Buffer }>(
+    'SELECT seq, hash, signed_at, public_key, signature FROM audit_heads ORDER BY seq',
+  );
+  return rows.map((h) => ({
     seq: h.seq,
     hash: h.hash,
     signedAt: h.signed_at,
@@ -146,36 +197,41 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
     signature: h.signature,
     outside: false,
   }));
-  const external = (options.externalHeads ?? []).filter((h) => !anchor || h.seq > anchor.seq).map((h) => ({ ...h, outside: true }));
-  const heads = [...dbHeads, ...external].sort((a, b) => a.seq - b.seq);
-  const headSeqs = new Set(heads.map((h) => h.seq));
-  const computedAt = new Map<number, Buffer>();
-  const device = options.device ?? new Map<number, Buffer>();
-  let deviceChecked = 0;
-  const deviceMismatches: number[] = [];
-  let events = 0;
-  let first: number | null = null;
-  let last: number | null = null;
+}
 
-  for await (const row of entriesAfter(store, expected - 1)) {
-    events++;
-    first ??= row.seq;
-    last = row.seq;
-    if (row.seq !== expected) {
-      problems.push({
-        seq: expected,
-        kind: 'missing',
-        message: `entries ${expected}${row.seq - 1 > expected ? `–${row.seq - 1}` : ''} are missing (deleted)`,
-      });
+/** Recomputes every hash after the anchor, naming missing, altered and reordered entries. */
+async function walkChain(
+  db: Queryable,
+  anchor: Anchor | undefined,
+  headSeqs: Set<number>,
+  device: Map<number, Buffer>,
+  problems: VerifyProblem[],
+): Promise<Walk> {
+  const walk: Walk = {
+    events: 0,
+    first: null,
+    last: null,
+    expected: anchor ? anchor.seq + 1 : 1,
+    computedAt: new Map(),
+    deviceMismatches: [],
+    deviceChecked: 0,
+  };
+  let prev = anchor ? anchor.hash : GENESIS_HASH;
+  for await (const row of entriesAfter(db, walk.expected - 1)) {
+    walk.events++;
+    walk.first ??= row.seq;
+    walk.last = row.seq;
+    if (row.seq !== walk.expected) {
+      const range = `${walk.expected}${row.seq - 1 > walk.expected ? `–${row.seq - 1}` : ''}`;
+      problems.push({ seq: walk.expected, kind: 'missing', message: `entries ${range} are missing (deleted)` });
     }
-    const own = await chainHash(row.prev_hash, row);
-    if (!own.equals(row.hash)) {
+    if (!(await chainHash(row.prev_hash, row)).equals(row.hash)) {
       problems.push({
         seq: row.seq,
         kind: 'altered',
         message: `entry ${row.seq} does not match its hash: it was altered, or moved from another position`,
       });
-    } else if (!row.prev_hash.equals(prev) && row.seq === expected) {
+    } else if (!row.prev_hash.equals(prev) && row.seq === walk.expected) {
       problems.push({
         seq: row.seq,
         kind: 'out_of_order',
@@ -184,27 +240,27 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
     }
     // Carry on with the recomputed chain, so a recomputed tail is caught by the signed heads.
     prev = await chainHash(prev, row);
-    if (headSeqs.has(row.seq)) computedAt.set(row.seq, prev);
+    if (headSeqs.has(row.seq)) walk.computedAt.set(row.seq, prev);
     const copy = device.get(row.seq);
     if (copy) {
-      deviceChecked++;
-      if (!copy.equals(prev)) deviceMismatches.push(row.seq);
+      walk.deviceChecked++;
+      if (!copy.equals(prev)) walk.deviceMismatches.push(row.seq);
     }
-    expected = row.seq + 1;
+    walk.expected = row.seq + 1;
   }
-  const lastSeq = last ?? expected - 1;
-  if (deviceMismatches.length) {
-    const [firstSeq] = deviceMismatches;
-    const more = deviceMismatches.length > 1 ? ` (and ${deviceMismatches.length - 1} entries after it)` : '';
-    problems.push({
-      seq: firstSeq,
-      kind: 'device_mismatch',
-      message: `entry ${firstSeq}${more} differs from the audit device's copy: the chain was changed after it was written`,
-    });
-  }
-  /** What the walk itself found explains a head that does not match; the device's findings do not. */
-  const walkProblems = problems.filter((p) => p.kind === 'missing' || p.kind === 'altered' || p.kind === 'out_of_order');
+  return walk;
+}
 
+/** Each trusted head must verify and match the recomputed chain; the newest that does is `signedThrough`. */
+async function checkHeads(
+  heads: Head[],
+  trusted: (key: Buffer) => boolean,
+  walk: Walk,
+  anchor: Anchor | undefined,
+  walkProblems: VerifyProblem[],
+  problems: VerifyProblem[],
+): Promise<{ signedThrough: number | null; untrusted: number }> {
+  const lastSeq = walk.last ?? walk.expected - 1;
   let signedThrough: number | null = null;
   let untrusted = 0;
   for (const head of heads) {
@@ -217,14 +273,15 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
       problems.push({ seq: head.seq, kind: 'bad_signature', message: `the signed head at entry ${head.seq}${where} has a bad signature` });
       continue;
     }
-    const computed = computedAt.get(head.seq);
+    const computed = walk.computedAt.get(head.seq);
     if (!computed) {
-      if (head.seq > lastSeq)
+      if (head.seq > lastSeq) {
         problems.push({
           seq: lastSeq + 1,
           kind: 'truncated',
           message: `entries after ${lastSeq} up to ${head.seq} were signed${where} but are missing`,
         });
+      }
       continue;
     }
     if (!computed.equals(head.hash)) {
@@ -240,43 +297,28 @@ export async function verifyAuditChain(store: Queryable, options: VerifyOptions)
     }
     signedThrough = Math.max(signedThrough ?? 0, head.seq);
   }
-  const beyondDevice = [...device.keys()].filter((seq) => seq > lastSeq);
-  if (beyondDevice.length) {
+  return { signedThrough, untrusted };
+}
+
+/** The audit device's copy: entries that differ, and entries it has that the database lost. */
+function checkDeviceAndEnd(walk: Walk, device: Map<number, Buffer>, lastSeq: number, problems: VerifyProblem[]): void {
+  if (walk.deviceMismatches.length) {
+    const [firstSeq] = walk.deviceMismatches;
+    const more = walk.deviceMismatches.length > 1 ? ` (and ${walk.deviceMismatches.length - 1} entries after it)` : '';
+    problems.push({
+      seq: firstSeq,
+      kind: 'device_mismatch',
+      message: `entry ${firstSeq}${more} differs from the audit device's copy: the chain was changed after it was written`,
+    });
+  }
+  const beyond = [...device.keys()].filter((seq) => seq > lastSeq);
+  if (beyond.length) {
     problems.push({
       seq: lastSeq + 1,
       kind: 'truncated',
-      message: `entries after ${lastSeq} up to ${Math.max(...beyondDevice)} are in the audit device but missing from the database`,
+      message: `entries after ${lastSeq} up to ${Math.max(...beyond)} are in the audit device but missing from the database`,
     });
   }
-
-  const end = (await store.query<{ seq: number }>('SELECT seq FROM audit_chain')).rows[0];
-  if (end && end.seq > lastSeq) {
-    problems.push({
-      seq: lastSeq + 1,
-      kind: 'truncated',
-      message: `the chain ends at entry ${end.seq} but entries after ${lastSeq} are missing`,
-    });
-  }
-
-  const sightings = await checkSightings(store, anchor?.seq ?? 0, problems);
-
-  // One cause, one line: a truncation seen by several heads is named once.
-  const unique = problems
-    .filter((p, i) => problems.findIndex((q) => q.kind === p.kind && q.seq === p.seq) === i)
-    .sort((a, b) => a.seq - b.seq);
-  return {
-    ok: unique.length === 0,
-    events,
-    first_seq: first,
-    last_seq: last,
-    signed_through: signedThrough,
-    unsigned_tail: last === null ? 0 : last - (signedThrough ?? anchor?.seq ?? 0),
-    untrusted_heads: untrusted,
-    external_heads: external.length,
-    sightings,
-    device_entries: deviceChecked,
-    problems: unique,
-  };
 }
 
 /**

@@ -35,170 +35,185 @@ export function auditCommand(): Command {
     'who saw which credential, what changed, and whether the trail is intact (admin API, scope audit:read)',
   );
 
-  audit.addCommand(
-    addAdminClientOptions(new Command('who-saw').description('which nodes fetched a secret, per version'))
-      .argument('<category>')
-      .argument('<name>')
-      .addOption(envOption())
-      .action(async (category: string, name: string, o: EnvOption) => {
-        const reply = await adminClientFromOptions(o).request<{ sightings: Row[] }>(
-          'GET',
-          withEnv(factPath(category, name, 'sightings'), o),
-        );
-        printResult(o, reply, () =>
-          printTable(reply.sightings, [
-            { header: 'version', align: 'right' },
-            { header: 'state' },
+  audit.addCommand(whoSawCommand());
+
+  audit.addCommand(notCurrentCommand());
+
+  audit.addCommand(nodeCommand());
+
+  audit.addCommand(eventsCommand());
+
+  audit.addCommand(leakedCommand());
+
+  audit.addCommand(verifyCommand());
+
+  audit.addCommand(pruneCommand());
+
+  return audit;
+}
+
+function whoSawCommand(): Command {
+  return addAdminClientOptions(new Command('who-saw').description('which nodes fetched a secret, per version'))
+    .argument('<category>')
+    .argument('<name>')
+    .addOption(envOption())
+    .action(async (category: string, name: string, o: EnvOption) => {
+      const reply = await adminClientFromOptions(o).request<{ sightings: Row[] }>('GET', withEnv(factPath(category, name, 'sightings'), o));
+      printResult(o, reply, () =>
+        printTable(reply.sightings, [
+          { header: 'version', align: 'right' },
+          { header: 'state' },
+          { header: 'certname' },
+          { header: 'first_seen' },
+          { header: 'last_seen' },
+          { header: 'count', align: 'right' },
+        ]),
+      );
+    });
+}
+
+function notCurrentCommand(): Command {
+  return addAdminClientOptions(
+    new Command('not-current').description('nodes that fetched an older version of a secret but not the current one'),
+  )
+    .argument('<category>')
+    .argument('<name>')
+    .addOption(envOption())
+    .action(async (category: string, name: string, o: EnvOption) => {
+      const reply = await adminClientFromOptions(o).request<{ nodes: Row[] }>('GET', withEnv(factPath(category, name, 'not-current'), o));
+      printResult(o, reply, () =>
+        printTable(reply.nodes, [{ header: 'certname' }, { header: 'newest_version', align: 'right' }, { header: 'last_seen' }]),
+      );
+    });
+}
+
+function nodeCommand(): Command {
+  return addAdminClientOptions(new Command('node').description('which secrets, and which versions, a node fetched'))
+    .argument('<certname>')
+    .option('--since <time>', 'only sightings since this time (ISO 8601)')
+    .action(async (certname: string, o: AdminClientOptions & { since?: string }) => {
+      const reply = await adminClientFromOptions(o).request<{ sightings: Row[] }>(
+        'GET',
+        `/admin/v1/audit/nodes/${encodeURIComponent(certname)}/sightings${o.since ? `?since=${encodeURIComponent(o.since)}` : ''}`,
+      );
+      printResult(o, reply, () =>
+        printTable(reply.sightings, [
+          { header: 'environment' },
+          { header: 'category' },
+          { header: 'name' },
+          { header: 'version', align: 'right' },
+          { header: 'state' },
+          { header: 'first_seen' },
+          { header: 'last_seen' },
+          { header: 'count', align: 'right' },
+        ]),
+      );
+    });
+}
+
+function eventsCommand(): Command {
+  return addAdminClientOptions(new Command('events').description('the event log, newest first'))
+    .option('--since <time>', 'ISO 8601')
+    .option('--until <time>', 'ISO 8601')
+    .option('--actor <name>', 'a certname or admin subject')
+    .addOption(envOption())
+    .option('--category <category>')
+    .option('--name <name>')
+    .option('--action <prefix>', 'e.g. fact., secret.rotate, access.refused')
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (o: EnvOption & Record<string, string | undefined>) => {
+      const params = new URLSearchParams();
+      for (const k of ['since', 'until', 'actor', 'environment', 'category', 'name', 'action', 'limit'])
+        if (o[k]) params.set(k, o[k] as string);
+      const reply = await adminClientFromOptions(o).request<{ events: Row[] }>('GET', `/admin/v1/audit/events?${params}`);
+      printResult(o, reply, () =>
+        printTable(reply.events, [
+          { header: 'seq', align: 'right' },
+          { header: 'at' },
+          { header: 'actor', value: (e) => `${e.actor_kind}:${e.actor}` },
+          { header: 'action' },
+          { header: 'fact', value: (e) => (e.category ? `${e.environment}/${e.category}.${e.name}` : '-') },
+          { header: 'version', align: 'right' },
+          { header: 'count', align: 'right' },
+        ]),
+      );
+    });
+}
+
+function leakedCommand(): Command {
+  return addAdminClientOptions(
+    new Command('leaked').description('after a leak: which secret version a value is, and which nodes received it (no decryption)'),
+  )
+    .requiredOption('--value-file <file>', 'the leaked value')
+    .addOption(
+      new Option('--keyring <file>', "the broker's keyring (its fingerprint key)").env('EXPORTFACT_KEYRING').default('keyring.json'),
+    )
+    .action(async (o: AdminClientOptions & { valueFile: string; keyring: string }) => {
+      let text: string;
+      try {
+        text = fs.readFileSync(o.valueFile, 'utf8');
+      } catch {
+        throw new ConfigError(`--value-file ${o.valueFile} is not readable`);
+      }
+      const fingerprints = await leakFingerprints(Keyring.load(o.keyring), text);
+      const reply = await adminClientFromOptions(o).request<{ matches: (Row & { received_by: Row[] })[] }>(
+        'POST',
+        '/admin/v1/audit/leaked',
+        { fingerprints },
+      );
+      printResult(o, reply, () => {
+        if (!reply.matches.length) return void process.stdout.write('no secret held by the broker has this value\n');
+        for (const m of reply.matches) {
+          process.stdout.write(
+            `${m.environment}/${m.category}.${m.name} version ${m.version} (${m.state}, exported by ${m.exporter}, created ${m.created_at}) was received by:\n`,
+          );
+          printTable(m.received_by, [
             { header: 'certname' },
             { header: 'first_seen' },
             { header: 'last_seen' },
             { header: 'count', align: 'right' },
-          ]),
-        );
-      }),
-  );
-
-  audit.addCommand(
-    addAdminClientOptions(new Command('not-current').description('nodes that fetched an older version of a secret but not the current one'))
-      .argument('<category>')
-      .argument('<name>')
-      .addOption(envOption())
-      .action(async (category: string, name: string, o: EnvOption) => {
-        const reply = await adminClientFromOptions(o).request<{ nodes: Row[] }>('GET', withEnv(factPath(category, name, 'not-current'), o));
-        printResult(o, reply, () =>
-          printTable(reply.nodes, [{ header: 'certname' }, { header: 'newest_version', align: 'right' }, { header: 'last_seen' }]),
-        );
-      }),
-  );
-
-  audit.addCommand(
-    addAdminClientOptions(new Command('node').description('which secrets, and which versions, a node fetched'))
-      .argument('<certname>')
-      .option('--since <time>', 'only sightings since this time (ISO 8601)')
-      .action(async (certname: string, o: AdminClientOptions & { since?: string }) => {
-        const reply = await adminClientFromOptions(o).request<{ sightings: Row[] }>(
-          'GET',
-          `/admin/v1/audit/nodes/${encodeURIComponent(certname)}/sightings${o.since ? `?since=${encodeURIComponent(o.since)}` : ''}`,
-        );
-        printResult(o, reply, () =>
-          printTable(reply.sightings, [
-            { header: 'environment' },
-            { header: 'category' },
-            { header: 'name' },
-            { header: 'version', align: 'right' },
-            { header: 'state' },
-            { header: 'first_seen' },
-            { header: 'last_seen' },
-            { header: 'count', align: 'right' },
-          ]),
-        );
-      }),
-  );
-
-  audit.addCommand(
-    addAdminClientOptions(new Command('events').description('the event log, newest first'))
-      .option('--since <time>', 'ISO 8601')
-      .option('--until <time>', 'ISO 8601')
-      .option('--actor <name>', 'a certname or admin subject')
-      .addOption(envOption())
-      .option('--category <category>')
-      .option('--name <name>')
-      .option('--action <prefix>', 'e.g. fact., secret.rotate, access.refused')
-      .option('--limit <n>', 'at most this many', '100')
-      .action(async (o: EnvOption & Record<string, string | undefined>) => {
-        const params = new URLSearchParams();
-        for (const k of ['since', 'until', 'actor', 'environment', 'category', 'name', 'action', 'limit'])
-          if (o[k]) params.set(k, o[k] as string);
-        const reply = await adminClientFromOptions(o).request<{ events: Row[] }>('GET', `/admin/v1/audit/events?${params}`);
-        printResult(o, reply, () =>
-          printTable(reply.events, [
-            { header: 'seq', align: 'right' },
-            { header: 'at' },
-            { header: 'actor', value: (e) => `${e.actor_kind}:${e.actor}` },
-            { header: 'action' },
-            { header: 'fact', value: (e) => (e.category ? `${e.environment}/${e.category}.${e.name}` : '-') },
-            { header: 'version', align: 'right' },
-            { header: 'count', align: 'right' },
-          ]),
-        );
-      }),
-  );
-
-  audit.addCommand(
-    addAdminClientOptions(
-      new Command('leaked').description('after a leak: which secret version a value is, and which nodes received it (no decryption)'),
-    )
-      .requiredOption('--value-file <file>', 'the leaked value')
-      .addOption(
-        new Option('--keyring <file>', "the broker's keyring (its fingerprint key)").env('EXPORTFACT_KEYRING').default('keyring.json'),
-      )
-      .action(async (o: AdminClientOptions & { valueFile: string; keyring: string }) => {
-        let text: string;
-        try {
-          text = fs.readFileSync(o.valueFile, 'utf8');
-        } catch {
-          throw new ConfigError(`--value-file ${o.valueFile} is not readable`);
+          ]);
         }
-        const fingerprints = await leakFingerprints(Keyring.load(o.keyring), text);
-        const reply = await adminClientFromOptions(o).request<{ matches: (Row & { received_by: Row[] })[] }>(
-          'POST',
-          '/admin/v1/audit/leaked',
-          { fingerprints },
-        );
-        printResult(o, reply, () => {
-          if (!reply.matches.length) return void process.stdout.write('no secret held by the broker has this value\n');
-          for (const m of reply.matches) {
-            process.stdout.write(
-              `${m.environment}/${m.category}.${m.name} version ${m.version} (${m.state}, exported by ${m.exporter}, created ${m.created_at}) was received by:\n`,
-            );
-            printTable(m.received_by, [
-              { header: 'certname' },
-              { header: 'first_seen' },
-              { header: 'last_seen' },
-              { header: 'count', align: 'right' },
-            ]);
-          }
-        });
-      }),
-  );
-
-  audit.addCommand(
-    addAdminClientOptions(
-      new Command('verify').description('walk the hash chain and the signed heads; name the first altered, missing or reordered entry'),
-    ).action(async (o: AdminClientOptions) => {
-      const report = await adminClientFromOptions(o).request<{
-        ok: boolean;
-        events: number;
-        signed_through: number | null;
-        unsigned_tail: number;
-        untrusted_heads: number;
-        problems: { seq: number; message: string }[];
-      }>('GET', '/admin/v1/audit/verify');
-      printResult(o, report, () => {
-        process.stdout.write(
-          `${report.events} entries, signed through entry ${report.signed_through ?? '-'}, ${report.unsigned_tail} after it not yet signed\n`,
-        );
-        for (const p of report.problems) process.stdout.write(`PROBLEM at entry ${p.seq}: ${p.message}\n`);
-        process.stdout.write(report.ok ? 'audit trail intact\n' : 'audit trail NOT intact\n');
       });
-      if (!report.ok) process.exitCode = 1;
-    }),
-  );
+    });
+}
 
-  audit.addCommand(
-    addAdminClientOptions(new Command('prune').description('delete entries older than a date, keeping a signed anchor (scope audit:prune)'))
-      .requiredOption('--before <time>', 'ISO 8601')
-      .action(async (o: AdminClientOptions & { before: string }) => {
-        const reply = await adminClientFromOptions(o).request<{ pruned: number; anchor_seq: number | null }>(
-          'POST',
-          '/admin/v1/audit/prune',
-          { before: o.before },
-        );
-        printResult(o, reply, () =>
-          process.stdout.write(`pruned ${reply.pruned} entries; verification now starts at the signed entry ${reply.anchor_seq ?? '-'}\n`),
-        );
-      }),
-  );
+function verifyCommand(): Command {
+  return addAdminClientOptions(
+    new Command('verify').description('walk the hash chain and the signed heads; name the first altered, missing or reordered entry'),
+  ).action(async (o: AdminClientOptions) => {
+    const report = await adminClientFromOptions(o).request<{
+      ok: boolean;
+      events: number;
+      signed_through: number | null;
+      unsigned_tail: number;
+      untrusted_heads: number;
+      problems: { seq: number; message: string }[];
+    }>('GET', '/admin/v1/audit/verify');
+    printResult(o, report, () => {
+      process.stdout.write(
+        `${report.events} entries, signed through entry ${report.signed_through ?? '-'}, ${report.unsigned_tail} after it not yet signed\n`,
+      );
+      for (const p of report.problems) process.stdout.write(`PROBLEM at entry ${p.seq}: ${p.message}\n`);
+      process.stdout.write(report.ok ? 'audit trail intact\n' : 'audit trail NOT intact\n');
+    });
+    if (!report.ok) process.exitCode = 1;
+  });
+}
 
-  return audit;
+function pruneCommand(): Command {
+  return addAdminClientOptions(
+    new Command('prune').description('delete entries older than a date, keeping a signed anchor (scope audit:prune)'),
+  )
+    .requiredOption('--before <time>', 'ISO 8601')
+    .action(async (o: AdminClientOptions & { before: string }) => {
+      const reply = await adminClientFromOptions(o).request<{ pruned: number; anchor_seq: number | null }>(
+        'POST',
+        '/admin/v1/audit/prune',
+        { before: o.before },
+      );
+      printResult(o, reply, () =>
+        process.stdout.write(`pruned ${reply.pruned} entries; verification now starts at the signed entry ${reply.anchor_seq ?? '-'}\n`),
+      );
+    });
 }
