@@ -5,6 +5,7 @@ import { ConfigError } from '../errors/config-error';
 import { adminCommand } from './admin-command';
 import { auditCommand } from './audit-command';
 import { caCommand } from './ca-command';
+import { configCommand } from './config-command';
 import { keysCommand } from './keys-command';
 import { migrateCommand } from './migrate-command';
 import { policyCommand } from './policy-command';
@@ -15,6 +16,7 @@ const program = new Command('exportfact')
   .description('share facts between Puppet nodes through a mutual-TLS broker')
   .version(require('../../../package.json').version)
   .addCommand(serveCommand())
+  .addCommand(configCommand())
   .addCommand(caCommand())
   .addCommand(keysCommand())
   .addCommand(secretsCommand())

@@ -1,4 +1,3 @@
-import { type Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
 import { parseListen } from './values';
 
@@ -15,57 +14,18 @@ export interface AdminConfig {
   signingKeyFile: string;
 }
 
-/** Options as commander hands them over to `serve` (env variables already merged in). */
+/** Options as `serve` has them after merging flags, environment and config file. */
 export interface AdminServeOptions {
-  adminListen: string;
+  adminListen?: string;
   adminCertname?: string[];
   adminRole?: string[];
-  adminSigningKey: string;
-}
-
-const list = (value: string, previous: string[] | undefined) => [
-  ...(previous ?? []),
-  ...value
-    .split(',')
-    .map((v) => v.trim())
-    .filter(Boolean),
-];
-
-/** The admin listener's options, for `exportfact serve`. */
-export function addAdminServeOptions(cmd: Command): Command {
-  return cmd
-    .addOption(
-      new Option('--admin-listen <host:port>', 'admin API address (keep it on loopback)')
-        .env('EXPORTFACT_ADMIN_LISTEN')
-        .default(DEFAULT_ADMIN_LISTEN),
-    )
-    .addOption(
-      new Option('--admin-certname <names>', 'certnames of admin certificates (comma-separated, repeatable)')
-        .env('EXPORTFACT_ADMIN_CERTNAMES')
-        .argParser(list),
-    )
-    .addOption(
-      new Option(
-        '--admin-role <roles>',
-        'pp_auth_role values of admin certificates (comma-separated, repeatable; none by default). Only if your CA never signs pp_auth_role unchecked (puppetserver: allow-authorization-extensions false, no autosign of it)',
-      )
-        .env('EXPORTFACT_ADMIN_ROLES')
-        .argParser(list),
-    )
-    .addOption(
-      new Option(
-        '--admin-signing-key <file>',
-        'Ed25519 key admin tokens are verified with; `exportfact admin token` signs with the same file',
-      )
-        .env('EXPORTFACT_ADMIN_SIGNING_KEY')
-        .default(DEFAULT_SIGNING_KEY_FILE),
-    );
+  adminSigningKey?: string;
 }
 
 export function parseAdminServeOptions(o: AdminServeOptions): AdminConfig {
   let address: { host: string; port: number };
   try {
-    address = parseListen(o.adminListen);
+    address = parseListen(o.adminListen ?? DEFAULT_ADMIN_LISTEN);
   } catch {
     throw new ConfigError(`--admin-listen ${JSON.stringify(o.adminListen)} is not HOST:PORT (for example ${DEFAULT_ADMIN_LISTEN})`);
   }
@@ -73,6 +33,6 @@ export function parseAdminServeOptions(o: AdminServeOptions): AdminConfig {
     ...address,
     adminCertnames: o.adminCertname ?? [],
     adminRoles: o.adminRole ?? [],
-    signingKeyFile: o.adminSigningKey,
+    signingKeyFile: o.adminSigningKey ?? DEFAULT_SIGNING_KEY_FILE,
   };
 }

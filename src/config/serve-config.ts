@@ -1,7 +1,9 @@
 import path from 'node:path';
+import { devCaPaths } from '../devca/dev-ca';
 import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
 import { type AdminConfig, type AdminServeOptions, parseAdminServeOptions } from './admin-config';
+import { type LogOptions, parseLogOptions } from './log-options';
 import { environmentOption, parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
 
 export type StoreConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string };
@@ -38,10 +40,17 @@ export interface ServeConfig {
   policy?: { file: string; watchMs: number };
   /** Absent: no admin listener (in-process tests that do not need one). */
   admin?: AdminConfig;
+  /** How the broker logs (serve only; tests pass their own logger). */
+  log?: LogOptions;
 }
 
-/** Options as commander hands them over (strings; env variables already merged in). */
+export const DEFAULT_LISTEN = '127.0.0.1:8150';
+
+/** Options as commander hands them over (strings; env variables and the config file merged in). */
 export interface ServeOptions extends Partial<AdminServeOptions> {
+  config?: string;
+  logFormat?: string;
+  logLevel?: string;
   ca?: string;
   crl?: string;
   crlUrl?: string;
@@ -51,11 +60,11 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
   key?: string;
   ssldir?: string;
   certname?: string;
-  listen: string;
+  listen?: string;
   requestTimeout?: string;
   dataDir?: string;
   databaseUrl?: string;
-  defaultEnvironment: string;
+  defaultEnvironment?: string;
   devCa?: string | boolean;
   keyring?: string;
   secretGrace?: string;
@@ -79,9 +88,20 @@ function auditConfig(o: ServeOptions): ServeConfig['audit'] {
   };
 }
 
+/** The development CA's folder, when --dev-ca is given (`--dev-ca` alone: ./certs). */
+export function devCaFolder(o: ServeOptions): string | undefined {
+  return o.devCa ? (typeof o.devCa === 'string' ? o.devCa : 'certs') : undefined;
+}
+
+/** The TLS files a development CA in `dir` provides (made by `ensureDevCa` when absent). */
+export function devCaFiles(dir: string): TlsFiles {
+  const paths = devCaPaths(dir);
+  return { ca: paths.caCert, crl: paths.crl, cert: paths.serverCert, key: paths.serverKey };
+}
+
 /** Turns the CLI's strings into a checked configuration; every mistake is one line naming the option. */
 export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): ServeConfig {
-  const { host, port } = parseListen(o.listen);
+  const { host, port } = parseListen(o.listen ?? DEFAULT_LISTEN);
   if (o.dataDir && o.databaseUrl) throw new ConfigError('give either --data-dir (embedded store) or --database-url (PostgreSQL), not both');
   if ((o.ssldir && !o.certname) || (!o.ssldir && o.certname)) throw new ConfigError('--ssldir and --certname go together');
 
@@ -106,7 +126,7 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     crlPollMs: seconds('--crl-interval', o.crlInterval, 10_000),
     crlWatchMs: seconds('--crl-watch-interval', o.crlWatchInterval, 2_000),
     store: o.databaseUrl ? { kind: 'postgres', url: parseDatabaseUrl(o.databaseUrl) } : { kind: 'embedded', dataDir: o.dataDir ?? 'data' },
-    defaultEnvironment: environmentOption('--default-environment', o.defaultEnvironment),
+    defaultEnvironment: environmentOption('--default-environment', o.defaultEnvironment ?? 'production'),
     bodyLimitBytes: 256 * 1024,
     requestTimeoutMs: seconds('--request-timeout', o.requestTimeout, 30_000),
     keyring: { file: o.keyring ?? 'keyring.json', json: process.env.EXPORTFACT_KEYRING_JSON || undefined },
@@ -116,6 +136,7 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     keyWatchMs: 1_000,
     policy: o.policy ? { file: o.policy, watchMs: seconds('--policy-watch-interval', o.policyWatchInterval, 2_000) } : undefined,
     audit: auditConfig(o),
-    admin: o.adminListen ? parseAdminServeOptions(o as AdminServeOptions) : undefined,
+    admin: parseAdminServeOptions(o),
+    log: parseLogOptions(o),
   };
 }
