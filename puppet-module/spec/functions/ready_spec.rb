@@ -24,8 +24,9 @@ describe 'exportfact::ready' do
   it { is_expected.to run.with_params('qpid.host').and_return(false) }
   it { is_expected.to run.with_params('db.password').and_return(true) }
   it('counts a single hash-valued fact once') { is_expected.to run.with_params('db.settings>=2').and_return(false) }
-  it { is_expected.to run.with_params('not a key').and_raise_error(Puppet::ParseError, %r{not 'category.name'}) }
-  it { is_expected.to run.with_params('fact' => 'db.url', 'min' => 0).and_raise_error(Puppet::ParseError, %r{positive integer}) }
+  # The signature (Exportfact::Requirements) refuses what is not a requirement, naming the parameter.
+  it { is_expected.to run.with_params('not a key').and_raise_error(ArgumentError, %r{parameter 'requirements' expects an Exportfact::Requirements}) }
+  it { is_expected.to run.with_params('fact' => 'db.url', 'min' => 0).and_raise_error(ArgumentError, %r{entry 'min' expects an Integer\[1\] value, got Integer\[0, 0\]}) }
 
   context 'without exportfact facts (first run, broker down, no cache)' do
     let(:facts) { { 'exportfact_status' => { 'source' => 'none' } } }
