@@ -44,4 +44,8 @@ RSpec.configure do |c|
   c.before(:each) do
     Puppet[:strict] = :warning
   end
+  # Each example has its own broker: no client of the run outlives it.
+  c.after(:each) do
+    PuppetX::Exportfact::Client.reset if defined?(PuppetX::Exportfact::Client)
+  end
 end

@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
 require 'spec_helper'
-require_relative '../support/secret_broker'
+require_relative '../support/memory_broker'
 
 # Called while compiling (rspec-puppet compiles a catalog), the functions refuse to run.
 describe 'exportfact::secret' do
@@ -15,7 +15,7 @@ end
 
 # Through Deferred, as the agent resolves it (a ScriptCompiler), against a fake broker.
 describe 'exportfact secret functions, resolved as Deferred values' do
-  let(:broker) { SecretBroker.new }
+  let(:broker) { MemoryBroker.new }
   let(:canary) { 'CANARY-fn-5e11' }
   let(:env) { Puppet::Node::Environment.create(:production, [ExportfactSpec.module_path]) }
 
@@ -33,7 +33,7 @@ describe 'exportfact secret functions, resolved as Deferred values' do
   # Resolves the values with one compiler, as Puppet does for one catalog.
   def resolve(*values)
     Puppet.override(current_environment: env, loaders: Puppet::Pops::Loaders.new(env)) do
-      compiler = Puppet::Parser::ScriptCompiler.new(env, SecretBroker::CERTNAME, true)
+      compiler = Puppet::Parser::ScriptCompiler.new(env, MemoryBroker::CERTNAME, true)
       values.map { |v| Puppet::Pops::Evaluator::DeferredResolver.resolve(v, compiler) }
     end
   end
@@ -48,7 +48,7 @@ describe 'exportfact secret functions, resolved as Deferred values' do
     expect([a.unwrap, b.unwrap]).to eq([canary, canary])
     expect(a.to_s).not_to include(canary)
     expect(broker.requests.count).to eq(1) # cached for the run
-    expect(broker.requests.first[:cn]).to eq(SecretBroker::CERTNAME)
+    expect(broker.requests.first[:cn]).to eq(MemoryBroker::CERTNAME)
   end
 
   it 'pins a version or generates if absent' do

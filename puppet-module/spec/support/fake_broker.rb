@@ -8,13 +8,14 @@ require 'json'
 # A throwaway HTTPS broker for unit tests: its own CA, a server certificate for 127.0.0.1,
 # a client certificate in a Puppet-style ssldir, and canned answers.
 class FakeBroker
-  attr_reader :port, :ssldir, :requests
+  attr_reader :port, :ssldir, :requests, :connections
   attr_accessor :handler
 
   def initialize(dir, certname: 'node1.example.test')
     @dir = dir
     @certname = certname
     @requests = []
+    @connections = 0
     @handler = ->(_req, res) { res.status = 404 }
     make_pki
   end
@@ -24,7 +25,9 @@ class FakeBroker
       BindAddress: '127.0.0.1', Port: 0, Logger: WEBrick::Log.new(File::NULL), AccessLog: [],
       SSLEnable: true, SSLCertificate: @server_cert, SSLPrivateKey: @server_key,
       SSLVerifyClient: OpenSSL::SSL::VERIFY_PEER | OpenSSL::SSL::VERIFY_FAIL_IF_NO_PEER_CERT,
-      SSLCertificateStore: store
+      SSLCertificateStore: store,
+      # Counts TLS connections: a run should reuse one.
+      AcceptCallback: ->(_sock) { @connections += 1 }
     )
     @port = @server.config[:Port]
     @server.mount_proc('/') do |req, res|

@@ -65,8 +65,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
   newparam(:secret) do
     desc 'The secret, as `category.name`.'
     validate do |v|
-      raise ArgumentError, "exportfact_secret_file: secret #{v.inspect} must be 'category.name' (each ^[a-z][a-z0-9_]*$, at most 64 characters)" unless
-        v.is_a?(String) && PuppetX::Exportfact::Secrets::KEY_RE.match?(v) && v.split('.').all? { |p| p.length <= 64 }
+      PuppetX::Exportfact::Names.split_key('exportfact_secret_file: secret', v)
     end
   end
 
@@ -180,7 +179,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
 
   # The broker request this resource makes.
   def secret_request
-    category, name = self[:secret].split('.', 2)
+    category, name = PuppetX::Exportfact::Names.split_key('secret', self[:secret])
     opts = {}
     opts['version'] = Integer(self[:version]) if self[:version]
     opts['generate'] = self[:generate] if self[:generate]

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative '../../puppet_x/exportfact/published_fact'
+
 Puppet::Type.newtype(:exportfact_withdraw) do
   @doc = <<-DOC
     @summary Withdraws the facts this node published that its catalog no longer declares.
@@ -49,18 +51,15 @@ Puppet::Type.newtype(:exportfact_withdraw) do
     end
   end
 
-  # Types whose resources publish a fact of this node: plain facts, and node-held secrets.
-  PUBLISHING_TYPES = [:exportfact_fact, :exportfact_secret_export].freeze
-
   # The facts this catalog declares (ensure => present), as [category, name].
   def declared
-    catalog.resources.select { |r| PUBLISHING_TYPES.include?(r.type) && r.should(:ensure) != :absent }
+    catalog.resources.select { |r| PuppetX::Exportfact::PublishedFact::TYPES.include?(r.type) && r.should(:ensure) != :absent }
            .map { |r| [r[:category], r[:fact]] }.uniq
   end
 
   # Publish before withdrawing (the class `exportfact` also puts this resource in a stage
   # after `main`, so that a failure anywhere in `main` skips it).
-  PUBLISHING_TYPES.each do |type|
+  PuppetX::Exportfact::PublishedFact::TYPES.each do |type|
     autorequire(type) do
       catalog.resources.select { |r| r.type == type }
     end

@@ -53,6 +53,11 @@ module PuppetX
         @cache_file = merged['cache_file'] || File.join(Puppet[:vardir], 'exportfact', 'view.json')
       end
 
+      # What a connection depends on: a client is replaced when this changes.
+      def connection_settings
+        [urls, connect_timeout, read_timeout]
+      end
+
       private
 
       def parse_urls(value)

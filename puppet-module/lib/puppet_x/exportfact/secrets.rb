@@ -6,6 +6,7 @@ require 'digest'
 require 'openssl'
 require 'puppet'
 require_relative 'client'
+require_relative 'names'
 
 module PuppetX
   module Exportfact
@@ -15,8 +16,6 @@ module PuppetX
     # Everything here keeps the value out of messages: errors name the secret, the URL, the
     # HTTP status and the broker's error code, never the value.
     module Secrets
-      KEY_RE = %r{\A([a-z][a-z0-9_]*)\.([a-z][a-z0-9_]*)\z}.freeze
-      NAME_RE = %r{\A[a-z][a-z0-9_]*\z}.freeze
       MIN_LENGTH = 8
       MAX_LENGTH = 1024
       # Named alphabets of the broker; anything else is taken as the literal characters.
@@ -26,58 +25,14 @@ module PuppetX
       # Characters left as they are by the `%u` placeholder (RFC 3986 unreserved).
       UNRESERVED = %r{[^A-Za-z0-9\-._~]}.freeze
 
-      # The client of the secret endpoints: the module's one HTTPS client (agent certificate,
-      # CA, CRL, failover, short timeouts), plus the requests of docs/api.md "Secrets".
-      class SecretClient < Client
-        # GET /v1/secrets/{c}/{n}[?version=N]
-        def secret(category, name, version: nil)
-          path = secret_path(category, name)
-          path += "?version=#{Integer(version)}" if version
-          request(:get, path, accept: [200]) { |resp, url| parse_secret(resp, url) }
-        end
-
-        # POST /v1/secrets/{c}/{n}/generate: made once by the broker, the same value after.
-        def generate(category, name, length: nil, alphabet: nil)
-          body = {}
-          body['length'] = Integer(length) if length
-          body['alphabet'] = alphabet.to_s if alphabet
-          request(:post, "#{secret_path(category, name)}/generate", body: JSON.generate(body), accept: [200, 201]) do |resp, url|
-            parse_secret(resp, url)
-          end
-        end
-
-        # PUT /v1/facts/{c}/{n} with "sensitive": true: a secret this node holds.
-        def publish_secret(category, name, value, multi: false)
-          body = JSON.generate('value' => value, 'sensitive' => true, 'multi' => multi ? true : false)
-          request(:put, fact_path(category, name), body: body, accept: [200, 201]) { |resp, url| parse_secret(resp, url) }
-        end
-
-        private
-
-        def secret_path(category, name)
-          "/v1/secrets/#{URI.encode_www_form_component(category)}/#{URI.encode_www_form_component(name)}"
-        end
-
-        # Like Client#parse, but a body that is not JSON is reported without quoting it
-        # (JSON's own message would quote the start of the body: possibly the value).
-        def parse_secret(resp, url)
-          JSON.parse(resp.body.to_s)
-        rescue JSON::ParserError
-          raise Error.new("#{url} answered #{resp.code} with a body that is not JSON (#{resp.body.to_s.bytesize} bytes, not shown)", status: resp.code)
-        end
-      end
-
       # One secret request, checked: category, name, pinned version, generate options.
       class Request
         attr_reader :category, :name, :version, :generate
 
         # @param options [Hash] 'version' => Integer, 'generate' => {'length', 'alphabet'}
         def initialize(category, name, options = {})
-          @category = category.to_s
-          @name = name.to_s
-          [['category', @category], ['name', @name]].each do |what, v|
-            raise ArgumentError, "#{what} #{v.inspect} must match ^[a-z][a-z0-9_]*$ and be at most 64 characters" unless v.match?(NAME_RE) && v.length <= 64
-          end
+          @category = Names.check_name!('category', category.to_s)
+          @name = Names.check_name!('name', name.to_s)
           options = (options || {}).transform_keys(&:to_s)
           unknown = options.keys - ['version', 'generate']
           raise ArgumentError, "unknown option(s) #{unknown.join(', ')} (known: version, generate)" unless unknown.empty?
@@ -90,9 +45,7 @@ module PuppetX
         end
 
         def self.from_key(key, options = {})
-          m = KEY_RE.match(key.to_s)
-          raise ArgumentError, "secret #{key.inspect} must be 'category.name' (each ^[a-z][a-z0-9_]*$)" unless m
-          new(m[1], m[2], options)
+          new(*Names.split_key('secret', key), options)
         end
 
         def key
@@ -140,19 +93,14 @@ module PuppetX
       # one. Raises PuppetX::Exportfact::Error (status and code from the broker).
       # @param cache [Hash, nil] answers already fetched in this run
       # @return [Hash] {'value' => value, 'version' => Integer, 'created' => Boolean|nil}
-      def self.fetch(req, client: nil, cache: nil)
+      def self.fetch(req, client: Client.current, cache: nil)
         return cache[req.cache_key] if cache&.key?(req.cache_key)
-        own = client.nil?
-        client ||= SecretClient.new
-        begin
-          body = if req.generate
-                   client.generate(req.category, req.name, length: req.generate['length'], alphabet: req.generate['alphabet'])
-                 else
-                   client.secret(req.category, req.name, version: req.version)
-                 end
-        ensure
-          client.close if own
-        end
+
+        body = if req.generate
+                 client.generate(req.category, req.name, length: req.generate['length'], alphabet: req.generate['alphabet'])
+               else
+                 client.secret(req.category, req.name, version: req.version)
+               end
         result = { 'value' => body.key?('values') ? body['values'] : body['value'], 'version' => body['version'], 'created' => body['created'] }
         raise Error, "the broker's answer for #{req.key} holds no value" if result['value'].nil?
         cache[req.cache_key] = result if cache

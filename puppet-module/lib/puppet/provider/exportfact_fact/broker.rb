@@ -1,6 +1,5 @@
 # frozen_string_literal: true
 
-require_relative '../../../puppet_x/exportfact/client'
 require_relative '../../../puppet_x/exportfact/view'
 require_relative '../../../puppet_x/exportfact/values'
 
@@ -11,13 +10,9 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
 
   # One look at the broker per run: what this node exports, and their current values.
   def self.prefetch(resources)
-    client = PuppetX::Exportfact::Client.new
-    begin
-      exports = client.exports
-      view = PuppetX::Exportfact::View.fresh_body(client.config, client)
-    ensure
-      client.close
-    end
+    client = PuppetX::Exportfact::Client.current
+    exports = client.exports
+    view = PuppetX::Exportfact::View.fresh_body(client.config, client)
     resources.each_value do |res|
       res.provider = new(state(exports, view, res[:category], res[:fact]))
     end
@@ -38,6 +33,11 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
                 { ensure: :present, multi: false, value: view.dig('facts', cat, name), version: mine['version'] }
               end
     current.merge(prefetched: true)
+  end
+
+  # The run's connection to the broker ends with the run.
+  def self.post_resource_eval
+    PuppetX::Exportfact::Client.close_current
   end
 
   def exists?
@@ -107,12 +107,10 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
   end
 
   def with_client
-    client = PuppetX::Exportfact::Client.new
-    yield client
+    yield PuppetX::Exportfact::Client.current
   rescue PuppetX::Exportfact::Error => e
     raise e if e.code
+
     raise Puppet::Error, "exportfact: #{key}: #{e.message}"
-  ensure
-    client&.close
   end
 end

@@ -5,6 +5,11 @@ require_relative '../../../puppet_x/exportfact/secrets'
 Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
   desc 'Publishes a node-held secret (read from a file on the agent) through the exportfact broker with this node\'s certificate.'
 
+  # The run's connection to the broker ends with the run.
+  def self.post_resource_eval
+    PuppetX::Exportfact::Client.close_current
+  end
+
   def exists?
     mine = with_client { |c| c.exports }.find { |e| e['category'] == resource[:category] && e['name'] == resource[:fact] }
     @exported = mine
@@ -51,17 +56,14 @@ Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
 
   def publish
     text = source_text
-    result = with_client { |c| c.publish_secret(resource[:category], resource[:fact], text, multi: resource[:multi]) }
+    result = with_client { |c| c.publish(resource[:category], resource[:fact], text, multi: resource[:multi], sensitive: true) }
     @version = result['version']
   end
 
   def with_client
-    client = PuppetX::Exportfact::Secrets::SecretClient.new
-    yield client
+    yield PuppetX::Exportfact::Client.current
   rescue PuppetX::Exportfact::Error => e
     raise Puppet::Error, "exportfact: secret #{resource.key}: #{e.message}#{hint(e)}"
-  ensure
-    client&.close
   end
 
   def hint(err)

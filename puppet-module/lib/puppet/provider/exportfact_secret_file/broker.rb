@@ -8,6 +8,11 @@ Puppet::Type.type(:exportfact_secret_file).provide(:broker) do
 
   confine feature: :posix
 
+  # The run's connection to the broker ends with the run.
+  def self.post_resource_eval
+    PuppetX::Exportfact::Client.close_current
+  end
+
   def exists?
     File.exist?(path)
   end

@@ -39,11 +39,11 @@ Puppet::Type.type(:exportfact_withdraw).provide(:broker) do
   end
 
   def client
-    @client ||= PuppetX::Exportfact::Client.new
+    PuppetX::Exportfact::Client.current
   end
 
+  # The withdrawal is the run's last word to the broker.
   def close
-    @client&.close
-    @client = nil
+    client.close
   end
 end

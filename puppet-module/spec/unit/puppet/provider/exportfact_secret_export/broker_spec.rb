@@ -1,10 +1,10 @@
 # frozen_string_literal: true
 
 require 'spec_helper'
-require_relative '../../../../support/secret_broker'
+require_relative '../../../../support/memory_broker'
 
 describe Puppet::Type.type(:exportfact_secret_export).provider(:broker) do
-  let(:broker) { SecretBroker.new }
+  let(:broker) { MemoryBroker.new }
   let(:source) { File.join(broker.tmp, 'token') }
   let(:canary) { 'NODE-HELD-canary-91c2' }
 

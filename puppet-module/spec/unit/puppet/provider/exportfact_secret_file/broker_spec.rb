@@ -2,10 +2,10 @@
 
 require 'spec_helper'
 require 'etc'
-require_relative '../../../../support/secret_broker'
+require_relative '../../../../support/memory_broker'
 
 describe Puppet::Type.type(:exportfact_secret_file).provider(:broker) do
-  let(:broker) { SecretBroker.new }
+  let(:broker) { MemoryBroker.new }
   let(:dir) { File.join(broker.tmp, 'out').tap { |d| FileUtils.mkdir_p(d) } }
   let(:path) { File.join(dir, 'db_password') }
   let(:canary) { 'CANARY-s3cr3t-7f3a' }
@@ -45,7 +45,7 @@ describe Puppet::Type.type(:exportfact_secret_file).provider(:broker) do
     msgs = status(report, "Exportfact_secret_file[#{path}]").events.map(&:message)
     expect(msgs).to eq(['wrote secret app.db_password version 3 (content not shown)'])
     expect(report_text(report)).not_to include(canary)
-    expect(broker.requests.last[:cn]).to eq(SecretBroker::CERTNAME)
+    expect(broker.requests.last[:cn]).to eq(MemoryBroker::CERTNAME)
     expect(broker.requests.last[:path]).to eq('/v1/secrets/app/db_password')
   end
 
