@@ -41,11 +41,11 @@ RSpec.configure do |c|
     'networking' => { 'fqdn' => 'node1.example.test', 'hostname' => 'node1' },
     'os' => { 'family' => 'Debian' },
   }
-  c.before(:each) do
+  c.before do
     Puppet[:strict] = :warning
   end
   # Each example has its own broker: no client of the run outlives it.
-  c.after(:each) do
-    PuppetX::Exportfact::Client.reset if defined?(PuppetX::Exportfact::Client)
+  c.after do
+    PuppetX::Exportfact::RunClient.reset if defined?(PuppetX::Exportfact::RunClient)
   end
 end

@@ -27,12 +27,12 @@ end
 
 if defined?(Puppet) && Puppet.respond_to?(:settings) && Puppet.settings.global_defaults_initialized?
   begin
-    require_relative '../puppet_x/exportfact/view'
+    require_relative '../puppet_x/exportfact/view_source'
     require_relative '../puppet_x/exportfact/fact_names'
 
     exportfact_config = PuppetX::Exportfact::Config.load
     exportfact_config.warnings.each { |w| Puppet.warning("exportfact: #{w}") }
-    exportfact_view = PuppetX::Exportfact::View.current
+    exportfact_view = PuppetX::Exportfact::ViewSource.current
   rescue StandardError => e
     # Never stop the catalog: a broken exportfact.yaml or ssldir shows in the status fact.
     Puppet.warning("exportfact: facts unavailable: #{e.message}")

@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require_relative 'memory_broker'
+
 # Applying resources as an agent run does (a catalog, a transaction, a report), for the
 # provider specs.
 module ApplyHelpers
@@ -22,4 +24,15 @@ module ApplyHelpers
   def log_text(report)
     report.logs.map(&:to_s).join("\n")
   end
+end
+
+# A fake broker with facts and secrets for node1.example.test, and Puppet's settings
+# pointing at it (confdir with exportfact.yaml, ssldir, vardir).
+RSpec.shared_context 'with a memory broker' do
+  include ApplyHelpers
+
+  let(:broker) { MemoryBroker.new }
+
+  before { broker.setup_puppet }
+  after { broker.stop }
 end

@@ -49,8 +49,7 @@ Puppet::Type.newtype(:exportfact_fact) do
 
     def change_to_s(current, desired)
       case desired
-      when :present then "published #{resource.sensitive_value? ? '[redacted]' : PuppetX::Exportfact::Values.canonical(resource.should(:value))}" \
-                         "#{resource[:multi] ? ' (per-node)' : ''}"
+      when :present then "published #{resource.shown_value}#{resource[:multi] ? ' (per-node)' : ''}"
       when :absent then 'withdrawn'
       else super
       end
@@ -80,9 +79,12 @@ Puppet::Type.newtype(:exportfact_fact) do
 
     validate do |v|
       raise ArgumentError, 'exportfact_fact: value must not be undef' if v.nil? || v == :undef
+
       if v.is_a?(Puppet::Pops::Types::PSensitiveType::Sensitive)
-        raise ArgumentError, 'exportfact_fact: refusing a Sensitive value: a value in a manifest lands in the catalog; secrets are generated and kept by the broker'
+        raise ArgumentError, 'exportfact_fact: refusing a Sensitive value: a value in a manifest lands in the catalog; ' \
+                             'secrets are generated and kept by the broker'
       end
+
       begin
         JSON.generate(v)
       rescue StandardError => e
@@ -97,11 +99,10 @@ Puppet::Type.newtype(:exportfact_fact) do
     end
 
     def change_to_s(current, desired)
-      show = ->(v) { resource.sensitive_value? ? '[redacted]' : PuppetX::Exportfact::Values.canonical(v) }
       if current.nil? || current == :absent
-        "published #{show.call(desired)}"
+        "published #{resource.shown_value(desired)}"
       else
-        "changed #{show.call(current)} to #{show.call(desired)}"
+        "changed #{resource.shown_value(current)} to #{resource.shown_value(desired)}"
       end
     end
   end
@@ -115,12 +116,17 @@ Puppet::Type.newtype(:exportfact_fact) do
 
   # A Sensitive value in a manifest is refused by the provider (this resource fails,
   # not the run); its value stays redacted in logs.
-  def set_sensitive_parameters(sensitive_parameters)
+  def set_sensitive_parameters(sensitive_parameters) # rubocop:disable Naming/AccessorMethodName -- Puppet::Type's method, overridden
     @sensitive_value = sensitive_parameters.include?(:value)
     super
   end
 
   def sensitive_value?
     @sensitive_value ? true : false
+  end
+
+  # The value as change messages show it: canonical JSON, or `[redacted]`.
+  def shown_value(value = should(:value))
+    sensitive_value? ? '[redacted]' : PuppetX::Exportfact::Values.canonical(value)
   end
 end

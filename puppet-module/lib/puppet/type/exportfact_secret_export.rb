@@ -59,8 +59,10 @@ Puppet::Type.newtype(:exportfact_secret_export) do
   newparam(:source) do
     desc 'The file on the agent holding the secret (absolute path; UTF-8 text, at most 64 KiB).'
     validate do |v|
-      raise ArgumentError, "exportfact_secret_export: source #{v.inspect} must be an absolute path on the agent (puppet:/// URLs and values are refused)" unless
-        v.is_a?(String) && Puppet::Util.absolute_path?(v)
+      next if v.is_a?(String) && Puppet::Util.absolute_path?(v)
+
+      raise ArgumentError, "exportfact_secret_export: source #{v.inspect} must be an absolute path on the agent " \
+                           '(puppet:/// URLs and values are refused)'
     end
   end
 
@@ -87,7 +89,7 @@ Puppet::Type.newtype(:exportfact_secret_export) do
       "published a new version of secret #{resource.key}#{provider.version_note} from #{resource[:source]} (value not shown)"
     end
 
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       value.to_s
     end
 

@@ -57,7 +57,8 @@ Puppet::Type.newtype(:exportfact_secret_file) do
   newparam(:path, namevar: true) do
     desc 'The file to write (absolute path).'
     validate do |v|
-      raise ArgumentError, "exportfact_secret_file: path #{v.inspect} must be absolute" unless v.is_a?(String) && Puppet::Util.absolute_path?(v)
+      absolute = v.is_a?(String) && Puppet::Util.absolute_path?(v)
+      raise ArgumentError, "exportfact_secret_file: path #{v.inspect} must be absolute" unless absolute
       raise ArgumentError, "exportfact_secret_file: path #{v.inspect} must name a file, not a directory" if v.end_with?('/')
     end
   end
@@ -101,6 +102,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
     defaultto '%s'
     validate do |v|
       raise ArgumentError, 'exportfact_secret_file: format must be a string' unless v.is_a?(String)
+
       PuppetX::Exportfact::Secrets.check_format(v, 1)
     rescue ArgumentError => e
       raise ArgumentError, "exportfact_secret_file: #{e.message}"
@@ -125,7 +127,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
     end
 
     # Values are symbols (current, outdated, absent): nothing of the secret.
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       value.to_s
     end
 
@@ -140,7 +142,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
       provider.uid(should) == is
     end
 
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       value.to_s
     end
   end
@@ -151,7 +153,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
       provider.gid(should) == is
     end
 
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       value.to_s
     end
   end
@@ -160,7 +162,8 @@ Puppet::Type.newtype(:exportfact_secret_file) do
     desc 'Mode of the file, in octal (default `0600`).'
     defaultto '0600'
     validate do |v|
-      raise ArgumentError, "exportfact_secret_file: mode #{v.inspect} must be octal such as '0600'" unless v.to_s.match?(%r{\A0?[0-7]{3,4}\z})
+      octal = v.to_s.match?(%r{\A0?[0-7]{3,4}\z})
+      raise ArgumentError, "exportfact_secret_file: mode #{v.inspect} must be octal such as '0600'" unless octal
     end
     munge { |v| Kernel.format('%04o', v.to_s.to_i(8)) }
   end
@@ -168,8 +171,10 @@ Puppet::Type.newtype(:exportfact_secret_file) do
   validate do
     next if self[:ensure] == :absent
     raise ArgumentError, "exportfact_secret_file[#{self[:path]}]: secret is required ('category.name')" unless self[:secret]
+
     if self[:version] && self[:generate]
-      raise ArgumentError, "exportfact_secret_file[#{self[:path]}]: version and generate cannot be combined (generate hands out the current version)"
+      raise ArgumentError, "exportfact_secret_file[#{self[:path]}]: version and generate cannot be combined " \
+                           '(generate hands out the current version)'
     end
   end
 

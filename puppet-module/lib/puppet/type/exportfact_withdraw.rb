@@ -26,7 +26,10 @@ Puppet::Type.newtype(:exportfact_withdraw) do
   end
 
   newparam(:view_source) do
-    desc 'Where this run\'s exportfact facts came from (`$facts[\'exportfact_status\'][\'source\']`): `broker`, `cache` or `none`. Withdrawal happens only for `broker`.'
+    desc <<-DESC
+      Where this run's exportfact facts came from (`$facts['exportfact_status']['source']`):
+      `broker`, `cache` or `none`. Withdrawal happens only for `broker`.
+    DESC
     defaultto 'broker'
   end
 
@@ -46,7 +49,7 @@ Puppet::Type.newtype(:exportfact_withdraw) do
       Array(value).join(', ')
     end
 
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       Array(value).join(', ')
     end
   end

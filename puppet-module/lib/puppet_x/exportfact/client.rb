@@ -13,38 +13,7 @@ module PuppetX
     # Puppet certificate (see Connections), the short timeouts of exportfact.yaml, no
     # redirects and no retries. Several URLs are tried in order (failover).
     class Client
-      # Puppet settings that decide which certificate a client presents and trusts.
-      SSL_SETTINGS = [:certname, :hostcert, :hostprivkey, :localcacert, :hostcrl, :certificate_revocation].freeze
-
       attr_reader :config, :last_url
-
-      class << self
-        # The client of this run, shared by the providers and the secret functions so that a
-        # run talks to the broker over one kept-alive connection. A new one replaces it when
-        # exportfact.yaml or the certificate settings change (a run may write exportfact.yaml).
-        # Puppet applies a catalog in one thread; this is not meant for several.
-        def current
-          config = Config.load
-          identity = [config.connection_settings, SSL_SETTINGS.map { |s| Puppet[s] }]
-          unless @current && @current_identity == identity
-            @current&.close
-            @current = new(config)
-            @current_identity = identity
-          end
-          @current
-        end
-
-        # Closes the shared connection at the end of a run (the client reconnects if used again).
-        def close_current
-          @current&.close
-        end
-
-        # Forgets the shared client (tests start each example with their own broker).
-        def reset
-          @current = nil
-          @current_identity = nil
-        end
-      end
 
       def initialize(config = Config.load)
         @config = config
@@ -124,7 +93,7 @@ module PuppetX
             @last_url = base
             return yield(resp, url)
           end
-          err = api_error(resp, method, url)
+          err = Error.from_response(resp, method, url)
           raise err unless err.unreachable?
 
           errors << "#{base}: #{err.message}"
@@ -138,7 +107,8 @@ module PuppetX
       private_constant :REQUESTS
 
       def send_request(base, method, url, headers, body)
-        req = REQUESTS.fetch(method).new(URI(url), { 'Accept' => 'application/json', 'User-Agent' => Puppet[:http_user_agent] }.merge(headers))
+        req = REQUESTS.fetch(method).new(URI(url),
+                                         { 'Accept' => 'application/json', 'User-Agent' => Puppet[:http_user_agent] }.merge(headers))
         if body
           req['Content-Type'] = 'application/json'
           req.body = body
@@ -154,18 +124,6 @@ module PuppetX
         end
       end
 
-      def api_error(resp, method, url)
-        detail = begin
-          JSON.parse(resp.body.to_s)['error'] || {}
-        rescue JSON::ParserError
-          {}
-        end
-        code = detail['code']
-        message = detail['message'] || resp.body.to_s[0, 200]
-        Error.new("#{method.to_s.upcase} #{url} answered #{resp.code}#{code ? " #{code}" : ''}: #{message}",
-                  status: resp.code.to_i, code: code)
-      end
-
       def parse(resp, url)
         JSON.parse(resp.body.to_s)
       rescue JSON::ParserError => e
@@ -177,7 +135,8 @@ module PuppetX
       def parse_secret(resp, url)
         JSON.parse(resp.body.to_s)
       rescue JSON::ParserError
-        raise Error.new("#{url} answered #{resp.code} with a body that is not JSON (#{resp.body.to_s.bytesize} bytes, not shown)", status: resp.code.to_i)
+        raise Error.new("#{url} answered #{resp.code} with a body that is not JSON (#{resp.body.to_s.bytesize} bytes, not shown)",
+                        status: resp.code.to_i)
       end
     end
   end

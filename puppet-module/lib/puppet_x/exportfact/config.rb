@@ -36,6 +36,7 @@ module PuppetX
           data ||= {}
         end
         raise ArgumentError, "#{path}: expected a mapping of settings, got #{data.class}" unless data.is_a?(Hash)
+
         new(data, path)
       end
 
@@ -68,9 +69,11 @@ module PuppetX
                else raise ArgumentError, "#{@path}: url must be a string or a list of strings"
                end
         raise ArgumentError, "#{@path}: url must not be an empty list" if list.empty?
+
         list.map do |u|
           raise ArgumentError, "#{@path}: url entries must be strings, got #{u.inspect}" unless u.is_a?(String)
           raise ArgumentError, "#{@path}: url #{u} must start with https://" unless u.start_with?('https://')
+
           u.chomp('/')
         end
       end
@@ -78,12 +81,14 @@ module PuppetX
       def positive_number(data, key)
         v = data[key]
         raise ArgumentError, "#{@path}: #{key} must be a positive number, got #{v.inspect}" unless v.is_a?(Numeric) && v.positive?
+
         v
       end
 
       def boolean(data, key)
         v = data[key]
         raise ArgumentError, "#{@path}: #{key} must be true or false, got #{v.inspect}" unless [true, false].include?(v)
+
         v
       end
     end

@@ -9,7 +9,7 @@ describe 'the exportfact facts' do
   let(:broker) { MemoryBroker.new }
   let(:fact_file) { File.join(ExportfactSpec::MODULE_ROOT, 'lib', 'facter', 'exportfact.rb') }
 
-  before(:each) do
+  before do
     # The file defines its facts only under Puppet with its settings read (puppet apply,
     # agent, facts); rspec-puppet sets them without marking them read.
     allow(Puppet.settings).to receive(:global_defaults_initialized?).and_return(true)
@@ -19,11 +19,11 @@ describe 'the exportfact facts' do
     broker.facts['mq.host'] = { 'values' => { 'mq1' => '10.0.0.5' }, 'multi' => true, 'version' => 1 }
     broker.facts['web.os'] = { 'value' => 'not the os fact', 'version' => 1, 'exporter' => 'web1.example.test' }
     broker.secrets['db.password'] = { 'value' => 'canary-fact-spec-3c1', 'version' => 4 }
-    PuppetX::Exportfact::View.reset if defined?(PuppetX::Exportfact::View)
+    PuppetX::Exportfact::ViewSource.reset if defined?(PuppetX::Exportfact::ViewSource)
     Facter.clear
   end
 
-  after(:each) do
+  after do
     Facter.clear
     broker.stop
   end

@@ -7,11 +7,11 @@ Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
 
   # The run's connection to the broker ends with the run.
   def self.post_resource_eval
-    PuppetX::Exportfact::Client.close_current
+    PuppetX::Exportfact::RunClient.close
   end
 
   def exists?
-    mine = with_client { |c| c.exports }.find { |e| e['category'] == resource[:category] && e['name'] == resource[:fact] }
+    mine = with_client(&:exports).find { |e| e['category'] == resource[:category] && e['name'] == resource[:fact] }
     @exported = mine
     !mine.nil?
   end
@@ -27,14 +27,13 @@ Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
   # :current when the broker's value (this node's, for a per-node secret) equals the file's.
   def content
     return :absent if @exported && !@exported['sensitive']
-    body = begin
-      with_client { |c| c.secret(resource[:category], resource[:fact]) }
-    rescue Puppet::Error => e
-      raise unless e.cause.is_a?(PuppetX::Exportfact::Error) && e.cause.code == 'secret_not_found'
-      return :absent
-    end
+
+    body = published_secret
+    return :absent if body.nil?
+
     published = body.key?('values') ? (body['values'] || {})[Puppet[:certname]] : body['value']
     return :outdated if published.nil?
+
     PuppetX::Exportfact::Secrets.same?(PuppetX::Exportfact::Secrets.text(published), source_text) ? :current : :outdated
   end
 
@@ -47,6 +46,15 @@ Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
   end
 
   private
+
+  # The broker's answer for this secret, nil when it holds none.
+  def published_secret
+    with_client { |c| c.secret(resource[:category], resource[:fact]) }
+  rescue Puppet::Error => e
+    raise unless e.cause.is_a?(PuppetX::Exportfact::Error) && e.cause.code == 'secret_not_found'
+
+    nil
+  end
 
   def source_text
     @source_text ||= PuppetX::Exportfact::Secrets.read_source(resource[:source], chomp: resource[:chomp])
@@ -61,7 +69,7 @@ Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
   end
 
   def with_client
-    yield PuppetX::Exportfact::Client.current
+    yield PuppetX::Exportfact::RunClient.current
   rescue PuppetX::Exportfact::Error => e
     raise Puppet::Error, "exportfact: secret #{resource.key}: #{e.message}#{hint(e)}"
   end

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require_relative '../../../puppet_x/exportfact/client'
+require_relative '../../../puppet_x/exportfact/run_client'
 
 Puppet::Type.type(:exportfact_withdraw).provide(:broker) do
   desc 'Withdraws undeclared facts with POST /v1/exports/prune.'
@@ -35,11 +35,12 @@ Puppet::Type.type(:exportfact_withdraw).provide(:broker) do
     return "this run's exportfact view came from #{source}, not from the broker" unless source == 'broker'
     return 'the run is limited by tags' unless Array(Puppet[:tags]).reject { |t| t.to_s.empty? }.empty?
     return 'the run is limited by skip_tags' unless Array(Puppet[:skip_tags]).reject { |t| t.to_s.empty? }.empty?
+
     nil
   end
 
   def client
-    PuppetX::Exportfact::Client.current
+    PuppetX::Exportfact::RunClient.current
   end
 
   # The withdrawal is the run's last word to the broker.

@@ -1,16 +1,10 @@
 # frozen_string_literal: true
 
 require 'spec_helper'
-require_relative '../../../../support/memory_broker'
 require_relative '../../../../support/apply'
 
 describe Puppet::Type.type(:exportfact_fact).provider(:broker) do
-  include ApplyHelpers
-
-  let(:broker) { MemoryBroker.new }
-
-  before(:each) { broker.setup_puppet }
-  after(:each) { broker.stop }
+  include_context 'with a memory broker'
 
   def fact(title, params = {})
     Puppet::Type.type(:exportfact_fact).new({ title: title }.merge(params))
@@ -84,7 +78,8 @@ describe Puppet::Type.type(:exportfact_fact).provider(:broker) do
   end
 
   it 'refuses a Sensitive value without publishing or showing it' do
-    resource = Puppet::Resource.new(:exportfact_fact, 'db.password', parameters: { value: 'hunter2-canary' }, sensitive_parameters: [:value])
+    resource = Puppet::Resource.new(:exportfact_fact, 'db.password', parameters: { value: 'hunter2-canary' },
+                                                                     sensitive_parameters: [:value])
     report = apply(resource.to_ral)
     expect(status(report, 'Exportfact_fact[db.password]').failed).to be(true)
     expect(log_text(report)).to include('refusing a Sensitive value')

@@ -1,24 +1,18 @@
 # frozen_string_literal: true
 
 require 'spec_helper'
-require_relative '../../../../support/memory_broker'
 require_relative '../../../../support/apply'
 
 describe Puppet::Type.type(:exportfact_withdraw).provider(:broker) do
-  include ApplyHelpers
-
-  let(:broker) { MemoryBroker.new }
+  include_context 'with a memory broker'
   let(:me) { MemoryBroker::CERTNAME }
 
-  before(:each) do
-    broker.setup_puppet
+  before do
     broker.facts['db.url'] = { 'value' => 'kept', 'version' => 1, 'exporter' => me }
     broker.facts['db.old'] = { 'value' => 'stale', 'version' => 3, 'exporter' => me }
     broker.facts['mq.host'] = { 'values' => { me => 'mq1', 'mq2.example.test' => 'mq2' }, 'multi' => true, 'version' => 2 }
     broker.facts['other.fact'] = { 'value' => 'theirs', 'version' => 1, 'exporter' => 'db2.example.test' }
   end
-
-  after(:each) { broker.stop }
 
   def withdraw(view_source = 'broker')
     Puppet::Type.type(:exportfact_withdraw).new(title: 'exportfact', view_source: view_source)
@@ -74,11 +68,15 @@ describe Puppet::Type.type(:exportfact_withdraw).provider(:broker) do
     expect(broker.facts).to have_key('db.old')
   end
 
-  it 'withdraws nothing in a run limited by skip_tags' do
-    Puppet[:skip_tags] = 'unrelated'
-    apply(declared, withdraw)
-    expect(broker.facts).to have_key('db.old')
-    expect(broker.calls).not_to include(['POST', '/v1/exports/prune'])
+  [[:tags, 'only_this'], [:skip_tags, 'unrelated']].each do |setting, value|
+    it "withdraws nothing, without asking, in a run limited by #{setting}" do
+      Puppet[setting] = value
+      withdraw_only = withdraw
+      withdraw_only.tag(value) if setting == :tags
+      apply(withdraw_only)
+      expect(broker.calls).to be_empty
+      expect(broker.facts).to have_key('db.old')
+    end
   end
 
   it 'is skipped when a publish of this run failed' do
