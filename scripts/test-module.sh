@@ -20,7 +20,15 @@ echo "== metadata.json"
 ruby -rjson -e 'm = JSON.parse(File.read("metadata.json")); %w[name version author summary license source dependencies].each { |k| abort("metadata.json lacks #{k}") unless m.key?(k) }'
 echo "== REFERENCE.md is generated from the sources"
 ref=$(mktemp)
+trap 'rm -f "$ref"' EXIT
 puppet strings generate --format markdown --out "$ref" >/dev/null
 diff -u REFERENCE.md "$ref" || { echo "FATAL: REFERENCE.md is stale: run 'puppet strings generate --format markdown' in puppet-module/" >&2; exit 1; }
-echo "== rspec"
+echo "== rspec on Puppet $(puppet --version)"
 rspec spec
+if [ "${EXPORTFACT_SKIP_PUPPET8:-}" = 1 ]; then
+  echo "== rspec on Puppet 8: skipped (EXPORTFACT_SKIP_PUPPET8=1)"
+else
+  echo "== rspec on Puppet 8 (Debian 13 chroot of scripts/puppet8-chroot.sh; needs root)"
+  bash ../scripts/puppet8-chroot.sh >/dev/null
+  ../scripts/puppet8.sh --command rspec spec
+fi

@@ -43,6 +43,13 @@ describe 'exportfact::secret' do
       end.to raise_error(Puppet::Error, %r{exportfact broker unreachable})
     end
 
+    it 'refuses to run when Puppet resolves Deferred values lazily (it would not keep them Sensitive)' do
+      Puppet[:preprocess_deferred] = false
+      expect { resolve(deferred('exportfact::secret', ['app.db_password'])) }
+        .to raise_error(Puppet::Error, %r{refusing to run with preprocess_deferred = false.*use exportfact_secret_file})
+      expect(broker.requests).to be_empty
+    end
+
     it 'checks options' do
       expect { resolve(deferred('exportfact::secret', ['app.db_password', { 'verison' => 2 }])) }
         .to raise_error(Puppet::ParseError, %r{unknown option\(s\) verison})

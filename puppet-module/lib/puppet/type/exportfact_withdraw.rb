@@ -41,8 +41,9 @@ Puppet::Type.newtype(:exportfact_withdraw) do
       is.nil? || is == :absent || is.empty?
     end
 
+    # Puppet 8 shows this in noop runs too (Puppet 7: "current_value ..., should be ...").
     def change_to_s(current, _desired)
-      "withdrew #{Array(current).join(', ')} (no longer declared in this node's catalog)"
+      "#{noop ? 'would withdraw' : 'withdrew'} #{Array(current).join(', ')} (no longer declared in this node's catalog)"
     end
 
     def should_to_s(value)

@@ -8,8 +8,8 @@ module PuppetX
     # Facter 4 drops a core fact when a custom fact of the same name is loaded, whatever its
     # weight, so a top-level fact must never take a core fact's name; Facter has no public
     # way to list core facts without resolving them all, hence the lists below, taken from
-    # Facter 4 (every OS; spec/unit/puppet_x/fact_names_spec.rb fails when the Facter it runs
-    # with knows one that is missing here). Other custom facts need no list: a top-level fact
+    # Facter 4 (every OS; spec/unit/puppet_x/exportfact/fact_names_spec.rb fails when the
+    # Facter it runs with knows one that is missing here). Other custom facts need no list: a top-level fact
     # resolves with weight -1, below any other resolution of its name.
     module FactNames
       RESERVED = %w[
@@ -19,7 +19,8 @@ module PuppetX
         title name module_name caller_module_name
       ].freeze
 
-      # Root names of Facter 4's core facts (`os` for `os.family`) and plain legacy facts.
+      # Root names of Facter 4's core facts (`os` for `os.family`) and plain legacy facts, as of
+      # Facter 4.3 (Puppet 7, Debian 12) and 4.10 (Puppet 8, Debian 13).
       CORE = %w[
         aio_agent_version architecture augeas augeasversion az_metadata bios_release_date bios_vendor
         bios_version blockdevices boardassettag boardmanufacturer boardproductname boardserialnumber
@@ -32,7 +33,7 @@ module PuppetX
         macosx_productversion_patch manufacturer memory memoryfree memoryfree_mb memorysize memorysize_mb
         mountpoints netmask netmask6 network network6 networking nim_type operatingsystem
         operatingsystemmajrelease operatingsystemrelease os osfamily partitions path physicalprocessorcount
-        processorcount processors productname ruby rubyplatform rubysitedir rubyversion scope6 selinux
+        processorcount processors productname productversion ruby rubyplatform rubysitedir rubyversion scope6 selinux
         selinux_config_mode selinux_config_policy selinux_current_mode selinux_enforced
         selinux_policyversion serialnumber solaris_zones ssh swapencrypted swapfree swapfree_mb swapsize
         swapsize_mb system32 system_profiler system_uptime timezone uptime uptime_days uptime_hours

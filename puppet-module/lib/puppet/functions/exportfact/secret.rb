@@ -17,6 +17,10 @@ require_relative '../../../puppet_x/exportfact/names'
 # reached, or the secret does not exist, the whole apply stops. `exportfact_secret_file` fails
 # only its own resource and dependents; prefer it where a file will do.
 #
+# On Puppet 8 set `preprocess_deferred = true` in `puppet.conf` (Puppet 7's default): with `false`,
+# Puppet 8's default, Puppet would not keep the result Sensitive (its digest, or the value,
+# would reach the report), so the function refuses to run.
+#
 # Errors name the secret, the HTTP status and the broker's error code, never the value.
 Puppet::Functions.create_function(:'exportfact::secret') do
   # Local types `Name` and `Key`: the rules of Exportfact::Name and Exportfact::Key, which a

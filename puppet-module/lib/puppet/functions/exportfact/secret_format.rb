@@ -16,6 +16,7 @@ require_relative '../../../puppet_x/exportfact/names'
 #
 # Like every Deferred function it runs before anything is applied: a failure stops the
 # whole apply (see `exportfact::secret`).
+# On Puppet 8 it needs `preprocess_deferred = true` (see `exportfact::secret`).
 Puppet::Functions.create_function(:'exportfact::secret_format') do
   # Local types `Name` and `Key`: the rules of Exportfact::Name and Exportfact::Key, which a
   # Deferred function cannot use on an agent (see PuppetX::Exportfact::Names::PUPPET_TYPES).

@@ -17,10 +17,23 @@ module PuppetX
         # resolves with a ScriptCompiler and no global scope).
         def self.check_deferred!(scope, fname)
           compiler = scope.respond_to?(:compiler) ? scope.compiler : nil
-          return if compiler.nil? || compiler.is_a?(Puppet::Parser::ScriptCompiler)
+          unless compiler.nil? || compiler.is_a?(Puppet::Parser::ScriptCompiler)
+            raise Puppet::ParseError, "#{fname}: call it through Deferred('#{fname}', [...]) so that it runs on the agent at apply time; " \
+                                      'called while compiling, the secret would land in the catalog'
+          end
+          check_preprocessed!(fname)
+        end
 
-          raise Puppet::ParseError, "#{fname}: call it through Deferred('#{fname}', [...]) so that it runs on the agent at apply time; " \
-                                    'called while compiling, the secret would land in the catalog'
+        # With `preprocess_deferred = false` (Puppet 8's default; Puppet 7's is true) Puppet
+        # resolves a Deferred value when it reaches the resource, unwraps a Sensitive result and
+        # does not mark the parameter sensitive (measured with Puppet 8.10): a file's report
+        # then shows the secret's SHA-256, other types the secret itself. Refused, with the fix.
+        def self.check_preprocessed!(fname)
+          return unless Puppet.settings.include?(:preprocess_deferred) && !Puppet[:preprocess_deferred]
+
+          raise Puppet::Error, "#{fname}: refusing to run with preprocess_deferred = false (Puppet 8's default): Puppet would not keep " \
+                               'the secret Sensitive, and it (or its digest) would reach the run\'s output and report. Set ' \
+                               'preprocess_deferred = true in puppet.conf on this node, or use exportfact_secret_file'
         end
 
         # @param cache [Hash] this run's answers (the function instance lives for one resolution)

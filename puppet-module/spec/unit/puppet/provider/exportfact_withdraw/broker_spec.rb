@@ -55,6 +55,7 @@ describe Puppet::Type.type(:exportfact_withdraw).provider(:broker) do
     Puppet[:noop] = true
     report = apply(declared, withdraw)
     expect(status(report, 'Exportfact_withdraw[exportfact]').events.map(&:status)).to eq(['noop'])
+    expect(log_text(report)).to match(%r{(current_value|would withdraw) .*db\.old.*\(noop\)})
     expect(broker.calls).not_to include(['POST', '/v1/exports/prune'])
     expect(broker.facts).to have_key('db.old')
   ensure
