@@ -50,7 +50,8 @@ if defined?(Puppet) && Puppet.respond_to?(:settings) && Puppet.settings.global_d
   end
 
   Facter.add(:exportfact_status) do
-    setcode { exportfact_view.status_fact }
+    # config_file: where exportfact.yaml is on this node, for the class exportfact::agent.
+    setcode { exportfact_view.status_fact.merge('config_file' => PuppetX::Exportfact::Config.default_path) }
   end
 
   if exportfact_config&.top_level_facts

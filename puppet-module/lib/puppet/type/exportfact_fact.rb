@@ -107,6 +107,8 @@ Puppet::Type.newtype(:exportfact_fact) do
     end
   end
 
+  autorequire(:file) { config_files }
+
   validate do
     check_address!
     if self[:ensure] != :absent && !@parameters.include?(:value)

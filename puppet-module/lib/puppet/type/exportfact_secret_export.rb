@@ -105,5 +105,5 @@ Puppet::Type.newtype(:exportfact_secret_export) do
     end
   end
 
-  autorequire(:file) { [self[:source]].compact }
+  autorequire(:file) { [self[:source], *config_files].compact }
 end

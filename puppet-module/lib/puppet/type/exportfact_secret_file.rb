@@ -178,7 +178,8 @@ Puppet::Type.newtype(:exportfact_secret_file) do
     end
   end
 
-  autorequire(:file) { [File.dirname(self[:path])] }
+  # Its folder, and exportfact.yaml (the class exportfact::agent may write it in the same run).
+  autorequire(:file) { [File.dirname(self[:path]), PuppetX::Exportfact::Config.default_path] }
   autorequire(:user) { [should(:owner)].compact.select { |o| o.is_a?(String) && !o.match?(%r{\A\d+\z}) } }
   autorequire(:group) { [should(:group)].compact.select { |g| g.is_a?(String) && !g.match?(%r{\A\d+\z}) } }
 

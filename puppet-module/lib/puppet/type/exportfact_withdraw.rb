@@ -1,5 +1,6 @@
 # frozen_string_literal: true
 
+require_relative '../../puppet_x/exportfact/config'
 require_relative '../../puppet_x/exportfact/published_fact'
 
 Puppet::Type.newtype(:exportfact_withdraw) do
@@ -60,6 +61,9 @@ Puppet::Type.newtype(:exportfact_withdraw) do
     catalog.resources.select { |r| PuppetX::Exportfact::PublishedFact::TYPES.include?(r.type) && r.should(:ensure) != :absent }
            .map { |r| [r[:category], r[:fact]] }.uniq
   end
+
+  # exportfact.yaml first (the class exportfact::agent may write it in the same run).
+  autorequire(:file) { [PuppetX::Exportfact::Config.default_path] }
 
   # Publish before withdrawing (the class `exportfact` also puts this resource in a stage
   # after `main`, so that a failure anywhere in `main` skips it).

@@ -27,10 +27,15 @@ module PuppetX
 
       attr_reader :urls, :connect_timeout, :read_timeout, :top_level_facts, :cache, :cache_file, :path, :warnings
 
+      # exportfact.yaml in this node's Puppet confdir (the class exportfact::agent writes it there).
+      def self.default_path
+        File.join(Puppet[:confdir], FILE_NAME)
+      end
+
       # @param path [String, nil] exportfact.yaml (default: in Puppet's confdir)
       # @param data [Hash, nil] settings given directly (tests)
       def self.load(path = nil, data: nil)
-        path ||= File.join(Puppet[:confdir], FILE_NAME)
+        path ||= default_path
         if data.nil?
           data = File.exist?(path) ? YAML.safe_load(File.read(path)) : {}
           data ||= {}

@@ -2,6 +2,7 @@
 
 require 'puppet'
 require 'puppet/parameter/boolean'
+require_relative 'config'
 require_relative 'names'
 
 module PuppetX
@@ -44,6 +45,12 @@ module PuppetX
       # each resource its own (`category.name`).
       def name
         key
+      end
+
+      # exportfact.yaml, which the class exportfact::agent may write in the same run: to be
+      # autorequired, so that publishing uses what it says.
+      def config_files
+        [Config.default_path]
       end
 
       # Raises unless the title or the parameters gave both halves of the address.
