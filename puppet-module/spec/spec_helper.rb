@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
-# Unit tests run with Debian's rspec-puppet (no gems needed):
+# Unit tests run with Debian's rspec-puppet (no gems needed), 2.9 with Puppet 7 (Debian 12)
+# and 4.0 with Puppet 8 (Debian 13: scripts/puppet8.sh --command rspec spec):
 #   cd puppet-module && rspec spec
 require 'tmpdir'
 require 'fileutils'
@@ -36,12 +37,20 @@ $LOAD_PATH.unshift(File.join(ExportfactSpec::MODULE_ROOT, 'lib'))
 RSpec.configure do |c|
   c.module_path = [ExportfactSpec.module_path, File.join(ExportfactSpec::MODULE_ROOT, 'examples')].join(File::PATH_SEPARATOR)
   c.setup_fixtures = false
-  c.manifest_dir = ExportfactSpec.manifest_dir
+  c.manifest_dir = ExportfactSpec.manifest_dir if c.respond_to?(:manifest_dir=) # rspec-puppet 2 only
+  c.manifest = File.join(ExportfactSpec.manifest_dir, 'site.pp')
+  # Puppet 8's defaults, on Puppet 7 too: an unknown variable is an error, so is what
+  # `strict` finds.
+  c.strict_variables = true
   c.default_facts = {
     'networking' => { 'fqdn' => 'node1.example.test', 'hostname' => 'node1' },
     'os' => { 'family' => 'Debian' },
   }
-  c.before(:each) do
-    Puppet[:strict] = :warning
+  c.before do
+    Puppet[:strict] = :error
+  end
+  # Each example has its own broker: no client of the run outlives it.
+  c.after do
+    PuppetX::Exportfact::RunClient.reset if defined?(PuppetX::Exportfact::RunClient)
   end
 end

@@ -86,10 +86,11 @@ node '${B}' {
       expect(succeeded(r), explain(r)).to.equal(true);
       expect(r.output, explain(r)).to.include(`Downloaded certificate for ${r.node}`);
     }
-    // pluginsync: the module's fact, type, provider and functions under each agent's vardir/lib.
+    // pluginsync: the module's fact, type, provider and Deferred function under each agent's
+    // vardir/lib (the gates are Puppet-language functions: they run on the server only).
     for (const n of [a, b]) {
       for (const f of ['facter/exportfact.rb', 'puppet/type/exportfact_fact.rb', 'puppet/provider/exportfact_fact/broker.rb',
-        'puppet/functions/exportfact/ready.rb', 'puppet_x/exportfact/client.rb']) {
+        'puppet/functions/exportfact/secret.rb', 'puppet_x/exportfact/client.rb']) {
         const file = path.join(n.vardir, 'lib', f);
         expect(fs.existsSync(file), `${n.name}: ${file} not delivered by pluginsync`).to.equal(true);
         expect(fs.readFileSync(file, 'utf8')).to.equal(fs.readFileSync(path.join(MODULE_DIR, 'lib', f), 'utf8'));

@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, DevCa, EXAMPLES_DIR, PuppetNode, explain, freePort, makeModulepath, runInPairs, succeeded, tempDir, removeTempDir } from './support';
+import { BrokerProcess, DevCa, EXAMPLES_DIR, PuppetNode, explain, freePort, makeModulepath, runInPairs, succeeded, tempDir, removeTempDir, puppetRuntimes } from './support';
 
 const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
 const DB = 'db.outage.test';
@@ -20,86 +20,90 @@ const freshCode = (dir: string) => ({ code: `
     file { '${dir}/reader.conf': content => exportfact::value('db.keystone_url') }
   }` });
 
-describe('puppet module: broker unreachable', function () {
-  this.timeout(600000);
-  let root: string;
-  let broker: BrokerProcess;
-  let n: Record<string, PuppetNode>;
+for (const puppet of puppetRuntimes()) {
+  describe(`puppet module: broker unreachable (${puppet.label})`, function () {
+    this.timeout(600000);
+    let root: string;
+    let broker: BrokerProcess;
+    let n: Record<string, PuppetNode>;
 
-  before(async () => {
-    root = tempDir('outage');
-    const ca = await DevCa.init(path.join(root, 'ca'), [DB, MQ, KS, FRESH]);
-    broker = await BrokerProcess.start(ca, path.join(root, 'data'));
-    const modulepath = makeModulepath(root);
-    const roles: Record<string, string[]> = { [DB]: ['database'], [MQ]: ['mq'], [KS]: ['keystone'], [FRESH]: [] };
-    n = {};
-    for (const name of [DB, MQ, KS, FRESH]) {
-      n[name] = new PuppetNode(name, root, ca, modulepath);
-      n[name].setup(broker.url, { 'kickstack::roles': roles[name] });
-    }
-    for (const r of await runInPairs([n[DB], n[MQ]], SITE)) expect(succeeded(r), explain(r)).to.equal(true);
-    const ks = await n[KS].apply(SITE);
-    expect(succeeded(ks), explain(ks)).to.equal(true);
-    expect(fs.existsSync(path.join(n[KS].serviceRoot, 'keystone.conf'))).to.equal(true);
-  });
-
-  after(async () => {
-    await broker?.stop();
-    removeTempDir(root);
-  });
-
-  describe('while the broker is down', () => {
-    before(async () => {
-      await broker.stop();
-    });
-
-    it('a node with a cache goes on with it, says how old it is, keeps its gates open and withdraws nothing', async () => {
-      const conf = fs.readFileSync(path.join(n[KS].serviceRoot, 'keystone.conf'), 'utf8');
-      const r = await n[KS].apply(SITE);
-      // The run goes on; only the publishing resource fails (it cannot reach the broker).
-      expect(r.code, explain(r)).to.be.oneOf([4, 6]);
-      expect(r.output).to.match(/Warning: exportfact: broker unreachable, using the cached view from \S+ \(\d+[smhd] old\)/);
-      expect(r.output).to.match(/Exportfact_fact\[keystone\.url\].*exportfact: cannot publish keystone\.url: exportfact broker unreachable/);
-      expect(r.output).to.not.include('waits for');
-      expect(r.output).to.not.include('withdrew');
-      expect(fs.readFileSync(path.join(n[KS].serviceRoot, 'keystone.conf'), 'utf8')).to.equal(conf);
-    });
-
-    it('a node without a cache sees no exportfact facts; its gated role waits and the run does not fail', async () => {
-      const r = await n[FRESH].apply(freshCode(n[FRESH].dir));
-      expect(succeeded(r), explain(r)).to.equal(true);
-      expect(r.output).to.include('Warning: exportfact: broker unreachable and no cached view');
-      expect(r.output).to.include('exportfact: role::reader waits for db.keystone_url (absent) (exportfact view from none)');
-      expect(fs.existsSync(n[FRESH].cacheFile)).to.equal(false);
-    });
-
-    it('a database node that cannot publish does not withdraw either', async () => {
-      const r = await n[DB].apply(SITE);
-      expect(r.code, explain(r)).to.be.oneOf([4, 6]);
-      expect(r.output).to.not.include('withdrew');
-    });
-  });
-
-  describe('when the broker is back', () => {
-    before(async () => {
-      await broker.start();
-    });
-
-    it('nothing was withdrawn: the cached node is steady and the fresh node opens its gate', async () => {
+    before(async function () {
+      this.timeout(1800000); // the Puppet 8 chroot is built once per machine
+      await puppet.prepare();
+      root = tempDir('outage');
+      const ca = await DevCa.init(path.join(root, 'ca'), [DB, MQ, KS, FRESH]);
+      broker = await BrokerProcess.start(ca, path.join(root, 'data'));
+      const modulepath = makeModulepath(root);
+      const roles: Record<string, string[]> = { [DB]: ['database'], [MQ]: ['mq'], [KS]: ['keystone'], [FRESH]: [] };
+      n = {};
+      for (const name of [DB, MQ, KS, FRESH]) {
+        n[name] = new PuppetNode(name, root, ca, modulepath, puppet);
+        n[name].setup(broker.url, { 'kickstack::roles': roles[name] });
+      }
+      for (const r of await runInPairs([n[DB], n[MQ]], SITE)) expect(succeeded(r), explain(r)).to.equal(true);
       const ks = await n[KS].apply(SITE);
-      expect(ks.code, explain(ks)).to.equal(0);
-      const fresh = await n[FRESH].apply(freshCode(n[FRESH].dir));
-      expect(succeeded(fresh), explain(fresh)).to.equal(true);
-      expect(fresh.output).to.not.include('waits for');
-      expect(fs.readFileSync(path.join(n[FRESH].dir, 'reader.conf'), 'utf8')).to.equal('mysql://db.outage.test/keystone');
+      expect(succeeded(ks), explain(ks)).to.equal(true);
+      expect(fs.existsSync(path.join(n[KS].serviceRoot, 'keystone.conf'))).to.equal(true);
     });
 
-    it('fails over to the next URL when the first does not answer', async () => {
-      const dead = `https://127.0.0.1:${await freePort()}`;
-      n[KS].setBroker([dead, broker.url], { connect_timeout: 1 });
-      const r = await n[KS].apply(SITE);
-      expect(r.code, explain(r)).to.equal(0);
-      expect(r.output).to.not.include('broker unreachable');
+    after(async () => {
+      await broker?.stop();
+      removeTempDir(root);
+    });
+
+    describe('while the broker is down', () => {
+      before(async () => {
+        await broker.stop();
+      });
+
+      it('a node with a cache goes on with it, says how old it is, keeps its gates open and withdraws nothing', async () => {
+        const conf = fs.readFileSync(path.join(n[KS].serviceRoot, 'keystone.conf'), 'utf8');
+        const r = await n[KS].apply(SITE);
+        // The run goes on; only the publishing resource fails (it cannot reach the broker).
+        expect(r.code, explain(r)).to.be.oneOf([4, 6]);
+        expect(r.output).to.match(/Warning: exportfact: broker unreachable, using the cached view from \S+ \(\d+[smhd] old\)/);
+        expect(r.output).to.match(/Exportfact_fact\[keystone\.url\].*exportfact: cannot publish keystone\.url: exportfact broker unreachable/);
+        expect(r.output).to.not.include('waits for');
+        expect(r.output).to.not.include('withdrew');
+        expect(fs.readFileSync(path.join(n[KS].serviceRoot, 'keystone.conf'), 'utf8')).to.equal(conf);
+      });
+
+      it('a node without a cache sees no exportfact facts; its gated role waits and the run does not fail', async () => {
+        const r = await n[FRESH].apply(freshCode(n[FRESH].dir));
+        expect(succeeded(r), explain(r)).to.equal(true);
+        expect(r.output).to.include('Warning: exportfact: broker unreachable and no cached view');
+        expect(r.output).to.include('exportfact: role::reader waits for db.keystone_url (absent) (exportfact view from none)');
+        expect(fs.existsSync(n[FRESH].cacheFile)).to.equal(false);
+      });
+
+      it('a database node that cannot publish does not withdraw either', async () => {
+        const r = await n[DB].apply(SITE);
+        expect(r.code, explain(r)).to.be.oneOf([4, 6]);
+        expect(r.output).to.not.include('withdrew');
+      });
+    });
+
+    describe('when the broker is back', () => {
+      before(async () => {
+        await broker.start();
+      });
+
+      it('nothing was withdrawn: the cached node is steady and the fresh node opens its gate', async () => {
+        const ks = await n[KS].apply(SITE);
+        expect(ks.code, explain(ks)).to.equal(0);
+        const fresh = await n[FRESH].apply(freshCode(n[FRESH].dir));
+        expect(succeeded(fresh), explain(fresh)).to.equal(true);
+        expect(fresh.output).to.not.include('waits for');
+        expect(fs.readFileSync(path.join(n[FRESH].dir, 'reader.conf'), 'utf8')).to.equal('mysql://db.outage.test/keystone');
+      });
+
+      it('fails over to the next URL when the first does not answer', async () => {
+        const dead = `https://127.0.0.1:${await freePort()}`;
+        n[KS].setBroker([dead, broker.url], { connect_timeout: 1 });
+        const r = await n[KS].apply(SITE);
+        expect(r.code, explain(r)).to.equal(0);
+        expect(r.output).to.not.include('broker unreachable');
+      });
     });
   });
-});
+}

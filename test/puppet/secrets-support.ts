@@ -1,10 +1,7 @@
 /** What test/puppet/secrets.test.ts needs beyond ./support: a broker with a policy, and `puppet facts` for a node. */
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, type DevCa, MODULE_DIR, type PuppetNode, REPO } from './support';
-
-const FIXTURES = path.join(REPO, 'test', 'puppet', 'fixtures');
+import { BrokerProcess, type DevCa, MODULE_DIR, type PuppetNode } from './support';
 
 /** The shared broker process, its data and key files in `dir`, with an access policy. */
 export const SecretsBroker = {
@@ -12,21 +9,10 @@ export const SecretsBroker = {
 };
 
 /** `puppet facts show` for a node, with the module's facts (as its agent would resolve them). */
-export function puppetFacts(node: PuppetNode): Promise<{ code: number; output: string }> {
+export async function puppetFacts(node: PuppetNode): Promise<{ code: number; output: string }> {
   const args = ['facts', 'show', '--confdir', node.confdir, '--factpath', path.join(MODULE_DIR, 'lib', 'facter'), '--render-as', 'json'];
-  const env = {
-    ...process.env,
-    RUBYOPT: `-r${path.join(FIXTURES, 'facter-preload.rb')}`,
-    EXPORTFACT_TEST_FACTER_CONF: path.join(FIXTURES, 'facter.conf'),
-  };
-  return new Promise((resolve, reject) => {
-    const child = spawn('puppet', args, { env, cwd: node.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d) => (output += d));
-    child.stderr.on('data', (d) => (output += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, output }));
-  });
+  const r = await node.puppetCommand(args);
+  return { code: r.code, output: r.stdout + r.stderr };
 }
 
 /** Every file under dir (recursively) whose bytes contain needle, as paths relative to dir. */

@@ -71,6 +71,40 @@ class Semaphore {
 }
 const puppetSlots = new Semaphore(2);
 
+/**
+ * A Puppet to run nodes with: the machine's own (Debian 12: Puppet 7), or Puppet 8 from a
+ * Debian 13 chroot (scripts/puppet8-chroot.sh builds it once and caches it;
+ * scripts/puppet8.sh runs `puppet` in it with the same paths, see there).
+ */
+export interface PuppetRuntime {
+  /** Shown in the suite's title, e.g. "Puppet 8". */
+  readonly label: string;
+  /** The `puppet` command. */
+  readonly command: string;
+  /** Makes the runtime ready (may take minutes the first time on a machine). */
+  prepare(): Promise<void>;
+}
+
+export const HOST_PUPPET: PuppetRuntime = {
+  label: 'Puppet 7',
+  command: 'puppet',
+  prepare: async () => {},
+};
+
+export const PUPPET8: PuppetRuntime = {
+  label: 'Puppet 8',
+  command: path.join(REPO, 'scripts', 'puppet8.sh'),
+  prepare: async () => {
+    const r = await run('bash', [path.join(REPO, 'scripts', 'puppet8-chroot.sh')]);
+    if (r.code !== 0) throw new Error(`the Puppet 8 chroot could not be built (scripts/puppet8-chroot.sh):\n${r.stderr}`);
+  },
+};
+
+/** The Puppets the module's main suites run on: both, unless EXPORTFACT_SKIP_PUPPET8=1. */
+export function puppetRuntimes(): PuppetRuntime[] {
+  return process.env.EXPORTFACT_SKIP_PUPPET8 === '1' ? [HOST_PUPPET] : [HOST_PUPPET, PUPPET8];
+}
+
 /** The dev CA of one test file, with an ssldir per node. */
 export class DevCa {
   constructor(readonly dir: string) {}
@@ -163,7 +197,7 @@ export interface RunResult {
 /** One simulated node: confdir, vardir, codedir, Hiera data, ssldir from the dev CA. */
 export class PuppetNode {
   readonly dir: string;
-  constructor(readonly name: string, readonly root: string, readonly ca: DevCa, readonly modulepath: string) {
+  constructor(readonly name: string, readonly root: string, readonly ca: DevCa, readonly modulepath: string, readonly puppet: PuppetRuntime = HOST_PUPPET) {
     this.dir = path.join(root, 'nodes', name);
   }
 
@@ -175,7 +209,8 @@ export class PuppetNode {
   /** Where the Kickstack example "installs" its services on this node. */
   get serviceRoot(): string { return path.join(this.dir, 'srv'); }
 
-  setup(brokerUrls: string | string[], hiera: Record<string, unknown> = {}, extraConfig: Record<string, unknown> = {}): void {
+  /** @param settings more Puppet settings for the node's puppet.conf ([main]) */
+  setup(brokerUrls: string | string[], hiera: Record<string, unknown> = {}, extraConfig: Record<string, unknown> = {}, settings: Record<string, string> = {}): void {
     for (const d of [this.confdir, this.vardir, path.join(this.dir, 'hieradata'), path.join(this.dir, 'code')]) fs.mkdirSync(d, { recursive: true });
     fs.writeFileSync(path.join(this.confdir, 'puppet.conf'), [
       '[main]',
@@ -190,6 +225,7 @@ export class PuppetNode {
       `hiera_config = ${path.join(this.confdir, 'hiera.yaml')}`,
       `pluginfactdest = ${this.factsd}`,
       'server = localhost',
+      ...Object.entries(settings).map(([k, v]) => `${k} = ${v}`),
       '',
     ].join('\n'));
     fs.writeFileSync(path.join(this.confdir, 'hiera.yaml'), [
@@ -224,16 +260,21 @@ export class PuppetNode {
     const args = ['apply', '--confdir', this.confdir, '--modulepath', this.modulepath, '--detailed-exitcodes', '--color=false', ...flags];
     if (manifest.code !== undefined) args.push('-e', manifest.code);
     else args.push(manifest.file!);
+    const r = await this.puppetCommand(args);
+    const output = r.stdout + r.stderr;
+    const lines = output.split('\n').filter((l) => l.trim() !== '' && !l.includes('/proc/1/environ'));
+    if (process.env.EXPORTFACT_TEST_VERBOSE) console.log(`--- ${this.name} (exit ${r.code})\n${lines.join('\n')}`);
+    return { node: this.name, code: r.code, output: lines.join('\n'), lines };
+  }
+
+  /** Runs this node's `puppet` with the test fixtures' Facter settings, two at a time. */
+  puppetCommand(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
     const env = {
       ...process.env,
       RUBYOPT: `-r${path.join(FIXTURES, 'facter-preload.rb')}`,
       EXPORTFACT_TEST_FACTER_CONF: path.join(FIXTURES, 'facter.conf'),
     };
-    const r = await puppetSlots.use(() => run('puppet', args, { env, cwd: this.dir }));
-    const output = r.stdout + r.stderr;
-    const lines = output.split('\n').filter((l) => l.trim() !== '' && !l.includes('/proc/1/environ'));
-    if (process.env.EXPORTFACT_TEST_VERBOSE) console.log(`--- ${this.name} (exit ${r.code})\n${lines.join('\n')}`);
-    return { node: this.name, code: r.code, output: lines.join('\n'), lines };
+    return puppetSlots.use(() => run(this.puppet.command, args, { env, cwd: this.dir }));
   }
 
   lastReport(): string {

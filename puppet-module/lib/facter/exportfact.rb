@@ -27,12 +27,12 @@ end
 
 if defined?(Puppet) && Puppet.respond_to?(:settings) && Puppet.settings.global_defaults_initialized?
   begin
-    require_relative '../puppet_x/exportfact/view'
+    require_relative '../puppet_x/exportfact/view_source'
     require_relative '../puppet_x/exportfact/fact_names'
 
     exportfact_config = PuppetX::Exportfact::Config.load
     exportfact_config.warnings.each { |w| Puppet.warning("exportfact: #{w}") }
-    exportfact_view = PuppetX::Exportfact::View.current
+    exportfact_view = PuppetX::Exportfact::ViewSource.current
   rescue StandardError => e
     # Never stop the catalog: a broken exportfact.yaml or ssldir shows in the status fact.
     Puppet.warning("exportfact: facts unavailable: #{e.message}")
@@ -50,7 +50,8 @@ if defined?(Puppet) && Puppet.respond_to?(:settings) && Puppet.settings.global_d
   end
 
   Facter.add(:exportfact_status) do
-    setcode { exportfact_view.status_fact }
+    # config_file: where exportfact.yaml is on this node, for the class exportfact::agent.
+    setcode { exportfact_view.status_fact.merge('config_file' => PuppetX::Exportfact::Config.default_path) }
   end
 
   if exportfact_config&.top_level_facts

@@ -1,96 +1,58 @@
 # frozen_string_literal: true
 
 require 'spec_helper'
-require_relative '../support/secret_broker'
+require_relative '../support/deferred'
 
-# Called while compiling (rspec-puppet compiles a catalog), the functions refuse to run.
 describe 'exportfact::secret' do
-  it { is_expected.to run.with_params('app.db_password').and_raise_error(Puppet::ParseError, %r{call it through Deferred\('exportfact::secret'}) }
+  # Called while compiling (rspec-puppet compiles a catalog), the function refuses to run.
+  compiling = %r{call it through Deferred\('exportfact::secret'}
+  it { is_expected.to run.with_params('app.db_password').and_raise_error(Puppet::ParseError, compiling) }
   it { is_expected.to run.with_params('App.x').and_raise_error(ArgumentError, %r{expects}) }
-end
 
-describe 'exportfact::secret_format' do
-  it { is_expected.to run.with_params('x%s', 'app.db_password').and_raise_error(Puppet::ParseError, %r{through Deferred}) }
-end
+  context 'when resolved as a Deferred value on the agent' do
+    include_context 'with Deferred values resolved on the agent'
 
-# Through Deferred, as the agent resolves it (a ScriptCompiler), against a fake broker.
-describe 'exportfact secret functions, resolved as Deferred values' do
-  let(:broker) { SecretBroker.new }
-  let(:canary) { 'CANARY-fn-5e11' }
-  let(:env) { Puppet::Node::Environment.create(:production, [ExportfactSpec.module_path]) }
-
-  before(:each) do
-    broker.setup_puppet
-    broker.secrets['app.db_password'] = { 'value' => canary, 'version' => 2 }
-  end
-
-  after(:each) { broker.stop }
-
-  def deferred(name, args)
-    Puppet::Pops::Types::TypeFactory.deferred.create(name, args)
-  end
-
-  # Resolves the values with one compiler, as Puppet does for one catalog.
-  def resolve(*values)
-    Puppet.override(current_environment: env, loaders: Puppet::Pops::Loaders.new(env)) do
-      compiler = Puppet::Parser::ScriptCompiler.new(env, SecretBroker::CERTNAME, true)
-      values.map { |v| Puppet::Pops::Evaluator::DeferredResolver.resolve(v, compiler) }
+    it 'returns the secret as Sensitive, by key or by category and name' do
+      by_key, by_name = resolve(deferred('exportfact::secret', ['app.db_password']),
+                                deferred('exportfact::secret', ['app', 'db_password']))
+      expect([sensitive?(by_key), sensitive?(by_name)]).to eq([true, true])
+      expect([by_key.unwrap, by_name.unwrap]).to eq([canary, canary])
+      expect(by_key.to_s).not_to include(canary)
+      expect(broker.requests.count).to eq(1) # cached for the run
+      expect(broker.requests.first[:cn]).to eq(MemoryBroker::CERTNAME)
     end
-  end
 
-  def sensitive?(v)
-    v.is_a?(Puppet::Pops::Types::PSensitiveType::Sensitive)
-  end
+    it 'pins a version or generates if absent' do
+      resolve(deferred('exportfact::secret', ['app.db_password', { 'version' => 2 }]))
+      expect(broker.requests.last[:path]).to eq('/v1/secrets/app/db_password')
+      options = { 'generate' => { 'length' => 16, 'alphabet' => 'alnum' } }
+      generated = resolve(deferred('exportfact::secret', ['app.fresh', options])).first
+      expect(generated.unwrap).to eq('G' * 16)
+      expect(JSON.parse(broker.requests.last[:body])).to eq('length' => 16, 'alphabet' => 'alnum')
+    end
 
-  it 'returns the secret as Sensitive, by key or by category and name' do
-    a, b = resolve(deferred('exportfact::secret', ['app.db_password']), deferred('exportfact::secret', ['app', 'db_password']))
-    expect([sensitive?(a), sensitive?(b)]).to eq([true, true])
-    expect([a.unwrap, b.unwrap]).to eq([canary, canary])
-    expect(a.to_s).not_to include(canary)
-    expect(broker.requests.count).to eq(1) # cached for the run
-    expect(broker.requests.first[:cn]).to eq(SecretBroker::CERTNAME)
-  end
+    it 'fails with the status and the API code, never the value' do
+      expected = %r{exportfact::secret: exportfact: cannot fetch secret app.missing: GET \S+ answered 404 secret_not_found: no sensitive}
+      expect { resolve(deferred('exportfact::secret', ['app.missing'])) }.to raise_error(Puppet::Error, expected)
+    end
 
-  it 'pins a version or generates if absent' do
-    resolve(deferred('exportfact::secret', ['app.db_password', { 'version' => 2 }]))
-    expect(broker.requests.last[:path]).to eq('/v1/secrets/app/db_password')
-    g = resolve(deferred('exportfact::secret', ['app.fresh', { 'generate' => { 'length' => 16, 'alphabet' => 'alnum' } }])).first
-    expect(g.unwrap).to eq('G' * 16)
-    expect(JSON.parse(broker.requests.last[:body])).to eq('length' => 16, 'alphabet' => 'alnum')
-  end
+    it 'fails clearly when the broker is unreachable' do
+      broker.setup_puppet(url: 'https://127.0.0.1:9')
+      expect do
+        resolve(deferred('exportfact::secret', ['app.db_password']))
+      end.to raise_error(Puppet::Error, %r{exportfact broker unreachable})
+    end
 
-  it 'fails with the status and the API code, never the value' do
-    expect { resolve(deferred('exportfact::secret', ['app.missing'])) }
-      .to raise_error(Puppet::Error, %r{exportfact::secret: exportfact: cannot fetch secret app.missing: GET \S+ answered 404 secret_not_found: no sensitive fact app.missing})
-  end
+    it 'refuses to run when Puppet resolves Deferred values lazily (it would not keep them Sensitive)' do
+      Puppet[:preprocess_deferred] = false
+      expect { resolve(deferred('exportfact::secret', ['app.db_password'])) }
+        .to raise_error(Puppet::Error, %r{refusing to run with preprocess_deferred = false.*use exportfact_secret_file})
+      expect(broker.requests).to be_empty
+    end
 
-  it 'fails clearly when the broker is unreachable' do
-    broker.setup_puppet(url: 'https://127.0.0.1:9')
-    expect { resolve(deferred('exportfact::secret', ['app.db_password'])) }.to raise_error(Puppet::Error, %r{exportfact broker unreachable})
-  end
-
-  it 'checks options' do
-    expect { resolve(deferred('exportfact::secret', ['app.db_password', { 'verison' => 2 }])) }.to raise_error(Puppet::ParseError, %r{unknown option\(s\) verison})
-  end
-
-  it 'formats a connection string around a secret (%u percent-encodes)' do
-    broker.secrets['app.db_password']['value'] = 'a@b:c/d'
-    v = resolve(deferred('exportfact::secret_format', ['mysql+pymysql://nova:%u@db/nova', 'app.db_password'])).first
-    expect(sensitive?(v)).to be(true)
-    expect(v.unwrap).to eq('mysql+pymysql://nova:a%40b%3Ac%2Fd@db/nova')
-    w = resolve(deferred('exportfact::secret_format', ['pw=%s;', 'app', 'db_password'])).first
-    expect(w.unwrap).to eq('pw=a@b:c/d;')
-  end
-
-  it 'formats nested Deferred secrets' do
-    broker.secrets['mq.user'] = { 'value' => 'nova', 'version' => 1 }
-    v = resolve(deferred('exportfact::secret_format', ['amqp://%u:%u@mq/', deferred('exportfact::secret', ['mq.user']),
-                                                       deferred('exportfact::secret', ['app.db_password'])])).first
-    expect(v.unwrap).to eq("amqp://nova:#{canary}@mq/")
-  end
-
-  it 'refuses a format whose placeholders do not match the secrets' do
-    expect { resolve(deferred('exportfact::secret_format', ['no placeholder', 'app.db_password'])) }
-      .to raise_error(Puppet::ParseError, %r{0 placeholder\(s\) for 1})
+    it 'checks options' do
+      expect { resolve(deferred('exportfact::secret', ['app.db_password', { 'verison' => 2 }])) }
+        .to raise_error(Puppet::ParseError, %r{unknown option\(s\) verison})
+    end
   end
 end

@@ -1,6 +1,8 @@
 # frozen_string_literal: true
 
 require 'json'
+require_relative '../../puppet_x/exportfact/published_fact'
+require_relative '../../puppet_x/exportfact/values'
 
 Puppet::Type.newtype(:exportfact_fact) do
   @doc = <<-DOC
@@ -38,14 +40,7 @@ Puppet::Type.newtype(:exportfact_fact) do
       }
   DOC
 
-  NAME_RE = %r{\A[a-z][a-z0-9_]*\z}.freeze
-
-  def self.title_patterns
-    [
-      [%r{\A([a-z][a-z0-9_]*)[./]([a-z][a-z0-9_]*)\z}, [[:category], [:fact]]],
-      [%r{(.*)}m, [[:fact]]],
-    ]
-  end
+  include PuppetX::Exportfact::PublishedFact
 
   ensurable do
     desc 'Whether this node publishes the fact (`present`) or has withdrawn it (`absent`).'
@@ -54,33 +49,24 @@ Puppet::Type.newtype(:exportfact_fact) do
 
     def change_to_s(current, desired)
       case desired
-      when :present then "published #{resource.sensitive_value? ? '[redacted]' : PuppetX::Exportfact::Values.canonical(resource.should(:value))}" \
-                         "#{resource[:multi] ? ' (per-node)' : ''}"
+      when :present then "published #{resource.shown_value}#{resource[:multi] ? ' (per-node)' : ''}"
       when :absent then 'withdrawn'
       else super
       end
     end
   end
 
-  newparam(:category, namevar: true) do
+  newparam(:category, namevar: true, parent: PuppetX::Exportfact::PublishedFact::NameParameter) do
     desc 'The category (the old module\'s `category`): Facter-style, `^[a-z][a-z0-9_]*$`, at most 64 characters.'
-    validate do |v|
-      raise ArgumentError, "exportfact_fact: category #{v.inspect} must match ^[a-z][a-z0-9_]*$ and be at most 64 characters" unless v.is_a?(String) && v.match?(NAME_RE) && v.length <= 64
-    end
   end
 
-  newparam(:fact, namevar: true) do
+  newparam(:fact, namevar: true, parent: PuppetX::Exportfact::PublishedFact::NameParameter) do
     desc 'The fact\'s name within its category: Facter-style, `^[a-z][a-z0-9_]*$`, at most 64 characters.'
-    validate do |v|
-      raise ArgumentError, "exportfact_fact: fact name #{v.inspect} must match ^[a-z][a-z0-9_]*$ and be at most 64 characters" unless v.is_a?(String) && v.match?(NAME_RE) && v.length <= 64
-    end
   end
 
-  newparam(:multi, boolean: true) do
+  newparam(:multi, boolean: true, parent: Puppet::Parameter::Boolean) do
     desc 'Per-node fact: every exporting node has its own value; readers see `{certname => value}`.'
-    newvalues(:true, :false)
     defaultto :false
-    munge { |v| [true, :true, 'true'].include?(v) }
   end
 
   newproperty(:value) do
@@ -93,15 +79,18 @@ Puppet::Type.newtype(:exportfact_fact) do
 
     validate do |v|
       raise ArgumentError, 'exportfact_fact: value must not be undef' if v.nil? || v == :undef
+
       if v.is_a?(Puppet::Pops::Types::PSensitiveType::Sensitive)
-        raise ArgumentError, 'exportfact_fact: refusing a Sensitive value: a value in a manifest lands in the catalog; secrets are generated and kept by the broker'
+        raise ArgumentError, 'exportfact_fact: refusing a Sensitive value: a value in a manifest lands in the catalog; ' \
+                             'secrets are generated and kept by the broker'
       end
+
       begin
         JSON.generate(v)
       rescue StandardError => e
         raise ArgumentError, "exportfact_fact: value is not JSON-compatible: #{e.message}"
       end
-      bad = PuppetX::Exportfact::Values.invalid(v) if defined?(PuppetX::Exportfact::Values)
+      bad = PuppetX::Exportfact::Values.invalid(v)
       raise ArgumentError, "exportfact_fact: #{bad}" if bad
     end
 
@@ -110,18 +99,18 @@ Puppet::Type.newtype(:exportfact_fact) do
     end
 
     def change_to_s(current, desired)
-      show = ->(v) { resource.sensitive_value? ? '[redacted]' : PuppetX::Exportfact::Values.canonical(v) }
       if current.nil? || current == :absent
-        "published #{show.call(desired)}"
+        "published #{resource.shown_value(desired)}"
       else
-        "changed #{show.call(current)} to #{show.call(desired)}"
+        "changed #{resource.shown_value(current)} to #{resource.shown_value(desired)}"
       end
     end
   end
 
+  autorequire(:file) { config_files }
+
   validate do
-    raise ArgumentError, "exportfact_fact[#{self[:name] || title}]: category is required (title 'category.name' or parameter category)" unless self[:category]
-    raise ArgumentError, "exportfact_fact[#{title}]: fact is required (title 'category.name' or parameter fact)" unless self[:fact]
+    check_address!
     if self[:ensure] != :absent && !@parameters.include?(:value)
       raise ArgumentError, "exportfact_fact[#{title}]: value is required unless ensure => absent"
     end
@@ -129,7 +118,7 @@ Puppet::Type.newtype(:exportfact_fact) do
 
   # A Sensitive value in a manifest is refused by the provider (this resource fails,
   # not the run); its value stays redacted in logs.
-  def set_sensitive_parameters(sensitive_parameters)
+  def set_sensitive_parameters(sensitive_parameters) # rubocop:disable Naming/AccessorMethodName -- Puppet::Type's method, overridden
     @sensitive_value = sensitive_parameters.include?(:value)
     super
   end
@@ -138,16 +127,8 @@ Puppet::Type.newtype(:exportfact_fact) do
     @sensitive_value ? true : false
   end
 
-  # The category and name as the broker knows them.
-  def key
-    "#{self[:category]}.#{self[:fact]}"
-  end
-
-  # With two namevars Puppet has no single `name`; prefetch keys resources by it, so give
-  # each resource its own (`category.name`).
-  def name
-    key
+  # The value as change messages show it: canonical JSON, or `[redacted]`.
+  def shown_value(value = should(:value))
+    sensitive_value? ? '[redacted]' : PuppetX::Exportfact::Values.canonical(value)
   end
 end
-
-require_relative '../../puppet_x/exportfact/values'

@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require_relative '../../puppet_x/exportfact/secrets'
+require_relative '../../puppet_x/exportfact/published_fact'
 
 Puppet::Type.newtype(:exportfact_secret_export) do
   @doc = <<-DOC
@@ -32,12 +32,7 @@ Puppet::Type.newtype(:exportfact_secret_export) do
       }
   DOC
 
-  def self.title_patterns
-    [
-      [%r{\A([a-z][a-z0-9_]*)[./]([a-z][a-z0-9_]*)\z}, [[:category], [:fact]]],
-      [%r{(.*)}m, [[:fact]]],
-    ]
-  end
+  include PuppetX::Exportfact::PublishedFact
 
   ensurable do
     desc 'Whether this node publishes the secret (`present`) or has withdrawn it (`absent`).'
@@ -53,42 +48,32 @@ Puppet::Type.newtype(:exportfact_secret_export) do
     end
   end
 
-  newparam(:category, namevar: true) do
+  newparam(:category, namevar: true, parent: PuppetX::Exportfact::PublishedFact::NameParameter) do
     desc 'The category: Facter-style, `^[a-z][a-z0-9_]*$`, at most 64 characters.'
-    validate do |v|
-      raise ArgumentError, "exportfact_secret_export: category #{v.inspect} must match ^[a-z][a-z0-9_]*$ and be at most 64 characters" unless
-        v.is_a?(String) && v.match?(PuppetX::Exportfact::Secrets::NAME_RE) && v.length <= 64
-    end
   end
 
-  newparam(:fact, namevar: true) do
+  newparam(:fact, namevar: true, parent: PuppetX::Exportfact::PublishedFact::NameParameter) do
     desc 'The secret\'s name within its category: Facter-style, at most 64 characters.'
-    validate do |v|
-      raise ArgumentError, "exportfact_secret_export: name #{v.inspect} must match ^[a-z][a-z0-9_]*$ and be at most 64 characters" unless
-        v.is_a?(String) && v.match?(PuppetX::Exportfact::Secrets::NAME_RE) && v.length <= 64
-    end
   end
 
   newparam(:source) do
     desc 'The file on the agent holding the secret (absolute path; UTF-8 text, at most 64 KiB).'
     validate do |v|
-      raise ArgumentError, "exportfact_secret_export: source #{v.inspect} must be an absolute path on the agent (puppet:/// URLs and values are refused)" unless
-        v.is_a?(String) && Puppet::Util.absolute_path?(v)
+      next if v.is_a?(String) && Puppet::Util.absolute_path?(v)
+
+      raise ArgumentError, "exportfact_secret_export: source #{v.inspect} must be an absolute path on the agent " \
+                           '(puppet:/// URLs and values are refused)'
     end
   end
 
-  newparam(:chomp, boolean: true) do
-    desc 'Drop one trailing newline of the file (default true).'
-    newvalues(:true, :false)
-    defaultto :true
-    munge { |v| [true, :true, 'true'].include?(v) }
+  newparam(:chomp, boolean: true, parent: Puppet::Parameter::Boolean) do
+    desc 'Drop one trailing newline of the file.'
+    defaultto true
   end
 
-  newparam(:multi, boolean: true) do
+  newparam(:multi, boolean: true, parent: Puppet::Parameter::Boolean) do
     desc 'Per-node secret: every exporting node has its own value; readers get `{certname => value}`.'
-    newvalues(:true, :false)
     defaultto :false
-    munge { |v| [true, :true, 'true'].include?(v) }
   end
 
   newproperty(:content) do
@@ -104,7 +89,7 @@ Puppet::Type.newtype(:exportfact_secret_export) do
       "published a new version of secret #{resource.key}#{provider.version_note} from #{resource[:source]} (value not shown)"
     end
 
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       value.to_s
     end
 
@@ -114,21 +99,11 @@ Puppet::Type.newtype(:exportfact_secret_export) do
   end
 
   validate do
-    raise ArgumentError, "exportfact_secret_export[#{title}]: category is required (title 'category.name' or parameter category)" unless self[:category]
-    raise ArgumentError, "exportfact_secret_export[#{title}]: name is required (title 'category.name' or parameter fact)" unless self[:fact]
+    check_address!
     if self[:ensure] != :absent && !self[:source]
       raise ArgumentError, "exportfact_secret_export[#{title}]: source is required (the file on the agent holding the secret)"
     end
   end
 
-  autorequire(:file) { [self[:source]].compact }
-
-  def key
-    "#{self[:category]}.#{self[:fact]}"
-  end
-
-  # Two namevars: give each resource its own name (`category.name`).
-  def name
-    key
-  end
+  autorequire(:file) { [self[:source], *config_files].compact }
 end

@@ -57,7 +57,8 @@ Puppet::Type.newtype(:exportfact_secret_file) do
   newparam(:path, namevar: true) do
     desc 'The file to write (absolute path).'
     validate do |v|
-      raise ArgumentError, "exportfact_secret_file: path #{v.inspect} must be absolute" unless v.is_a?(String) && Puppet::Util.absolute_path?(v)
+      absolute = v.is_a?(String) && Puppet::Util.absolute_path?(v)
+      raise ArgumentError, "exportfact_secret_file: path #{v.inspect} must be absolute" unless absolute
       raise ArgumentError, "exportfact_secret_file: path #{v.inspect} must name a file, not a directory" if v.end_with?('/')
     end
   end
@@ -65,8 +66,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
   newparam(:secret) do
     desc 'The secret, as `category.name`.'
     validate do |v|
-      raise ArgumentError, "exportfact_secret_file: secret #{v.inspect} must be 'category.name' (each ^[a-z][a-z0-9_]*$, at most 64 characters)" unless
-        v.is_a?(String) && PuppetX::Exportfact::Secrets::KEY_RE.match?(v) && v.split('.').all? { |p| p.length <= 64 }
+      PuppetX::Exportfact::Names.split_key('exportfact_secret_file: secret', v)
     end
   end
 
@@ -102,6 +102,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
     defaultto '%s'
     validate do |v|
       raise ArgumentError, 'exportfact_secret_file: format must be a string' unless v.is_a?(String)
+
       PuppetX::Exportfact::Secrets.check_format(v, 1)
     rescue ArgumentError => e
       raise ArgumentError, "exportfact_secret_file: #{e.message}"
@@ -126,7 +127,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
     end
 
     # Values are symbols (current, outdated, absent): nothing of the secret.
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       value.to_s
     end
 
@@ -141,7 +142,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
       provider.uid(should) == is
     end
 
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       value.to_s
     end
   end
@@ -152,7 +153,7 @@ Puppet::Type.newtype(:exportfact_secret_file) do
       provider.gid(should) == is
     end
 
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       value.to_s
     end
   end
@@ -161,7 +162,8 @@ Puppet::Type.newtype(:exportfact_secret_file) do
     desc 'Mode of the file, in octal (default `0600`).'
     defaultto '0600'
     validate do |v|
-      raise ArgumentError, "exportfact_secret_file: mode #{v.inspect} must be octal such as '0600'" unless v.to_s.match?(%r{\A0?[0-7]{3,4}\z})
+      octal = v.to_s.match?(%r{\A0?[0-7]{3,4}\z})
+      raise ArgumentError, "exportfact_secret_file: mode #{v.inspect} must be octal such as '0600'" unless octal
     end
     munge { |v| Kernel.format('%04o', v.to_s.to_i(8)) }
   end
@@ -169,18 +171,21 @@ Puppet::Type.newtype(:exportfact_secret_file) do
   validate do
     next if self[:ensure] == :absent
     raise ArgumentError, "exportfact_secret_file[#{self[:path]}]: secret is required ('category.name')" unless self[:secret]
+
     if self[:version] && self[:generate]
-      raise ArgumentError, "exportfact_secret_file[#{self[:path]}]: version and generate cannot be combined (generate hands out the current version)"
+      raise ArgumentError, "exportfact_secret_file[#{self[:path]}]: version and generate cannot be combined " \
+                           '(generate hands out the current version)'
     end
   end
 
-  autorequire(:file) { [File.dirname(self[:path])] }
+  # Its folder, and exportfact.yaml (the class exportfact::agent may write it in the same run).
+  autorequire(:file) { [File.dirname(self[:path]), PuppetX::Exportfact::Config.default_path] }
   autorequire(:user) { [should(:owner)].compact.select { |o| o.is_a?(String) && !o.match?(%r{\A\d+\z}) } }
   autorequire(:group) { [should(:group)].compact.select { |g| g.is_a?(String) && !g.match?(%r{\A\d+\z}) } }
 
   # The broker request this resource makes.
   def secret_request
-    category, name = self[:secret].split('.', 2)
+    category, name = PuppetX::Exportfact::Names.split_key('secret', self[:secret])
     opts = {}
     opts['version'] = Integer(self[:version]) if self[:version]
     opts['generate'] = self[:generate] if self[:generate]

@@ -1,5 +1,8 @@
 # frozen_string_literal: true
 
+require_relative '../../puppet_x/exportfact/config'
+require_relative '../../puppet_x/exportfact/published_fact'
+
 Puppet::Type.newtype(:exportfact_withdraw) do
   @doc = <<-DOC
     @summary Withdraws the facts this node published that its catalog no longer declares.
@@ -24,7 +27,10 @@ Puppet::Type.newtype(:exportfact_withdraw) do
   end
 
   newparam(:view_source) do
-    desc 'Where this run\'s exportfact facts came from (`$facts[\'exportfact_status\'][\'source\']`): `broker`, `cache` or `none`. Withdrawal happens only for `broker`.'
+    desc <<-DESC
+      Where this run's exportfact facts came from (`$facts['exportfact_status']['source']`):
+      `broker`, `cache` or `none`. Withdrawal happens only for `broker`.
+    DESC
     defaultto 'broker'
   end
 
@@ -36,31 +42,32 @@ Puppet::Type.newtype(:exportfact_withdraw) do
       is.nil? || is == :absent || is.empty?
     end
 
+    # Puppet 8 shows this in noop runs too (Puppet 7: "current_value ..., should be ...").
     def change_to_s(current, _desired)
-      "withdrew #{Array(current).join(', ')} (no longer declared in this node's catalog)"
+      "#{noop ? 'would withdraw' : 'withdrew'} #{Array(current).join(', ')} (no longer declared in this node's catalog)"
     end
 
     def should_to_s(value)
       Array(value).join(', ')
     end
 
-    def is_to_s(value) # rubocop:disable Naming/PredicateName
+    def is_to_s(value)
       Array(value).join(', ')
     end
   end
 
-  # Types whose resources publish a fact of this node: plain facts, and node-held secrets.
-  PUBLISHING_TYPES = [:exportfact_fact, :exportfact_secret_export].freeze
-
   # The facts this catalog declares (ensure => present), as [category, name].
   def declared
-    catalog.resources.select { |r| PUBLISHING_TYPES.include?(r.type) && r.should(:ensure) != :absent }
+    catalog.resources.select { |r| PuppetX::Exportfact::PublishedFact::TYPES.include?(r.type) && r.should(:ensure) != :absent }
            .map { |r| [r[:category], r[:fact]] }.uniq
   end
 
+  # exportfact.yaml first (the class exportfact::agent may write it in the same run).
+  autorequire(:file) { [PuppetX::Exportfact::Config.default_path] }
+
   # Publish before withdrawing (the class `exportfact` also puts this resource in a stage
   # after `main`, so that a failure anywhere in `main` skips it).
-  PUBLISHING_TYPES.each do |type|
+  PuppetX::Exportfact::PublishedFact::TYPES.each do |type|
     autorequire(type) do
       catalog.resources.select { |r| r.type == type }
     end

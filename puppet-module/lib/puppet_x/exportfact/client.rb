@@ -3,85 +3,45 @@
 require 'json'
 require 'uri'
 require 'puppet'
-require 'puppet/http'
 require_relative 'config'
+require_relative 'connections'
+require_relative 'error'
 
 module PuppetX
   module Exportfact
-    # Raised for anything that stops a request from getting an answer we can use.
-    class Error < StandardError
-      attr_reader :status, :code
-
-      def initialize(message, status: nil, code: nil)
-        super(message)
-        @status = status
-        @code = code
-      end
-
-      # The broker could not be reached at all (as opposed to: it answered with an error).
-      def unreachable?
-        status.nil? || status >= 500
-      end
-    end
-
-    # The one HTTPS client of the module. It speaks with the agent's own certificate and key,
-    # the CA bundle and CRL (Puppet's `hostcert`, `hostprivkey`, `localcacert`, `hostcrl`,
-    # through Puppet's SSL provider, so `--ssldir`, `--certname` and `certificate_revocation`
-    # are honoured), with the short timeouts of exportfact.yaml, no redirects and no
-    # Retry-After sleeps. Several URLs are tried in order.
+    # The one HTTPS client of the module: the requests of docs/api.md, with this node's
+    # Puppet certificate (see Connections), the short timeouts of exportfact.yaml, no
+    # redirects and no retries. Several URLs are tried in order (failover).
     class Client
-      # A Net::HTTP factory with our own timeouts instead of Puppet's global ones.
-      class Factory < Puppet::HTTP::Factory
-        def initialize(connect_timeout, read_timeout)
-          super()
-          @connect_timeout = connect_timeout
-          @read_timeout = read_timeout
-        end
-
-        def create_connection(site)
-          http = super
-          http.open_timeout = @connect_timeout
-          http.read_timeout = @read_timeout
-          http.write_timeout = @read_timeout if http.respond_to?(:write_timeout=)
-          http
-        end
-      end
-
-      # A connection pool using that factory.
-      class Pool < Puppet::HTTP::Pool
-        def initialize(keepalive_timeout, factory)
-          super(keepalive_timeout)
-          @factory = factory
-        end
-      end
-
       attr_reader :config, :last_url
 
-      def initialize(config = Config.load, ssl_context: nil)
+      def initialize(config = Config.load)
         @config = config
-        @ssl_context = ssl_context
+        @connections = Connections.new(connect_timeout: config.connect_timeout, read_timeout: config.read_timeout)
       end
 
       # GET /v1/facts, conditional on etag.
       # @return [Hash] {status: 200|304, etag:, body:, url:}
       def view(etag: nil)
-        headers = {}
-        headers['If-None-Match'] = etag if etag
+        headers = etag ? { 'If-None-Match' => etag } : {}
         request(:get, '/v1/facts', headers: headers, accept: [200, 304]) do |resp, url|
-          { status: resp.code, etag: resp['ETag'], body: resp.code == 200 ? parse(resp, url) : nil, url: @last_url }
+          status = resp.code.to_i
+          { status: status, etag: resp['ETag'], body: status == 200 ? parse(resp, url) : nil, url: @last_url }
         end
       end
 
-      # PUT /v1/facts/{category}/{name}
-      def publish(category, name, value, multi: false)
-        body = JSON.generate('value' => value, 'sensitive' => false, 'multi' => multi ? true : false)
-        request(:put, fact_path(category, name), body: body, accept: [200, 201]) { |resp, url| parse(resp, url) }
+      # PUT /v1/facts/{category}/{name}; a sensitive fact is a secret this node holds.
+      def publish(category, name, value, multi: false, sensitive: false)
+        body = JSON.generate('value' => value, 'sensitive' => sensitive, 'multi' => multi ? true : false)
+        request(:put, path('facts', category, name), body: body, accept: [200, 201]) do |resp, url|
+          sensitive ? parse_secret(resp, url) : parse(resp, url)
+        end
       end
 
       # DELETE /v1/facts/{category}/{name}; nil when there was nothing to withdraw.
       def withdraw(category, name)
-        request(:delete, fact_path(category, name), accept: [200, 404]) do |resp, url|
-          resp.code == 404 ? nil : parse(resp, url)
+        request(:delete, path('facts', category, name), accept: [200, 404]) do |resp, url|
+          resp.code == '404' ? nil : parse(resp, url)
         end
       end
 
@@ -96,32 +56,30 @@ module PuppetX
         request(:post, '/v1/exports/prune', body: body, accept: [200]) { |resp, url| parse(resp, url)['withdrawn'] || [] }
       end
 
+      # GET /v1/secrets/{c}/{n}[?version=N]
+      def secret(category, name, version: nil)
+        query = version ? "?version=#{Integer(version)}" : ''
+        request(:get, path('secrets', category, name) + query, accept: [200]) { |resp, url| parse_secret(resp, url) }
+      end
+
+      # POST /v1/secrets/{c}/{n}/generate: made once by the broker, the same value after.
+      def generate(category, name, length: nil, alphabet: nil)
+        body = {}
+        body['length'] = Integer(length) if length
+        body['alphabet'] = alphabet.to_s if alphabet
+        request(:post, "#{path('secrets', category, name)}/generate", body: JSON.generate(body), accept: [200, 201]) do |resp, url|
+          parse_secret(resp, url)
+        end
+      end
+
       def close
-        @http&.close
-        @http = nil
+        @connections.close
       end
 
       private
 
-      def fact_path(category, name)
-        "/v1/facts/#{URI.encode_www_form_component(category)}/#{URI.encode_www_form_component(name)}"
-      end
-
-      def http
-        @http ||= Puppet::HTTP::Client.new(
-          pool: Pool.new(Puppet[:http_keepalive_timeout], Factory.new(config.connect_timeout, config.read_timeout)),
-          ssl_context: ssl_context,
-          redirect_limit: 0,
-          retry_limit: 0,
-        )
-      end
-
-      def ssl_context
-        @ssl_context ||= Puppet::SSL::SSLProvider.new.load_context(
-          certname: Puppet[:certname], revocation: Puppet[:certificate_revocation],
-        )
-      rescue StandardError => e
-        raise Error, "cannot load this node's certificate, key, CA or CRL (ssldir #{Puppet[:ssldir]}): #{e.message}"
+      def path(kind, category, name)
+        "/v1/#{kind}/#{URI.encode_www_form_component(category)}/#{URI.encode_www_form_component(name)}"
       end
 
       # Tries each URL until one answers. A broker that answers with a 4xx is an answer
@@ -130,52 +88,55 @@ module PuppetX
         errors = []
         config.urls.each do |base|
           url = base + path
-          begin
-            resp = send_request(method, url, headers, body)
-          rescue Puppet::HTTP::HTTPError, SystemCallError, IOError, OpenSSL::SSL::SSLError, Timeout::Error, SocketError => e
-            errors << "#{base}: #{e.message}"
-            next
-          end
-          code = resp.code
-          if accept.include?(code)
+          resp = send_request(base, method, url, headers, body)
+          if accept.include?(resp.code.to_i)
             @last_url = base
             return yield(resp, url)
           end
-          err = api_error(resp, method, url)
+          err = Error.from_response(resp, method, url)
           raise err unless err.unreachable?
+
           errors << "#{base}: #{err.message}"
+        rescue Timeout::Error, SystemCallError, IOError, OpenSSL::SSL::SSLError, SocketError, Net::HTTPBadResponse => e
+          errors << "#{base}: #{transport_error(e)}"
         end
         raise Error, "exportfact broker unreachable (#{errors.join('; ')})"
       end
 
-      def send_request(method, url, headers, body)
-        uri = URI(url)
-        headers = { 'Accept' => 'application/json' }.merge(headers)
-        case method
-        when :get then http.get(uri, headers: headers)
-        when :delete then http.delete(uri, headers: headers)
-        when :put then http.put(uri, body, headers: headers.merge('Content-Type' => 'application/json'))
-        when :post then http.post(uri, body, headers: headers.merge('Content-Type' => 'application/json'))
-        else raise ArgumentError, "unknown method #{method}"
+      REQUESTS = { get: Net::HTTP::Get, put: Net::HTTP::Put, post: Net::HTTP::Post, delete: Net::HTTP::Delete }.freeze
+      private_constant :REQUESTS
+
+      def send_request(base, method, url, headers, body)
+        req = REQUESTS.fetch(method).new(URI(url),
+                                         { 'Accept' => 'application/json', 'User-Agent' => Puppet[:http_user_agent] }.merge(headers))
+        if body
+          req['Content-Type'] = 'application/json'
+          req.body = body
         end
+        @connections.to(base).request(req)
       end
 
-      def api_error(resp, method, url)
-        detail = begin
-          JSON.parse(resp.body.to_s)['error'] || {}
-        rescue JSON::ParserError
-          {}
+      def transport_error(err)
+        case err
+        when Net::OpenTimeout then "no connection within #{config.connect_timeout}s"
+        when Net::ReadTimeout, Net::WriteTimeout then "no answer within #{config.read_timeout}s"
+        else err.message
         end
-        code = detail['code']
-        message = detail['message'] || resp.body.to_s[0, 200]
-        Error.new("#{method.to_s.upcase} #{url} answered #{resp.code}#{code ? " #{code}" : ''}: #{message}",
-                  status: resp.code, code: code)
       end
 
       def parse(resp, url)
         JSON.parse(resp.body.to_s)
       rescue JSON::ParserError => e
-        raise Error.new("#{url} answered #{resp.code} with a body that is not JSON: #{e.message}", status: resp.code)
+        raise Error.new("#{url} answered #{resp.code} with a body that is not JSON: #{e.message}", status: resp.code.to_i)
+      end
+
+      # Like #parse, but a body that is not JSON is reported without quoting it (JSON's own
+      # message would quote the start of the body: possibly a secret).
+      def parse_secret(resp, url)
+        JSON.parse(resp.body.to_s)
+      rescue JSON::ParserError
+        raise Error.new("#{url} answered #{resp.code} with a body that is not JSON (#{resp.body.to_s.bytesize} bytes, not shown)",
+                        status: resp.code.to_i)
       end
     end
   end

@@ -27,15 +27,21 @@ module PuppetX
 
       attr_reader :urls, :connect_timeout, :read_timeout, :top_level_facts, :cache, :cache_file, :path, :warnings
 
+      # exportfact.yaml in this node's Puppet confdir (the class exportfact::agent writes it there).
+      def self.default_path
+        File.join(Puppet[:confdir], FILE_NAME)
+      end
+
       # @param path [String, nil] exportfact.yaml (default: in Puppet's confdir)
       # @param data [Hash, nil] settings given directly (tests)
       def self.load(path = nil, data: nil)
-        path ||= File.join(Puppet[:confdir], FILE_NAME)
+        path ||= default_path
         if data.nil?
           data = File.exist?(path) ? YAML.safe_load(File.read(path)) : {}
           data ||= {}
         end
         raise ArgumentError, "#{path}: expected a mapping of settings, got #{data.class}" unless data.is_a?(Hash)
+
         new(data, path)
       end
 
@@ -53,6 +59,11 @@ module PuppetX
         @cache_file = merged['cache_file'] || File.join(Puppet[:vardir], 'exportfact', 'view.json')
       end
 
+      # What a connection depends on: a client is replaced when this changes.
+      def connection_settings
+        [urls, connect_timeout, read_timeout]
+      end
+
       private
 
       def parse_urls(value)
@@ -63,9 +74,11 @@ module PuppetX
                else raise ArgumentError, "#{@path}: url must be a string or a list of strings"
                end
         raise ArgumentError, "#{@path}: url must not be an empty list" if list.empty?
+
         list.map do |u|
           raise ArgumentError, "#{@path}: url entries must be strings, got #{u.inspect}" unless u.is_a?(String)
           raise ArgumentError, "#{@path}: url #{u} must start with https://" unless u.start_with?('https://')
+
           u.chomp('/')
         end
       end
@@ -73,12 +86,14 @@ module PuppetX
       def positive_number(data, key)
         v = data[key]
         raise ArgumentError, "#{@path}: #{key} must be a positive number, got #{v.inspect}" unless v.is_a?(Numeric) && v.positive?
+
         v
       end
 
       def boolean(data, key)
         v = data[key]
         raise ArgumentError, "#{@path}: #{key} must be true or false, got #{v.inspect}" unless [true, false].include?(v)
+
         v
       end
     end

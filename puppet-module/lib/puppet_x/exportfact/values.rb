@@ -26,21 +26,20 @@ module PuppetX
         when nil, :undef then path == 'value' ? "#{path} must not be undef" : nil
         when String, Integer, true, false then nil
         when Float then value.finite? ? nil : "#{path} must be a finite number"
-        when Array
-          value.each_with_index do |v, i|
-            bad = invalid(v, "#{path}[#{i}]")
-            return bad if bad
-          end
-          nil
-        when Hash
-          value.each do |k, v|
-            return "#{path} has a key that is not a string: #{k.inspect}" unless k.is_a?(String)
-            bad = invalid(v, "#{path}[#{k.inspect}]")
-            return bad if bad
-          end
-          nil
+        when Array then value.each_with_index.lazy.map { |item, i| invalid(item, "#{path}[#{i}]") }.find(&:itself)
+        when Hash then invalid_hash(value, path)
         else "#{path} is a #{value.class}, not a JSON value"
         end
+      end
+
+      def self.invalid_hash(hash, path)
+        hash.each do |key, item|
+          return "#{path} has a key that is not a string: #{key.inspect}" unless key.is_a?(String)
+
+          bad = invalid(item, "#{path}[#{key.inspect}]")
+          return bad if bad
+        end
+        nil
       end
     end
   end

@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative '../../../puppet_x/exportfact/secrets'
+require_relative '../../../puppet_x/exportfact/names'
 
 # @summary Builds a string around a secret (e.g. a connection string) on the agent; for `Deferred`.
 #
@@ -15,10 +16,15 @@ require_relative '../../../puppet_x/exportfact/secrets'
 #
 # Like every Deferred function it runs before anything is applied: a failure stops the
 # whole apply (see `exportfact::secret`).
+# On Puppet 8 it needs `preprocess_deferred = true` (see `exportfact::secret`).
 Puppet::Functions.create_function(:'exportfact::secret_format') do
+  # Local types `Name` and `Key`: the rules of Exportfact::Name and Exportfact::Key, which a
+  # Deferred function cannot use on an agent (see PuppetX::Exportfact::Names::PUPPET_TYPES).
+  local_types { PuppetX::Exportfact::Names::PUPPET_TYPES.each { |t| type(t) } }
+
   # Fetches the secret named `category.name` and puts it into the format.
   # @param format The string, with one `%s` or `%u` for the secret.
-  # @param key The secret, `category.name`.
+  # @param key The secret, `category.name` (as `Exportfact::Key`).
   # @param options `{version => N}` or `{generate => {...}}`.
   # @return [Sensitive] The string with the secret in it.
   # @example A connection string for a module that wants one
@@ -28,21 +34,21 @@ Puppet::Functions.create_function(:'exportfact::secret_format') do
   #   }
   dispatch :format_key do
     param 'String[1]', :format
-    param 'Pattern[/\A[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*\z/]', :key
+    param 'Key', :key
     optional_param 'Hash[String, Any]', :options
     return_type 'Sensitive'
   end
 
   # Fetches the secret named by category and name and puts it into the format.
   # @param format The string, with one `%s` or `%u` for the secret.
-  # @param category The category.
-  # @param name The name.
+  # @param category The category (as `Exportfact::Name`).
+  # @param name The name (as `Exportfact::Name`).
   # @param options `{version => N}` or `{generate => {...}}`.
   # @return [Sensitive] The string with the secret in it.
   dispatch :format_name do
     param 'String[1]', :format
-    param 'Pattern[/\A[a-z][a-z0-9_]*\z/]', :category
-    param 'Pattern[/\A[a-z][a-z0-9_]*\z/]', :name
+    param 'Name', :category
+    param 'Name', :name
     optional_param 'Hash[String, Any]', :options
     return_type 'Sensitive'
   end

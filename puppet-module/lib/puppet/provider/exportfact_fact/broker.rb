@@ -1,7 +1,7 @@
 # frozen_string_literal: true
 
-require_relative '../../../puppet_x/exportfact/client'
-require_relative '../../../puppet_x/exportfact/view'
+require_relative '../../../puppet_x/exportfact/run_client'
+require_relative '../../../puppet_x/exportfact/view_source'
 require_relative '../../../puppet_x/exportfact/values'
 
 Puppet::Type.type(:exportfact_fact).provide(:broker) do
@@ -11,13 +11,9 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
 
   # One look at the broker per run: what this node exports, and their current values.
   def self.prefetch(resources)
-    client = PuppetX::Exportfact::Client.new
-    begin
-      exports = client.exports
-      view = PuppetX::Exportfact::View.fresh_body(client.config, client)
-    ensure
-      client.close
-    end
+    client = PuppetX::Exportfact::RunClient.current
+    exports = client.exports
+    view = PuppetX::Exportfact::ViewSource.fresh_body(client.config, client)
     resources.each_value do |res|
       res.provider = new(state(exports, view, res[:category], res[:fact]))
     end
@@ -40,6 +36,11 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
     current.merge(prefetched: true)
   end
 
+  # The run's connection to the broker ends with the run.
+  def self.post_resource_eval
+    PuppetX::Exportfact::RunClient.close
+  end
+
   def exists?
     check_prefetch!
     @property_hash[:ensure] == :present
@@ -54,8 +55,8 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
     publish(resource.should(:value))
   end
 
-  def value=(v)
-    publish(v)
+  def value=(should)
+    publish(should)
   end
 
   def destroy
@@ -75,9 +76,7 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
       raise Puppet::Error, "exportfact: #{key}: refusing a Sensitive value: a value in a manifest lands in the catalog, " \
                            'the report and PuppetDB; secrets are generated and kept by the broker'
     end
-    if @property_hash[:prefetch_error]
-      raise Puppet::Error, "exportfact: cannot publish #{key}: #{@property_hash[:prefetch_error]}"
-    end
+    raise Puppet::Error, "exportfact: cannot publish #{key}: #{@property_hash[:prefetch_error]}" if @property_hash[:prefetch_error]
     return if @property_hash[:prefetched]
 
     # Not prefetched (e.g. a resource created by hand): look it up on its own.
@@ -97,22 +96,20 @@ Puppet::Type.type(:exportfact_fact).provide(:broker) do
     case err.code
     when 'fact_owned_by_other'
       "exportfact: cannot publish #{key}: another node already exports it (#{err.message}). " \
-        'A single fact has one exporter: remove it from one node, or declare it multi => true on every exporter'
+      'A single fact has one exporter: remove it from one node, or declare it multi => true on every exporter'
     when 'fact_kind_conflict'
       "exportfact: cannot publish #{key} as #{resource[:multi] ? 'per-node (multi => true)' : 'single'}: " \
-        "it is published with the other kind (#{err.message})"
+      "it is published with the other kind (#{err.message})"
     else
       "exportfact: cannot publish #{key}: #{err.message}"
     end
   end
 
   def with_client
-    client = PuppetX::Exportfact::Client.new
-    yield client
+    yield PuppetX::Exportfact::RunClient.current
   rescue PuppetX::Exportfact::Error => e
     raise e if e.code
+
     raise Puppet::Error, "exportfact: #{key}: #{e.message}"
-  ensure
-    client&.close
   end
 end

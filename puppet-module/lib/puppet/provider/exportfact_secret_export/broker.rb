@@ -5,8 +5,13 @@ require_relative '../../../puppet_x/exportfact/secrets'
 Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
   desc 'Publishes a node-held secret (read from a file on the agent) through the exportfact broker with this node\'s certificate.'
 
+  # The run's connection to the broker ends with the run.
+  def self.post_resource_eval
+    PuppetX::Exportfact::RunClient.close
+  end
+
   def exists?
-    mine = with_client { |c| c.exports }.find { |e| e['category'] == resource[:category] && e['name'] == resource[:fact] }
+    mine = with_client(&:exports).find { |e| e['category'] == resource[:category] && e['name'] == resource[:fact] }
     @exported = mine
     !mine.nil?
   end
@@ -22,14 +27,13 @@ Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
   # :current when the broker's value (this node's, for a per-node secret) equals the file's.
   def content
     return :absent if @exported && !@exported['sensitive']
-    body = begin
-      with_client { |c| c.secret(resource[:category], resource[:fact]) }
-    rescue Puppet::Error => e
-      raise unless e.cause.is_a?(PuppetX::Exportfact::Error) && e.cause.code == 'secret_not_found'
-      return :absent
-    end
+
+    body = published_secret
+    return :absent if body.nil?
+
     published = body.key?('values') ? (body['values'] || {})[Puppet[:certname]] : body['value']
     return :outdated if published.nil?
+
     PuppetX::Exportfact::Secrets.same?(PuppetX::Exportfact::Secrets.text(published), source_text) ? :current : :outdated
   end
 
@@ -43,6 +47,15 @@ Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
 
   private
 
+  # The broker's answer for this secret, nil when it holds none.
+  def published_secret
+    with_client { |c| c.secret(resource[:category], resource[:fact]) }
+  rescue Puppet::Error => e
+    raise unless e.cause.is_a?(PuppetX::Exportfact::Error) && e.cause.code == 'secret_not_found'
+
+    nil
+  end
+
   def source_text
     @source_text ||= PuppetX::Exportfact::Secrets.read_source(resource[:source], chomp: resource[:chomp])
   rescue ArgumentError => e
@@ -51,17 +64,14 @@ Puppet::Type.type(:exportfact_secret_export).provide(:broker) do
 
   def publish
     text = source_text
-    result = with_client { |c| c.publish_secret(resource[:category], resource[:fact], text, multi: resource[:multi]) }
+    result = with_client { |c| c.publish(resource[:category], resource[:fact], text, multi: resource[:multi], sensitive: true) }
     @version = result['version']
   end
 
   def with_client
-    client = PuppetX::Exportfact::Secrets::SecretClient.new
-    yield client
+    yield PuppetX::Exportfact::RunClient.current
   rescue PuppetX::Exportfact::Error => e
     raise Puppet::Error, "exportfact: secret #{resource.key}: #{e.message}#{hint(e)}"
-  ensure
-    client&.close
   end
 
   def hint(err)

@@ -2,11 +2,17 @@
 
 require 'etc'
 require_relative '../../../puppet_x/exportfact/secrets'
+require_relative '../../../puppet_x/exportfact/files'
 
 Puppet::Type.type(:exportfact_secret_file).provide(:broker) do
   desc 'Fetches the secret from the exportfact broker with this node\'s certificate and writes the file.'
 
   confine feature: :posix
+
+  # The run's connection to the broker ends with the run.
+  def self.post_resource_eval
+    PuppetX::Exportfact::RunClient.close
+  end
 
   def exists?
     File.exist?(path)
@@ -24,6 +30,7 @@ Puppet::Type.type(:exportfact_secret_file).provide(:broker) do
   # Fetching here is what makes a broker fault fail this resource only.
   def content
     return :absent unless File.exist?(path)
+
     current = File.binread(path)
     PuppetX::Exportfact::Secrets.same?(current, wanted) ? :current : :outdated
   rescue Errno::EACCES, Errno::EISDIR => e
@@ -63,6 +70,7 @@ Puppet::Type.type(:exportfact_secret_file).provide(:broker) do
   def uid(value)
     return nil if value.nil?
     return Integer(value) if value.is_a?(Integer) || value.to_s.match?(%r{\A\d+\z})
+
     Etc.getpwnam(value.to_s).uid
   rescue ArgumentError
     raise Puppet::Error, "exportfact: no user #{value} for #{path}"
@@ -71,6 +79,7 @@ Puppet::Type.type(:exportfact_secret_file).provide(:broker) do
   def gid(value)
     return nil if value.nil?
     return Integer(value) if value.is_a?(Integer) || value.to_s.match?(%r{\A\d+\z})
+
     Etc.getgrnam(value.to_s).gid
   rescue ArgumentError
     raise Puppet::Error, "exportfact: no group #{value} for #{path}"
@@ -85,6 +94,14 @@ Puppet::Type.type(:exportfact_secret_file).provide(:broker) do
 
   def path
     resource[:path]
+  end
+
+  # The mode asked for, else the file's own, else 0600.
+  def wanted_mode
+    return resource.should(:mode) if resource.should(:mode)
+
+    current = mode
+    current == :absent ? '0600' : current
   end
 
   def stat
@@ -111,11 +128,9 @@ Puppet::Type.type(:exportfact_secret_file).provide(:broker) do
   end
 
   def write
-    st = stat
-    mode = (resource.should(:mode) || (st && Kernel.format('%04o', st.mode & 0o7777)) || '0600').to_i(8)
-    uid = resource.should(:owner) ? uid(resource.should(:owner)) : nil
-    gid = resource.should(:group) ? gid(resource.should(:group)) : nil
-    PuppetX::Exportfact::Secrets.write_file(path, wanted, mode: mode, uid: uid, gid: gid)
+    owner = uid(resource.should(:owner))
+    group = gid(resource.should(:group))
+    PuppetX::Exportfact::Files.write_atomically(path, wanted, mode: wanted_mode.to_i(8), uid: owner, gid: group)
   rescue SystemCallError => e
     raise Puppet::Error, "exportfact: cannot write #{path}: #{e.class.name.split('::').last}"
   rescue ArgumentError => e

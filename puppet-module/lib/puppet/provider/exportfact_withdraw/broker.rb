@@ -1,6 +1,6 @@
 # frozen_string_literal: true
 
-require_relative '../../../puppet_x/exportfact/client'
+require_relative '../../../puppet_x/exportfact/run_client'
 
 Puppet::Type.type(:exportfact_withdraw).provide(:broker) do
   desc 'Withdraws undeclared facts with POST /v1/exports/prune.'
@@ -35,15 +35,16 @@ Puppet::Type.type(:exportfact_withdraw).provide(:broker) do
     return "this run's exportfact view came from #{source}, not from the broker" unless source == 'broker'
     return 'the run is limited by tags' unless Array(Puppet[:tags]).reject { |t| t.to_s.empty? }.empty?
     return 'the run is limited by skip_tags' unless Array(Puppet[:skip_tags]).reject { |t| t.to_s.empty? }.empty?
+
     nil
   end
 
   def client
-    @client ||= PuppetX::Exportfact::Client.new
+    PuppetX::Exportfact::RunClient.current
   end
 
+  # The withdrawal is the run's last word to the broker.
   def close
-    @client&.close
-    @client = nil
+    client.close
   end
 end

@@ -1,24 +1,15 @@
 # frozen_string_literal: true
 
 require 'spec_helper'
-require_relative '../../../../support/secret_broker'
+require_relative '../../../../support/apply'
 
 describe Puppet::Type.type(:exportfact_secret_export).provider(:broker) do
-  let(:broker) { SecretBroker.new }
+  include_context 'with a memory broker'
   let(:source) { File.join(broker.tmp, 'token') }
   let(:canary) { 'NODE-HELD-canary-91c2' }
 
-  before(:each) do
-    broker.setup_puppet
+  before do
     File.write(source, "#{canary}\n")
-  end
-
-  after(:each) { broker.stop }
-
-  def apply(*resources)
-    catalog = Puppet::Resource::Catalog.new('node1.example.test', Puppet::Node::Environment.remote(:production))
-    resources.each { |r| catalog.add_resource(r) }
-    catalog.apply.report.tap(&:finalize_report)
   end
 
   def export(params = {})
@@ -26,7 +17,7 @@ describe Puppet::Type.type(:exportfact_secret_export).provider(:broker) do
   end
 
   def events(report)
-    report.resource_statuses['Exportfact_secret_export[barbican.admin_token]'].events
+    status(report, 'Exportfact_secret_export[barbican.admin_token]').events
   end
 
   it 'publishes the file (one newline dropped) as a sensitive fact, and reports without the value' do
@@ -44,11 +35,23 @@ describe Puppet::Type.type(:exportfact_secret_export).provider(:broker) do
     expect(broker.requests.count { |r| r[:method] == 'PUT' }).to eq(1)
   end
 
+  it 'looks, compares and publishes over one connection per run' do
+    apply(export)
+    File.write(source, 'rotated-value-23')
+    broker.requests.clear
+    before = broker.fake.connections
+    report = apply(export)
+    expect(broker.calls.map(&:first)).to eq(['GET', 'GET', 'PUT']) # its exports, the secret, the new version
+    expect(report.status).to eq('changed')
+    expect(broker.fake.connections - before).to eq(1)
+  end
+
   it 'publishes a new version when the file changed' do
     apply(export)
     File.write(source, 'rotated-value-22')
     report = apply(export)
-    expect(events(report).map(&:message)).to eq(["published a new version of secret barbican.admin_token version 2 from #{source} (value not shown)"])
+    expect(events(report).map(&:message))
+      .to eq(["published a new version of secret barbican.admin_token version 2 from #{source} (value not shown)"])
     expect(broker.secrets['barbican.admin_token']['value']).to eq('rotated-value-22')
     expect(report.to_data_hash.to_json).not_to include('rotated-value-22')
   end

@@ -2,39 +2,24 @@
 
 require 'spec_helper'
 require 'etc'
-require_relative '../../../../support/secret_broker'
+require_relative '../../../../support/apply'
 
 describe Puppet::Type.type(:exportfact_secret_file).provider(:broker) do
-  let(:broker) { SecretBroker.new }
+  include_context 'with a memory broker'
   let(:dir) { File.join(broker.tmp, 'out').tap { |d| FileUtils.mkdir_p(d) } }
   let(:path) { File.join(dir, 'db_password') }
   let(:canary) { 'CANARY-s3cr3t-7f3a' }
 
-  before(:each) do
-    broker.setup_puppet
+  before do
     broker.secrets['app.db_password'] = { 'value' => canary, 'version' => 3 }
-  end
-
-  after(:each) { broker.stop }
-
-  # Applies resources in a catalog of their own; returns the report.
-  def apply(*resources)
-    catalog = Puppet::Resource::Catalog.new('node1.example.test', Puppet::Node::Environment.remote(:production))
-    resources.each { |r| catalog.add_resource(r) }
-    catalog.apply.report
   end
 
   def secret_file(params = {})
     Puppet::Type.type(:exportfact_secret_file).new({ path: path, secret: 'app.db_password' }.merge(params))
   end
 
-  def status(report, ref)
-    report.resource_statuses[ref]
-  end
-
   def report_text(report)
-    report.finalize_report
-    [report.to_data_hash.to_json, report.logs.map(&:to_s).join("\n")].join("\n")
+    [report.to_data_hash.to_json, log_text(report)].join("\n")
   end
 
   it 'writes the secret with mode 0600 by default, and says so without the value' do
@@ -45,7 +30,7 @@ describe Puppet::Type.type(:exportfact_secret_file).provider(:broker) do
     msgs = status(report, "Exportfact_secret_file[#{path}]").events.map(&:message)
     expect(msgs).to eq(['wrote secret app.db_password version 3 (content not shown)'])
     expect(report_text(report)).not_to include(canary)
-    expect(broker.requests.last[:cn]).to eq(SecretBroker::CERTNAME)
+    expect(broker.requests.last[:cn]).to eq(MemoryBroker::CERTNAME)
     expect(broker.requests.last[:path]).to eq('/v1/secrets/app/db_password')
   end
 
@@ -83,7 +68,8 @@ describe Puppet::Type.type(:exportfact_secret_file).provider(:broker) do
     apply(secret_file(secret: 'app.generated', generate: { 'length' => 24, 'alphabet' => 'hex' }))
     expect(File.read(path)).to eq('G' * 24)
     req = broker.requests.last
-    expect([req[:method], req[:path], JSON.parse(req[:body])]).to eq(['POST', '/v1/secrets/app/generated/generate', { 'length' => 24, 'alphabet' => 'hex' }])
+    expect([req[:method], req[:path],
+            JSON.parse(req[:body])]).to eq(['POST', '/v1/secrets/app/generated/generate', { 'length' => 24, 'alphabet' => 'hex' }])
   end
 
   it 'pins a version' do
@@ -102,8 +88,8 @@ describe Puppet::Type.type(:exportfact_secret_file).provider(:broker) do
     expect(status(report, "Exportfact_secret_file[#{path}]").failed).to be(true)
     expect(status(report, "File[#{after}]").skipped).to be(true)
     expect(File.exist?(other)).to be(true)
-    msgs = report.logs.map(&:to_s).join("\n")
-    expect(msgs).to match(%r{cannot fetch secret app.missing: GET https://127.0.0.1:\d+/v1/secrets/app/missing answered 404 secret_not_found})
+    expect(log_text(report))
+      .to match(%r{cannot fetch secret app.missing: GET https://127.0.0.1:\d+/v1/secrets/app/missing answered 404 secret_not_found})
   end
 
   it 'fails only itself when the broker is unreachable' do
@@ -114,7 +100,7 @@ describe Puppet::Type.type(:exportfact_secret_file).provider(:broker) do
     expect(status(report, "Exportfact_secret_file[#{path}]").failed).to be(true)
     expect(File.read(path)).to eq('OLD')
     expect(File.exist?(other)).to be(true)
-    expect(report.logs.map(&:to_s).join("\n")).to match(%r{cannot fetch secret app.db_password: exportfact broker unreachable})
+    expect(log_text(report)).to match(%r{cannot fetch secret app.db_password: exportfact broker unreachable})
   end
 
   it 'removes the file with ensure => absent, without asking the broker' do

@@ -12,6 +12,7 @@ describe 'kickstack::role::keystone', type: :class do
     it { is_expected.to compile.with_all_deps }
     it { is_expected.not_to contain_file('/srv/kickstack/keystone.conf') }
     it { is_expected.not_to contain_exportfact_fact('keystone.url') }
+
     it 'shows what it waits for as a resource of the agent\'s run' do
       is_expected.to contain_notify('exportfact gate kickstack::role::keystone')
         .with_message('exportfact: kickstack::role::keystone waits for db.keystone_url (absent), mq.rpc_backend (absent)')
@@ -39,27 +40,14 @@ describe 'kickstack::role::keystone', type: :class do
 
     it { is_expected.to compile.with_all_deps }
     it { is_expected.not_to contain_notify('exportfact gate kickstack::role::keystone') }
+
     it 'configures the service with the backend most queue nodes run' do
       is_expected.to contain_file('/srv/kickstack/keystone.conf')
         .with_content(%r{^database = mysql://db1/keystone$})
         .with_content(%r{^rpc_backend = qpid$})
         .with_content(%r{^mq_hosts = mq2,mq3$})
     end
+
     it { is_expected.to contain_exportfact_fact('keystone.url').with_value('http://keystone.example.test:5000/v3').that_requires('File[/srv/kickstack/keystone.conf]') }
-  end
-end
-
-describe 'kickstack::role::mq', type: :class do
-  let(:node) { 'mq1.example.test' }
-  let(:facts) { {} }
-
-  it { is_expected.to contain_exportfact_fact('rabbitmq.host').with(value: 'mq1.example.test', multi: true) }
-  it { is_expected.to contain_exportfact_fact('mq.rpc_backend').with(value: 'rabbitmq', multi: true) }
-
-  context 'after the switch to qpid' do
-    let(:pre_condition) { "class { 'kickstack': rpc_backend => 'qpid' }" }
-
-    it { is_expected.to contain_exportfact_fact('qpid.host') }
-    it { is_expected.not_to contain_exportfact_fact('rabbitmq.host') }
   end
 end

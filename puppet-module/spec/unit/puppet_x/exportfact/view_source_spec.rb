@@ -2,10 +2,10 @@
 
 require 'spec_helper'
 require 'tmpdir'
-require_relative '../../support/fake_broker'
-require 'puppet_x/exportfact/view'
+require_relative '../../../support/fake_broker'
+require 'puppet_x/exportfact/view_source'
 
-describe PuppetX::Exportfact::View do
+describe PuppetX::Exportfact::ViewSource do
   let(:certname) { 'node1.example.test' }
   let(:tmp) { Dir.mktmpdir('exportfact-view-spec') }
   let(:broker) { FakeBroker.new(tmp, certname: certname).start }
@@ -19,7 +19,7 @@ describe PuppetX::Exportfact::View do
       'secrets' => { 'db' => { 'password' => { 'version' => 3 } } } }
   end
 
-  before(:each) do
+  before do
     Puppet[:certname] = certname
     Puppet[:ssldir] = broker.ssldir
     Puppet[:vardir] = File.join(tmp, 'var')
@@ -34,7 +34,7 @@ describe PuppetX::Exportfact::View do
     end
   end
 
-  after(:each) do
+  after do
     broker.stop
     FileUtils.rm_rf(tmp)
   end
@@ -70,8 +70,9 @@ describe PuppetX::Exportfact::View do
   it 'falls back to the cache, with a warning saying how old it is, when no broker answers' do
     fetch
     broker.stop
-    expect(Puppet).to receive(:warning).with(%r{broker unreachable, using the cached view from \S+ \(\d+s old\)})
+    allow(Puppet).to receive(:warning)
     view = fetch
+    expect(Puppet).to have_received(:warning).with(%r{broker unreachable, using the cached view from \S+ \(\d+s old\)})
     expect(view.source).to eq('cache')
     expect(view.facts['db']['url']).to eq('mysql://db1/nova')
     expect(view.status_fact).to include('source' => 'cache', 'age' => a_kind_of(Integer))
@@ -86,8 +87,9 @@ describe PuppetX::Exportfact::View do
 
   it 'has no facts and says so without a cache' do
     broker.stop
-    expect(Puppet).to receive(:warning).with(%r{no cached view})
+    allow(Puppet).to receive(:warning)
     view = fetch
+    expect(Puppet).to have_received(:warning).with(%r{no cached view})
     expect(view.source).to eq('none')
     expect(view.exportfact_fact).to eq({})
   end
@@ -95,7 +97,7 @@ describe PuppetX::Exportfact::View do
   it 'ignores a cache written for another certname' do
     fetch
     Puppet[:certname] = 'other.example.test'
-    expect(described_class.read_cache(cache_file)).to be_nil
+    expect(PuppetX::Exportfact::ViewCache.new(config).read).to be_nil
   end
 
   it 'fails over to the next URL' do
@@ -122,25 +124,5 @@ describe PuppetX::Exportfact::View do
       expect(PuppetX::Exportfact::FactNames.match?(taken, 'exportfact')).to be true
       expect(PuppetX::Exportfact::FactNames.match?(taken, 'http_proxy_host')).to be false
     end
-  end
-end
-
-describe PuppetX::Exportfact::Config do
-  it 'defaults to the Puppet server on port 8150' do
-    Puppet[:server] = 'puppet.example.test'
-    expect(described_class.new({}).urls).to eq(['https://puppet.example.test:8150'])
-  end
-
-  it 'takes a list of URLs for failover' do
-    expect(described_class.new('url' => ['https://a:8150/', 'https://b:8150']).urls).to eq(['https://a:8150', 'https://b:8150'])
-  end
-
-  it 'refuses plain http and bad timeouts' do
-    expect { described_class.new('url' => 'http://a') }.to raise_error(ArgumentError, %r{https://})
-    expect { described_class.new('read_timeout' => 0) }.to raise_error(ArgumentError, %r{read_timeout})
-  end
-
-  it 'warns about unknown settings' do
-    expect(described_class.new('urls' => 'x').warnings.first).to match(%r{unknown setting\(s\) urls})
   end
 end
