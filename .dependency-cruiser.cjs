@@ -13,13 +13,39 @@ const FEATURES = '^src/(audit|facts|nodes|secrets|health)/';
 const LEAVES = '^src/(errors|log|crypto|schemas|files)/';
 module.exports = {
   forbidden: [
-    { name: 'no-circular', severity: 'error', comment: 'A cycle means two modules cannot be understood, tested or moved apart.', from: {}, to: { circular: true } },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle means two modules cannot be understood, tested or moved apart.',
+      from: {},
+      to: { circular: true },
+    },
     { name: 'leaves-import-no-project-code', severity: 'error', from: { path: LEAVES }, to: { path: '^src/', pathNot: LEAVES } },
-    { name: 'infrastructure-imports-no-feature', severity: 'error', from: { path: '^src/(tls|db|config|policy|identity|devca|http|admin)/' }, to: { path: `${FEATURES}|^src/(app|cli)/|^src/(broker|services)\\.ts$` } },
-    { name: 'audit-imports-no-other-feature', severity: 'error', from: { path: '^src/audit/' }, to: { path: '^src/(facts|secrets|nodes|health)/' } },
+    {
+      name: 'infrastructure-imports-no-feature',
+      severity: 'error',
+      from: { path: '^src/(tls|db|config|policy|identity|devca|http|admin)/' },
+      to: { path: `${FEATURES}|^src/(app|cli)/|^src/(broker|services)\\.ts$` },
+    },
+    {
+      name: 'audit-imports-no-other-feature',
+      severity: 'error',
+      from: { path: '^src/audit/' },
+      to: { path: '^src/(facts|secrets|nodes|health)/' },
+    },
     { name: 'facts-import-only-audit', severity: 'error', from: { path: '^src/facts/' }, to: { path: '^src/(secrets|nodes|health)/' } },
-    { name: 'nodes-and-health-import-no-feature', severity: 'error', from: { path: '^src/(nodes|health)/' }, to: { path: '^src/(audit|facts|secrets|nodes|health)/', pathNot: '^src/$1/' } },
-    { name: 'features-import-no-app-or-wiring', severity: 'error', from: { path: FEATURES }, to: { path: '^src/(app|cli)/|^src/(broker|services)\\.ts$' } },
+    {
+      name: 'nodes-and-health-import-no-feature',
+      severity: 'error',
+      from: { path: '^src/(nodes|health)/' },
+      to: { path: '^src/(audit|facts|secrets|nodes|health)/', pathNot: '^src/$1/' },
+    },
+    {
+      name: 'features-import-no-app-or-wiring',
+      severity: 'error',
+      from: { path: FEATURES },
+      to: { path: '^src/(app|cli)/|^src/(broker|services)\\.ts$' },
+    },
     { name: 'app-imports-no-wiring-or-cli', severity: 'error', from: { path: '^src/app/' }, to: { path: '^src/cli/|^src/broker\\.ts$' } },
   ],
   options: {
