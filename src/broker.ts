@@ -2,6 +2,7 @@ import os from 'node:os';
 import { startAdminListener } from './app/admin-app';
 import { createAgentApp } from './app/agent-app';
 import { Closer } from './app/closer';
+import { checkListenAddresses, listenError } from './app/listen-addresses';
 import { startMaintenance } from './app/maintenance';
 import { auditAdminRoutes } from './audit/audit-admin-routes';
 import type { AuditLog } from './audit/audit-log';
@@ -58,8 +59,12 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
   const parts = new Closer();
   try {
     const tls = loadTlsMaterial(config.tls);
+    await checkListenAddresses([
+      { option: '--listen', host: config.host, port: config.port },
+      ...(config.admin ? [{ option: '--admin-listen', host: config.admin.host, port: config.admin.port }] : []),
+    ]);
     const revocation = parts.add(await openRevocation(tls, config, log));
-    const store = parts.add(await openStore(config.store));
+    const store = parts.add(await openStore(config.store, log));
     const audit = parts.add(await openAudit(store, config.audit, log));
     const policy = parts.add(openPolicy(config, audit.log, log));
     const keys = parts.add(await openSecretKeys(store, config, audit.log, log));
@@ -91,10 +96,13 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     });
     const health = new BrokerHealth(store, revocation, policy, audit.log);
     const agent = parts.add(startAgentListener(config, { tls, revocation, authenticator, health, services, metrics, log }));
-    const { url, port } = await agent.listen(config.host, config.port);
+    const { url, port } = await agent.listen(config.host, config.port).catch((err: unknown) => {
+      throw listenError('--listen', config.host, config.port, err);
+    });
     const admin = config.admin
       ? parts.add(
           await startAdminListener({
+            listenOption: '--admin-listen',
             ...config.admin,
             keyWatchMs: config.keyWatchMs,
             requestTimeoutMs: config.requestTimeoutMs,

@@ -11,6 +11,7 @@ import { createMtlsServer } from '../tls/mtls-server';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
 import type { RevocationList } from '../tls/revocation';
 import type { TlsMaterial } from '../tls/tls-material';
+import { listenError } from './listen-addresses';
 
 export interface AdminServerOptions {
   /** Loopback by default (the caller passes 127.0.0.1:8151): admin commands run on the broker's host. */
@@ -29,6 +30,8 @@ export interface AdminServerOptions {
   log: Logger;
   bodyLimitBytes?: number;
   requestTimeoutMs?: number;
+  /** The option that set host and port, for the one-line error when they cannot be bound. */
+  listenOption?: string;
 }
 
 export interface AdminServer {
@@ -112,7 +115,9 @@ export async function startAdminServer(opts: AdminServerOptions): Promise<AdminS
     listener: 'admin',
     requestTimeoutMs: opts.requestTimeoutMs ?? 30_000,
   });
-  const { url, port } = await server.listen(opts.host, opts.port);
+  const { url, port } = await server.listen(opts.host, opts.port).catch((err: unknown) => {
+    throw listenError(opts.listenOption ?? 'the admin listener', opts.host, opts.port, err);
+  });
   opts.log.info(
     {
       listen: url.replace('https://', ''),

@@ -8,18 +8,19 @@ import { parseBody } from '../http/validate';
 import { checkCertname } from '../schemas/certname';
 import { environmentName } from '../schemas/environment';
 import { factName } from '../schemas/fact-name';
+import { isoTime, wholeNumber } from '../schemas/query-values';
 import type { AuditService } from './audit-service';
 
 const envQuery = (fallback: string) => z.strictObject({ environment: environmentName.default(fallback) });
 const eventQuery = z.strictObject({
-  since: z.coerce.date().optional(),
-  until: z.coerce.date().optional(),
+  since: isoTime.optional(),
+  until: isoTime.optional(),
   actor: z.string().max(255).optional(),
   environment: environmentName.optional(),
   category: factName.optional(),
   name: factName.optional(),
   action: z.string().max(64).optional(),
-  limit: z.coerce.number().int().min(1).max(10_000).default(100),
+  limit: wholeNumber(1, 10_000).default(100),
 });
 
 /** Admin API for audit (scope audit:read; pruning needs audit:prune). Routes parse and call the service. */
@@ -45,7 +46,7 @@ export function auditAdminRoutes(deps: { audit: AuditService; defaultEnvironment
 
   r.route('/audit/nodes/:certname/sightings')
     .get(requireScope('audit:read'), async (req, res) => {
-      const { since } = parseBody(z.strictObject({ since: z.coerce.date().optional() }), req.query);
+      const { since } = parseBody(z.strictObject({ since: isoTime.optional() }), req.query);
       const certname = checkCertname(String(req.params.certname));
       res.json({ certname, sightings: await audit.nodeSaw(certname, since) });
     })
@@ -81,7 +82,7 @@ export function auditAdminRoutes(deps: { audit: AuditService; defaultEnvironment
 
   r.route('/audit/prune')
     .post(requireScope('audit:prune'), async (req, res) => {
-      const { before } = parseBody(z.strictObject({ before: z.coerce.date() }), req.body);
+      const { before } = parseBody(z.strictObject({ before: isoTime }), req.body);
       res.json(await audit.prune(adminPrincipalOf(req).subject, before));
     })
     .all(methodNotAllowed(['POST']));

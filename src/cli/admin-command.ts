@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { ADMIN_SCOPES, parseScopes } from '../admin/scopes';
 import { ensureTokenSigningKey, issueAdminToken, MAX_TOKEN_TTL_SECONDS } from '../admin/token';
@@ -18,6 +20,7 @@ export function parseTtl(value: string): number {
 }
 
 interface TokenOptions {
+  createKey?: boolean;
   scope: string;
   ttl: string;
   subject: string;
@@ -30,8 +33,9 @@ function tokenCommand(): Command {
     .requiredOption('--scope <scopes>', `comma-separated scopes: ${ADMIN_SCOPES.join(', ')}`)
     .requiredOption('--subject <name>', 'who the token acts as; recorded in the audit log')
     .addOption(new Option('--ttl <duration>', 'lifetime, e.g. 90s, 15m, 2h (at most 24h)').default('15m'))
+    .option('--create-key', 'create the signing key (0600) if it does not exist; the broker must then be given the same file')
     .addOption(
-      new Option('--signing-key <file>', 'Ed25519 signing key, the one the broker verifies with (created 0600 if absent)')
+      new Option('--signing-key <file>', "the broker's Ed25519 admin token signing key (its --admin-signing-key)")
         .env('EXPORTFACT_ADMIN_SIGNING_KEY')
         .default(DEFAULT_SIGNING_KEY_FILE),
     )
@@ -41,12 +45,18 @@ function tokenCommand(): Command {
       if (unknown.length)
         throw new ConfigError(`--scope: unknown scope ${JSON.stringify(unknown[0])}; known scopes: ${ADMIN_SCOPES.join(', ')}`);
       if (!scopes.length) throw new ConfigError(`--scope names no scope; known scopes: ${ADMIN_SCOPES.join(', ')}`);
-      const key = await ensureTokenSigningKey(o.signingKey);
-      if (key.created) {
-        process.stderr.write(
-          `exportfact: created admin token signing key ${o.signingKey} (mode 0600); the broker must verify with the same file\n`,
+      // A token signed with a key the broker does not have is refused: never make one up silently.
+      if (!o.createKey && !fs.existsSync(o.signingKey)) {
+        throw new ConfigError(
+          `admin token signing key ${path.resolve(o.signingKey)} does not exist; give the broker's key (--signing-key or EXPORTFACT_ADMIN_SIGNING_KEY), or --create-key to create one the broker must then use`,
         );
       }
+      const key = await ensureTokenSigningKey(o.signingKey);
+      process.stderr.write(
+        key.created
+          ? `exportfact: created admin token signing key ${path.resolve(o.signingKey)} (mode 0600); the broker must verify with the same file\n`
+          : `exportfact: signed with ${path.resolve(o.signingKey)}\n`,
+      );
       const token = await issueAdminToken(key.privateKeyPem, { subject: o.subject, scopes, ttlSeconds });
       const expires = new Date(Date.now() + ttlSeconds * 1000).toISOString();
       // The token alone on stdout, so `EXPORTFACT_ADMIN_TOKEN=$(exportfact admin token ...)` works.

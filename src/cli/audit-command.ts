@@ -1,9 +1,11 @@
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
+import { isoTime, wholeNumber } from '../schemas/query-values';
 import { fingerprint } from '../secrets/cipher';
 import { Keyring } from '../secrets/keyring';
 import { type AdminClientOptions, addAdminClientOptions, adminClientFromOptions, printResult, printTable } from './admin-client';
+import { checkedOption } from './checked-option';
 
 interface EnvOption extends AdminClientOptions {
   environment?: string;
@@ -90,7 +92,7 @@ function notCurrentCommand(): Command {
 function nodeCommand(): Command {
   return addAdminClientOptions(new Command('node').description('which secrets, and which versions, a node fetched'))
     .argument('<certname>')
-    .option('--since <time>', 'only sightings since this time (ISO 8601)')
+    .addOption(checkedOption('--since <time>', 'only sightings since this time (ISO 8601)', isoTime))
     .action(async (certname: string, o: AdminClientOptions & { since?: string }) => {
       const reply = await adminClientFromOptions(o).request<{ sightings: Row[] }>(
         'GET',
@@ -113,14 +115,14 @@ function nodeCommand(): Command {
 
 function eventsCommand(): Command {
   return addAdminClientOptions(new Command('events').description('the event log, newest first'))
-    .option('--since <time>', 'ISO 8601')
-    .option('--until <time>', 'ISO 8601')
+    .addOption(checkedOption('--since <time>', 'ISO 8601 (2026-11-29, 2026-11-29T08:00:00Z)', isoTime))
+    .addOption(checkedOption('--until <time>', 'ISO 8601', isoTime))
     .option('--actor <name>', 'a certname or admin subject')
     .addOption(envOption())
     .option('--category <category>')
     .option('--name <name>')
     .option('--action <prefix>', 'e.g. fact., secret.rotate, access.refused')
-    .option('--limit <n>', 'at most this many', '100')
+    .addOption(checkedOption('--limit <n>', 'at most this many (1 to 10000)', wholeNumber(1, 10_000)).default('100'))
     .action(async (o: EnvOption & Record<string, string | undefined>) => {
       const params = new URLSearchParams();
       for (const k of ['since', 'until', 'actor', 'environment', 'category', 'name', 'action', 'limit'])
@@ -205,7 +207,7 @@ function pruneCommand(): Command {
   return addAdminClientOptions(
     new Command('prune').description('delete entries older than a date, keeping a signed anchor (scope audit:prune)'),
   )
-    .requiredOption('--before <time>', 'ISO 8601')
+    .addOption(checkedOption('--before <time>', 'ISO 8601', isoTime).makeOptionMandatory())
     .action(async (o: AdminClientOptions & { before: string }) => {
       const reply = await adminClientFromOptions(o).request<{ pruned: number; anchor_seq: number | null }>(
         'POST',

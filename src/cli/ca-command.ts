@@ -1,17 +1,25 @@
 import { Command } from 'commander';
 import { type DevNodeOptions, ensureDevCa, issueDevNode, revokeDevNode } from '../devca/dev-ca';
 import { ConfigError } from '../errors/config-error';
+import { certnameProblem } from '../schemas/certname';
+import { puppetExtensionOid } from '../tls/certificate';
 
 /** `NAME[:ext=value,ext=value]`, e.g. `db1.example.com:pp_role=database,pp_environment=production`. */
 export function parseNodeSpec(spec: string): DevNodeOptions {
   const [certname, exts] = spec.split(':', 2);
-  if (!/^[a-z0-9][a-z0-9._-]*$/i.test(certname))
-    throw new ConfigError(`--node ${JSON.stringify(spec)}: ${JSON.stringify(certname)} is not a certname`);
+  const problem = certnameProblem('certname', certname);
+  if (problem) throw new ConfigError(`--node ${JSON.stringify(spec)}: ${problem}`);
   const extensions: Record<string, string> = {};
   for (const pair of exts ? exts.split(',') : []) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new ConfigError(`--node ${JSON.stringify(spec)}: ${JSON.stringify(pair)} is not ext=value`);
-    extensions[pair.slice(0, eq)] = pair.slice(eq + 1);
+    const name = pair.slice(0, eq);
+    try {
+      puppetExtensionOid(name);
+    } catch (err) {
+      throw new ConfigError(`--node ${JSON.stringify(spec)}: ${(err as Error).message}`);
+    }
+    extensions[name] = pair.slice(eq + 1);
   }
   return { certname, extensions };
 }

@@ -64,6 +64,13 @@ export function keysCommand(): Command {
         );
         process.stderr.write(`exportfact: rotation ${rotation.id} to key ${rotation.target_key_id} requested\n`);
         if (!o.wait) return;
+        let said = '';
+        // Says what it waits for, each time that changes: brokers that still lack the key, then rows re-sealed.
+        const say = (line: string) => {
+          if (line !== said) process.stderr.write(`exportfact: ${line}\n`);
+          said = line;
+        };
+        let total: number | undefined;
         for (;;) {
           const status = await client.request<KeyStatus>('GET', '/admin/v1/keys');
           const mine = status.rotations.find((r) => r.id === rotation.id);
@@ -73,7 +80,11 @@ export function keysCommand(): Command {
           }
           const lacking = status.brokers.filter((b) => b.live && !b.key_ids.includes(rotation.target_key_id)).map((b) => b.host);
           if (mine?.state === 'waiting' && lacking.length)
-            process.stderr.write(`exportfact: waiting for brokers to load key ${rotation.target_key_id}: ${lacking.join(' ')}\n`);
+            say(`waiting for brokers to load key ${rotation.target_key_id}: ${lacking.join(' ')}`);
+          if (mine?.state === 'reencrypting') {
+            total ??= mine.rows_done + status.keys.filter((k) => k.key_id !== rotation.target_key_id).reduce((n, k) => n + k.rows, 0);
+            say(`re-sealing secrets with key ${rotation.target_key_id}: ${mine.rows_done} of ${total} rows`);
+          }
           await new Promise((r) => setTimeout(r, 1000));
         }
       }),

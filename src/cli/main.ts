@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { AppError } from '../errors/app-error';
 import { ConfigError } from '../errors/config-error';
 import { adminCommand } from './admin-command';
@@ -25,8 +25,20 @@ const program = new Command('exportfact')
   .addCommand(adminCommand())
   .addCommand(migrateCommand());
 
+/**
+ * Exit codes, for every command: 0 done, 1 a runtime failure, 2 a usage or configuration
+ * error — commander's own (an unknown option, a missing argument) included.
+ */
+function sameRulesEverywhere(cmd: Command): void {
+  cmd.exitOverride();
+  cmd.configureOutput({ outputError: (text, write) => write(`exportfact: ${text.replace(/^error: /, '')}`) });
+  for (const sub of cmd.commands) sameRulesEverywhere(sub);
+}
+sameRulesEverywhere(program);
+
 /** Operator mistakes end in one line naming the problem, not a stack trace. */
 function fail(err: unknown): never {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2); // commander printed it already
   const e = err as NodeJS.ErrnoException;
   const known =
     err instanceof ConfigError ||

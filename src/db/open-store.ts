@@ -1,19 +1,82 @@
 import type { StoreConfig } from '../config/serve-config';
+import { ConfigError } from '../errors/config-error';
 import { StoreUnavailableError } from '../errors/store-errors';
+import type { Logger } from '../log/logger';
 import { EmbeddedStore } from './embedded-store';
 import { migrate } from './migrate';
 import { PgStore } from './pg-store';
 import type { Store } from './store';
 
+/** After this long without an answer, the operator is told what the broker waits for. */
+const SAY_WHY_AFTER_MS = 1000;
+
 /** Opens the configured store and brings its schema up to date. */
-export async function openStore(config: StoreConfig): Promise<Store> {
+export async function openStore(config: StoreConfig, log?: Logger): Promise<Store> {
   const store = config.kind === 'postgres' ? new PgStore(config.url) : await EmbeddedStore.open(config.dataDir);
+  const slow =
+    config.kind === 'postgres' && log
+      ? setTimeout(
+          () => log.info({ database: where(config.url) }, 'waiting for PostgreSQL to answer (gives up after 5 s)'),
+          SAY_WHY_AFTER_MS,
+        )
+      : undefined;
   try {
     await migrate(store);
   } catch (err) {
     await store.close().catch(() => undefined);
     // At start the operator needs the driver's own words (ECONNREFUSED host:port), not the 503 text meant for nodes.
-    throw err instanceof StoreUnavailableError ? err.cause : err;
+    const cause = err instanceof StoreUnavailableError ? err.cause : err;
+    throw config.kind === 'postgres' ? (startupError(config.url, cause) ?? cause) : cause;
+  } finally {
+    clearTimeout(slow);
   }
   return store;
+}
+
+/** host:port/database of a URL, without user or password, for messages. */
+function where(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || u.searchParams.get('host') || 'localhost'}:${u.port || 5432}${u.pathname}`;
+  } catch {
+    return 'the database';
+  }
+}
+
+/** Why the broker cannot use the database at start, as one line naming --database-url and the fix; null for other failures. */
+function startupError(url: string, err: unknown): ConfigError | null {
+  const e = err as { code?: string; message?: string };
+  const at = `--database-url (${where(url)})`;
+  const user = (() => {
+    try {
+      return decodeURIComponent(new URL(url).username) || 'the default user';
+    } catch {
+      return 'the user';
+    }
+  })();
+  switch (e?.code) {
+    case '28000':
+    case '28P01':
+      return new ConfigError(`${at}: PostgreSQL refused ${user}: ${e.message}; create the role, or fix pg_hba.conf or ~/.pgpass`);
+    case '3D000':
+      return new ConfigError(`${at}: ${e.message}; create it (createdb) or name another`);
+    case '42501':
+      return new ConfigError(`${at}: ${e.message}; the broker's role needs to own its database (or CREATE on it) to run migrations`);
+    case 'ECONNREFUSED':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH':
+    case 'ETIMEDOUT':
+      return new ConfigError(`${at}: cannot reach PostgreSQL: ${e.message}; is it running and listening there?`);
+  }
+  if (/timeout exceeded when trying to connect/i.test(e?.message ?? '')) {
+    return new ConfigError(`${at}: no answer from PostgreSQL within 5 s; is the host reachable and the port right?`);
+  }
+  if (/Connection terminated/i.test(e?.message ?? '')) {
+    return new ConfigError(
+      `${at}: the connection to PostgreSQL was cut before it answered (${e.message}); is the host reachable and the port right?`,
+    );
+  }
+  return null;
 }

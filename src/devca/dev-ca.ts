@@ -5,6 +5,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
+import { ConfigError } from '../errors/config-error';
+import { certnameProblem } from '../schemas/certname';
 import { type CaState, currentCertOf, type IssuedCert, initialCaState, readCaState, takeSerial, writeCaState } from './ca-state';
 import { signDevCrl } from './dev-crl';
 import { createFile, exists, PRIVATE_FILE_MODE, PUBLIC_FILE_MODE, replaceFile } from './files';
@@ -35,7 +37,6 @@ interface LoadedCa {
 
 const SERVER_CERTNAME = 'localhost';
 // Puppet's certname rule, and it keeps a certname from escaping dir/nodes/.
-const CERTNAME = /^[a-z0-9][a-z0-9._-]*$/i;
 
 export function devCaPaths(dir: string): DevCaPaths {
   const root = path.resolve(dir);
@@ -66,7 +67,7 @@ function stateFileOf(paths: DevCaPaths): string {
 async function withCaLock<T>(dir: string, work: () => Promise<T>, create = false): Promise<T> {
   if (create) await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   else if (!(await exists(dir)))
-    throw new Error(`no complete development CA in ${dir} (the folder does not exist); run \`exportfact ca init\` first`);
+    throw new ConfigError(`no complete development CA in ${dir} (the folder does not exist); run \`exportfact ca init\` first`);
   const release = await lockfile.lock(dir, {
     lockfilePath: path.join(dir, '.devca.lock'),
     realpath: false,
@@ -117,7 +118,8 @@ export async function revokeDevNode(dir: string, certname: string): Promise<void
   await withCaLock(paths.dir, async () => {
     const loaded = await openCa(paths);
     const ofNode = loaded.state.issued.filter((c) => c.certname === certname && c.kind === 'node');
-    if (ofNode.length === 0) throw new Error(`the development CA in ${paths.dir} never issued a certificate to ${certname}`);
+    if (ofNode.length === 0)
+      throw new ConfigError(`the development CA in ${paths.dir} never issued a certificate to ${certname}; nothing to revoke`);
     const current = ofNode.filter((c) => c.revokedAt === null);
     if (current.length === 0) return;
     const now = new Date().toISOString();
@@ -129,7 +131,8 @@ export async function revokeDevNode(dir: string, certname: string): Promise<void
 }
 
 function assertCertname(certname: string): void {
-  if (!CERTNAME.test(certname)) throw new Error(`"${certname}" is not a valid certname (letters, digits, '.', '_', '-')`);
+  const problem = certnameProblem('certname', certname);
+  if (problem) throw new ConfigError(problem);
 }
 
 async function createCa(paths: DevCaPaths): Promise<LoadedCa> {
@@ -155,7 +158,7 @@ async function createCa(paths: DevCaPaths): Promise<LoadedCa> {
 
 async function openCa(paths: DevCaPaths): Promise<LoadedCa> {
   if (!(await exists(paths.caCert)) || !(await exists(paths.caKey))) {
-    throw new Error(`no complete development CA in ${paths.dir} (need ca.pem and ca_key.pem); run \`exportfact ca init\` first`);
+    throw new ConfigError(`no complete development CA in ${paths.dir} (need ca.pem and ca_key.pem); run \`exportfact ca init\` first`);
   }
   const caCertPem = await fs.readFile(paths.caCert, 'utf8');
   const caKeyPem = await fs.readFile(paths.caKey, 'utf8');

@@ -1,6 +1,7 @@
 // Keys and certificates of the development CA, made with node-forge as the product
 // brief asks. RSA-2048 keeps `npm start` quick; Puppet's own CA issues RSA-4096.
 import forge from 'node-forge';
+import { ConfigError } from '../errors/config-error';
 import { isPuppetArcOid, puppetExtensionOid } from '../tls/certificate';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -40,9 +41,14 @@ function commonName(value: string): forge.pki.CertificateField[] {
 }
 
 function puppetExtension(nameOrOid: string, value: string): object {
-  const oid = puppetExtensionOid(nameOrOid);
+  let oid: string;
+  try {
+    oid = puppetExtensionOid(nameOrOid);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
   if (!isPuppetArcOid(oid)) {
-    throw new Error(`extension ${nameOrOid} is outside Puppet's OID arc 1.3.6.1.4.1.34380; the broker would ignore it`);
+    throw new ConfigError(`extension ${nameOrOid} is outside Puppet's OID arc 1.3.6.1.4.1.34380; the broker would ignore it`);
   }
   // Puppet encodes every extension value as a DER UTF8String.
   return { id: oid, value: forge.asn1.create(forge.asn1.Class.UNIVERSAL, forge.asn1.Type.UTF8, false, forge.util.encodeUtf8(value)) };

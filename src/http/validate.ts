@@ -5,7 +5,8 @@ import { BadRequestError } from '../errors/app-error';
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const result = schema.safeParse(body);
   if (result.success) return result.data;
-  const issue = result.error.issues[0];
+  // A misspelt field ({"valeu": 1}) also makes the real one missing: name the unknown one first.
+  const issue = result.error.issues.find((i) => i.code === 'unrecognized_keys') ?? result.error.issues[0];
   const where = issue.path.length ? issue.path.join('.') : 'body';
   if (issue.code === 'unrecognized_keys') {
     throw new BadRequestError(

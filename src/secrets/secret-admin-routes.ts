@@ -9,6 +9,7 @@ import { parseBody } from '../http/validate';
 import type { Logger } from '../log/logger';
 import { environmentName } from '../schemas/environment';
 import { keyId } from '../schemas/key-id';
+import { wholeNumber } from '../schemas/query-values';
 import type { KeyRotation } from './key-rotation';
 import { promoteBody, rotateBody } from './secret-schemas';
 import type { SecretService } from './secret-service';
@@ -16,7 +17,7 @@ import type { SecretService } from './secret-service';
 const environmentQuery = (fallback: string) =>
   z.strictObject({
     environment: environmentName.default(fallback),
-    version: z.coerce.number().int().positive().optional(),
+    version: wholeNumber(1, 2 ** 31 - 1).optional(),
   });
 const listQuery = z.strictObject({ environment: environmentName.optional() });
 

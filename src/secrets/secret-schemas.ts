@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { factValue } from '../schemas/json-value';
+import { wholeNumber } from '../schemas/query-values';
 import { MAX_LENGTH, MIN_LENGTH } from './password-generator';
 
 export const generateBody = z.strictObject({
@@ -16,4 +17,4 @@ export const rotateBody = z.strictObject({
 export const promoteBody = z.strictObject({ version: z.int().positive() });
 
 /** `?version=N` pins a version; anything else is a 400 naming the parameter. */
-export const versionQuery = z.strictObject({ version: z.coerce.number().int().positive().optional() });
+export const versionQuery = z.strictObject({ version: wholeNumber(1, 2 ** 31 - 1).optional() });

@@ -69,7 +69,8 @@ export function startServe(args: string[], opts: { cwd?: string; env?: NodeJS.Pr
     }, opts.timeoutMs ?? 40_000);
     const onData = (d: Buffer) => {
       out += d;
-      const m = /"listen":"([^"]+)".*"msg":"exportfact broker listening"/.exec(out);
+      // The listening line, as JSON or as --log-format pretty writes it (the same fields).
+      const m = /^.*exportfact broker listening.*$/m.exec(out)?.[0].match(/"listen":"([^"]+)"/);
       if (m) {
         clearTimeout(timer);
         resolve({
