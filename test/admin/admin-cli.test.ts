@@ -37,12 +37,12 @@ describe('exportfact admin (the command)', function () {
   });
   after(() => t?.close());
 
-  it('`admin token` creates admin-token.key (0600) in the current folder on first use, says so on stderr, prints only the token', async () => {
+  it('`admin token --create-key` creates admin-token.key (0600) in the current folder, says so on stderr, prints only the token', async () => {
     const cwd = tempDir('admin-cli-fresh');
-    const first = await runAdminCli(['admin', 'token', '--scope', 'secrets:read,audit:read', '--ttl', '15m', '--subject', 'ops-bob'], { cwd });
+    const first = await runAdminCli(['admin', 'token', '--create-key', '--scope', 'secrets:read,audit:read', '--ttl', '15m', '--subject', 'ops-bob'], { cwd });
     expect(first.code).to.equal(0, first.stderr);
     expect(first.stdout).to.match(JWT);
-    expect(first.stderr).to.match(/created admin token signing key admin-token\.key \(mode 0600\)/);
+    expect(first.stderr).to.match(/created admin token signing key .*admin-token\.key \(mode 0600\)/);
     expect(first.stderr).to.match(/token for ops-bob, scopes secrets:read audit:read, expires /);
     expect(first.stderr).to.not.contain(first.stdout.trim());
     const file = path.join(cwd, 'admin-token.key');
