@@ -4,6 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 
 export const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
+/** The repository (dist/test/support → ../../..). */
+export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 /**
  * Every CLI run gets a scratch folder as its working directory and its own admin port and
@@ -31,8 +33,21 @@ export interface CliRun {
 
 /** Runs `exportfact ARGS` to completion. */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
+  return runCommand(process.execPath, [CLI, ...args], opts);
+}
+
+/** Runs any command (an installed `exportfact`, say) to completion, isolated like runCli. */
+export function runCommand(command: string, args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliRun>;
+/** With `untilListening`: starts a serving command and resolves once it listens. */
+export function runCommand(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; untilListening: true }): Promise<ServeProcess>;
+export function runCommand(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; untilListening?: boolean } = {},
+): Promise<CliRun | ServeProcess> {
+  if (opts.untilListening) return serveWith(command, args, opts);
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], isolated(opts));
+    const child = spawn(command, args, isolated(opts));
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -58,9 +73,13 @@ export interface ServeProcess {
 
 /** Starts `exportfact serve ARGS` and waits for its "listening" log line. */
 export function startServe(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServeProcess> {
+  return serveWith(process.execPath, [CLI, 'serve', ...args], opts);
+}
+
+function serveWith(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
     const spawnOpts = isolated(opts);
-    const child = spawn(process.execPath, [CLI, 'serve', ...args], spawnOpts);
+    const child = spawn(command, args, spawnOpts);
     let out = '';
     const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
     const timer = setTimeout(() => {
