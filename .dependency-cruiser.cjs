@@ -3,7 +3,7 @@
  *   errors, log, crypto, schemas, files          leaves
  *   tls, db, config, policy, identity, devca     infrastructure and pure rules
  *   http, admin                                  transport helpers, admin authentication
- *   audit < facts < secrets; nodes; health       features, in that order (no feature cycle)
+ *   audit < facts < secrets < nodes; health      features, in that order (no feature cycle)
  *   app                                          assembles the agent and admin apps
  *   broker.ts, services.ts                       wiring
  *   cli                                          commands
@@ -34,12 +34,10 @@ module.exports = {
       to: { path: '^src/(facts|secrets|nodes|health)/' },
     },
     { name: 'facts-import-only-audit', severity: 'error', from: { path: '^src/facts/' }, to: { path: '^src/(secrets|nodes|health)/' } },
-    {
-      name: 'nodes-and-health-import-no-feature',
-      severity: 'error',
-      from: { path: '^src/(nodes|health)/' },
-      to: { path: '^src/(audit|facts|secrets|nodes|health)/', pathNot: '^src/$1/' },
-    },
+    { name: 'secrets-import-only-audit-and-facts', severity: 'error', from: { path: '^src/secrets/' }, to: { path: '^src/(nodes|health)/' } },
+    // Nodes come last: their lifecycle withdraws facts and reads the audit trail.
+    { name: 'nodes-import-no-health', severity: 'error', from: { path: '^src/nodes/' }, to: { path: '^src/health/' } },
+    { name: 'health-imports-no-feature', severity: 'error', from: { path: '^src/health/' }, to: { path: FEATURES, pathNot: '^src/health/' } },
     {
       name: 'features-import-no-app-or-wiring',
       severity: 'error',

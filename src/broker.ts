@@ -16,6 +16,7 @@ import { BrokerHealth } from './health/broker-health';
 import { healthAdminRoutes } from './health/health-routes';
 import { BrokerMetrics } from './health/metrics';
 import type { Logger } from './log/logger';
+import { nodeAdminRoutes } from './nodes/node-admin-routes';
 import { type CompiledPolicy, PolicyHolder } from './policy';
 import type { KeyRotation } from './secrets/key-rotation';
 import { secretAdminRoutes } from './secrets/secret-admin-routes';
@@ -75,15 +76,18 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       policy,
       log,
       secrets: { graceSeconds: config.secretGraceSeconds },
+      nodes: config.nodes,
     });
     await services.start();
     parts.add(services);
+    parts.add(deactivateRevokedNodes(revocation, services, log));
     parts.add(
       startMaintenance(
         config.maintenanceMs,
         [
           { name: 'key rotation step', run: () => keys.rotation.tick() },
           { name: 'destroying expired secret versions', run: () => services.secrets.sweepExpired() },
+          { name: 'expiring and purging nodes', run: () => services.lifecycle.sweep(), everyMs: NODE_SWEEP_MS },
         ],
         log,
       ),
@@ -184,6 +188,21 @@ function startAgentListener(config: ServeConfig, p: AgentParts) {
   });
 }
 
+/** How often nodes not seen for the node TTL are expired (and inactive ones past the purge TTL purged). */
+const NODE_SWEEP_MS = 60_000;
+
+/** A node whose certificate a newly loaded CRL lists is deactivated at once (now, and at every reload). */
+function deactivateRevokedNodes(revocation: RevocationList, services: Services, log: Logger) {
+  const apply = () =>
+    services.lifecycle
+      .revoked(revocation.revokedCertificates())
+      .then((nodes) => nodes.length && log.info({ nodes }, 'nodes deactivated: their certificates are revoked'))
+      .catch((err: Error) => log.error({ err: err.message }, 'deactivating revoked nodes failed; will retry at the next CRL load'));
+  revocation.on('updated', apply);
+  void apply();
+  return { close: () => revocation.off('updated', apply) };
+}
+
 /** What the admin port serves besides whoami: secrets and keys, audit, health details. */
 function adminRouters(
   config: ServeConfig,
@@ -199,6 +218,7 @@ function adminRouters(
     }),
     auditAdminRoutes({ audit: p.audit, defaultEnvironment: config.defaultEnvironment }),
     healthAdminRoutes(p.health),
+    nodeAdminRoutes(p.services.lifecycle),
   ];
 }
 

@@ -1,9 +1,11 @@
 import type { AuditLog } from './audit/audit-log';
+import { AuditQueries } from './audit/audit-queries';
 import type { Store } from './db/store';
 import { FactService, type PolicySource } from './facts/fact-service';
 import { FactStore } from './facts/fact-store';
 import { ViewVersions } from './facts/view-versions';
 import type { Logger } from './log/logger';
+import { type LifecycleConfig, NodeLifecycle } from './nodes/node-lifecycle';
 import { NodeService } from './nodes/node-service';
 import { NodeStore } from './nodes/node-store';
 import { DEFAULT_POLICY } from './policy';
@@ -15,6 +17,7 @@ export interface Services {
   facts: FactService;
   secrets: SecretService;
   nodes: NodeService;
+  lifecycle: NodeLifecycle;
   viewVersions: ViewVersions;
   /** Starts what listens (view versions); close() stops it and writes pending node contacts. */
   start(): Promise<void>;
@@ -29,7 +32,11 @@ export interface ServiceDeps {
   policy?: PolicySource;
   log: Logger;
   secrets: SecretsConfig;
+  /** Node TTL and purge TTL; PuppetDB's defaults (7 and 14 days) when absent. */
+  nodes?: LifecycleConfig;
 }
+
+export const DEFAULT_NODE_LIFECYCLE: LifecycleConfig = { ttlSeconds: 7 * 86_400, purgeTtlSeconds: 14 * 86_400 };
 
 /** Wires every service to its store: one place, used by the broker, the tests and the benchmark. */
 export function createServices(deps: ServiceDeps): Services {
@@ -38,14 +45,31 @@ export function createServices(deps: ServiceDeps): Services {
   const viewVersions = new ViewVersions(store, log);
   const factStore = new FactStore(store, (environment, version) => viewVersions.committed(environment, version));
   const secrets = new SecretService(new SecretStore(store), factStore, vault, deps.secrets, audit, policy);
-  const nodes = new NodeService(new NodeStore(store), log);
+  const nodeStore = new NodeStore(store);
+  const nodes = new NodeService(nodeStore, log);
+  const facts = new FactService(factStore, secrets, viewVersions, audit, policy);
+  const lifecycle = new NodeLifecycle(
+    nodeStore,
+    nodes,
+    factStore,
+    facts,
+    new AuditQueries(store),
+    audit,
+    deps.nodes ?? DEFAULT_NODE_LIFECYCLE,
+    log,
+  );
   return {
-    facts: new FactService(factStore, secrets, viewVersions, audit, policy),
+    facts,
     secrets,
     nodes,
+    lifecycle,
     viewVersions,
-    start: () => viewVersions.start(),
+    async start() {
+      await viewVersions.start();
+      await lifecycle.start();
+    },
     async close() {
+      await lifecycle.close();
       await viewVersions.stop();
       await nodes.close();
     },

@@ -3,7 +3,15 @@
  * (tokens in the field carry it), so names are only ever added, never renamed.
  * An admin certificate holds every scope.
  */
-export const ADMIN_SCOPES = ['secrets:read', 'secrets:rotate', 'keys:rotate', 'audit:read', 'audit:prune'] as const;
+export const ADMIN_SCOPES = [
+  'secrets:read',
+  'secrets:rotate',
+  'keys:rotate',
+  'audit:read',
+  'audit:prune',
+  'nodes:read',
+  'nodes:write',
+] as const;
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
 

@@ -48,7 +48,10 @@ export function createAgentApp(deps: AppDeps): express.Express {
       const caller = deps.authenticator.authenticate(req.socket as TLSSocket);
       setCaller(req, caller);
       deps.services.nodes.seen(caller);
-      next();
+      // A deactivated or expired node is active again before its request is handled.
+      const returning = deps.services.lifecycle.returning(caller);
+      if (returning) returning.then(() => next(), next);
+      else next();
     } catch (err) {
       next(err);
     }

@@ -6,16 +6,30 @@ export interface MaintenanceTask {
   /** What failed, for the log line ("key rotation step"). */
   name: string;
   run(): Promise<unknown>;
+  /** At most this often (default: every tick). */
+  everyMs?: number;
 }
 
 /**
- * Background work on one timer (heartbeat and key rotation steps, the end of grace periods):
- * each task's failure is logged and retried at the next tick, never thrown.
+ * Background work on one timer (heartbeat and key rotation steps, the end of grace periods,
+ * node expiry): each task's failure is logged and retried later, never thrown; a task still
+ * running is not started again.
  */
-export function startMaintenance(everyMs: number, tasks: MaintenanceTask[], log: Logger): Closable {
+export function startMaintenance(tickMs: number, tasks: MaintenanceTask[], log: Logger): Closable {
+  const lastRun = new Map<MaintenanceTask, number>();
+  const running = new Set<MaintenanceTask>();
   const timer = setInterval(() => {
-    for (const task of tasks) task.run().catch((err: unknown) => log.error({ err: describeError(err) }, `${task.name} failed; will retry`));
-  }, everyMs);
+    const now = Date.now();
+    for (const task of tasks) {
+      if (running.has(task) || now - (lastRun.get(task) ?? 0) < (task.everyMs ?? 0)) continue;
+      lastRun.set(task, now);
+      running.add(task);
+      task
+        .run()
+        .catch((err: unknown) => log.error({ err: describeError(err) }, `${task.name} failed; will retry`))
+        .finally(() => running.delete(task));
+    }
+  }, tickMs);
   timer.unref();
   return { close: () => clearInterval(timer) };
 }

@@ -1,6 +1,7 @@
 // What `exportfact` admin commands use to call the admin API, and how they print results.
 import fs from 'node:fs';
 import https from 'node:https';
+import readline from 'node:readline/promises';
 import { type Command, Option } from 'commander';
 import { AppError } from '../errors/app-error';
 import { ConfigError } from '../errors/config-error';
@@ -197,4 +198,15 @@ export function printTable<R>(rows: R[], columns: Column<R>[], out: NodeJS.Writa
 export function printResult(o: { json?: boolean }, value: unknown, render: () => void, out: NodeJS.WritableStream = process.stdout): void {
   if (o.json) out.write(`${JSON.stringify(value, null, 2)}\n`);
   else render();
+}
+
+/** Asks on the terminal before doing something that cannot be undone or shows a secret; --yes skips it. */
+export async function confirm(question: string, what: string): Promise<boolean> {
+  if (!process.stdin.isTTY) throw new ConfigError(`refusing to ${what} without confirmation: run on a terminal, or add --yes`);
+  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -8,6 +8,7 @@ import { caCommand } from './ca-command';
 import { configCommand } from './config-command';
 import { keysCommand } from './keys-command';
 import { migrateCommand } from './migrate-command';
+import { nodesCommand } from './nodes-command';
 import { policyCommand } from './policy-command';
 import { secretsCommand } from './secrets-command';
 import { serveCommand } from './serve-command';
@@ -20,6 +21,7 @@ const program = new Command('exportfact')
   .addCommand(caCommand())
   .addCommand(keysCommand())
   .addCommand(secretsCommand())
+  .addCommand(nodesCommand())
   .addCommand(auditCommand())
   .addCommand(policyCommand())
   .addCommand(adminCommand())

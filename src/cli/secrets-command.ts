@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import readline from 'node:readline/promises';
 import { Command, Option } from 'commander';
 import { ConfigError } from '../errors/config-error';
-import { type AdminClientOptions, addAdminClientOptions, adminClientFromOptions, printResult, printTable } from './admin-client';
+import { type AdminClientOptions, addAdminClientOptions, adminClientFromOptions, confirm, printResult, printTable } from './admin-client';
 
 interface SecretOptions extends AdminClientOptions {
   environment?: string;
@@ -11,17 +10,6 @@ interface SecretOptions extends AdminClientOptions {
 const envOption = () => new Option('--environment <name>', 'Puppet environment of the secret (default: the broker default)');
 const path = (category: string, name: string, tail = '', o: SecretOptions = {}) =>
   `/admin/v1/secrets/${encodeURIComponent(category)}/${encodeURIComponent(name)}${tail}${o.environment ? `?environment=${encodeURIComponent(o.environment)}` : ''}`;
-
-/** Reading a secret prints it on a terminal: say so and ask, unless --yes. */
-async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) throw new ConfigError('refusing to print a secret without confirmation: run on a terminal, or add --yes');
-  const rl = readline.createInterface({ input: process.stdin, output: process.stderr });
-  try {
-    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
-  } finally {
-    rl.close();
-  }
-}
 
 interface StatusReply {
   versions: {
@@ -83,7 +71,7 @@ function showCommand(): Command {
     .option('--version <n>', 'a given version instead of the current one')
     .option('--yes', 'do not ask for confirmation')
     .action(async (category: string, name: string, o: SecretOptions & { version?: string; yes?: boolean }) => {
-      if (!o.yes && !(await confirm(`Print the value of ${category}.${name}? The read is recorded.`)))
+      if (!o.yes && !(await confirm(`Print the value of ${category}.${name}? The read is recorded.`, 'print a secret')))
         throw new ConfigError('not confirmed; nothing read');
       const query = o.version ? `${o.environment ? '&' : '?'}version=${encodeURIComponent(o.version)}` : '';
       const reply = await adminClientFromOptions(o).request<{

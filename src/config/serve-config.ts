@@ -4,7 +4,7 @@ import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
 import { type AdminConfig, type AdminServeOptions, parseAdminServeOptions } from './admin-config';
 import { type LogOptions, parseLogOptions } from './log-options';
-import { environmentOption, parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
+import { durationSeconds, environmentOption, parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
 
 export type StoreConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string };
 
@@ -25,6 +25,8 @@ export interface ServeConfig {
   reencryptBatch: number;
   /** How often key files (keyring, admin token key) are checked for changes. */
   keyWatchMs: number;
+  /** Node lifecycle: TTL to expiry and to purge, in seconds (0: off). */
+  nodes: { ttlSeconds: number; purgeTtlSeconds: number };
   /** How often the broker heartbeats, advances key rotations and destroys expired versions. */
   maintenanceMs: number;
   audit: {
@@ -62,6 +64,8 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
   certname?: string;
   listen?: string;
   requestTimeout?: string;
+  nodeTtl?: string;
+  nodePurgeTtl?: string;
   dataDir?: string;
   databaseUrl?: string;
   defaultEnvironment?: string;
@@ -134,6 +138,10 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     reencryptBatch: positiveInt('--reencrypt-batch', o.reencryptBatch, 200),
     maintenanceMs: 2_000,
     keyWatchMs: 1_000,
+    nodes: {
+      ttlSeconds: durationSeconds('--node-ttl', o.nodeTtl, 7 * 86_400),
+      purgeTtlSeconds: durationSeconds('--node-purge-ttl', o.nodePurgeTtl, 14 * 86_400),
+    },
     policy: o.policy ? { file: o.policy, watchMs: seconds('--policy-watch-interval', o.policyWatchInterval, 2_000) } : undefined,
     audit: auditConfig(o),
     admin: parseAdminServeOptions(o),

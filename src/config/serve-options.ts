@@ -62,6 +62,16 @@ export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
       'keyring with the encryption keys (mode 0600; created if the store holds no secret yet; default ./keyring.json). EXPORTFACT_KEYRING_JSON may hold the keyring itself',
   },
   {
+    flags: '--node-ttl <duration>',
+    env: 'EXPORTFACT_NODE_TTL',
+    description: 'a node not seen for this long expires: its facts leave the views (default 7d, as PuppetDB; 0: never)',
+  },
+  {
+    flags: '--node-purge-ttl <duration>',
+    env: 'EXPORTFACT_NODE_PURGE_TTL',
+    description: "a deactivated or expired node's facts are deleted after this long; audit entries stay (default 14d; 0: never)",
+  },
+  {
     flags: '--secret-grace <seconds>',
     env: 'EXPORTFACT_SECRET_GRACE',
     description: 'how long a previous secret version stays readable after a rotation (default 86400)',

@@ -45,3 +45,13 @@ export function environmentOption(option: string, value: string): string {
   if (problem) throw new ConfigError(problem);
   return value;
 }
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90s`, `30m`, `12h`, `7d` or plain seconds; `0` turns the feature off. */
+export function durationSeconds(option: string, value: string | undefined, fallbackSeconds: number): number {
+  if (value === undefined) return fallbackSeconds;
+  const m = /^(\d{1,9})([smhd]?)$/.exec(value.trim());
+  if (!m) throw new ConfigError(`${option} ${JSON.stringify(value)} is not a duration (for example 90s, 30m, 12h, 7d; 0 turns it off)`);
+  return Number(m[1]) * DURATION_UNITS[m[2] || 's'];
+}

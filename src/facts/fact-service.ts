@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { Actor } from '../audit/audit-entry';
 import { type Auditor, nodeActor, refusal } from '../audit/auditor';
 import type { Queryable, Transaction } from '../db/store';
 import { ConflictError, NotFoundError } from '../errors/app-error';
@@ -49,6 +50,18 @@ export interface RenderedView {
   etag: string;
   body: string;
 }
+
+/** Whose value is withdrawn, in which environment, and who does it (the node itself, or an admin purging it). */
+interface Withdrawer {
+  environment: string;
+  exporter: string;
+  actor: Actor;
+}
+const withdrawer = (caller: Caller): Withdrawer => ({
+  environment: caller.environment,
+  exporter: caller.certname,
+  actor: nodeActor(caller.certname),
+});
 
 const kindName = (multi: boolean, sensitive: boolean) => `${multi ? 'per-node' : 'single'}${sensitive ? ' sensitive' : ''}`;
 
@@ -115,7 +128,14 @@ export class FactService {
       // sent to a sensitive fact, which is refused below anyway) never goes into SQL: it is compared
       // by keyed fingerprint, since statement parameters end up in PostgreSQL's logs.
       const plain = !sensitive && !fact.sensitive;
-      const current = await this.store.exporters(tx, fact.id, plain ? value : undefined);
+      let current = await this.store.exporters(tx, fact.id, plain ? value : undefined);
+      if (!fact.multi) {
+        // A single fact of a deactivated or expired node is free: this publish takes it over.
+        for (const gone of current.filter((c) => !c.active && c.exporter !== caller.certname)) {
+          await this.takeOver(tx, caller, fact, gone.exporter, { category, name });
+        }
+        current = current.filter((c) => c.active || c.exporter === caller.certname);
+      }
       if (fingerprint && fact.sensitive) {
         const fingerprints = await this.sensitiveValues.currentFingerprints(tx, fact.id);
         for (const c of current) c.same = fingerprints.get(c.exporter)?.equals(fingerprint) ?? false;
@@ -168,7 +188,7 @@ export class FactService {
   async withdraw(caller: Caller, category: string, name: string): Promise<{ version: number }> {
     return this.store.transaction(async (tx) => {
       const fact = await this.store.findLocked(tx, caller.environment, category, name);
-      const version = fact && (await this.withdrawLocked(tx, caller, fact, { category, name }));
+      const version = fact && (await this.withdrawLocked(tx, withdrawer(caller), fact, { category, name }));
       if (!version) throw new NotFoundError('fact_not_found', `${caller.certname} exports no fact ${category}.${name}`);
       return { version };
     });
@@ -176,39 +196,68 @@ export class FactService {
 
   /** Withdraws, atomically, every fact the caller exports that is not in `keep`. */
   async prune(caller: Caller, keep: { category: string; name: string }[]): Promise<{ category: string; name: string }[]> {
-    const kept = new Set(keep.map((k) => `${k.category}.${k.name}`));
+    return this.store.transaction((tx) => this.withdrawAllBut(tx, withdrawer(caller), keep));
+  }
+
+  /**
+   * Withdraws every value a node exports, in every environment (a node purged by an admin or
+   * by --node-purge-ttl): they leave history and audit intact; sensitive ones are destroyed.
+   */
+  async purgeExporter(certname: string, actor: Actor): Promise<number> {
     return this.store.transaction(async (tx) => {
-      const mine = await this.store.exportsOf(tx, caller.environment, caller.certname, true);
-      const withdrawn: { category: string; name: string }[] = [];
-      for (const row of mine) {
-        if (kept.has(`${row.category}.${row.name}`)) continue;
-        // Re-read the version under the lock taken by exportsOf.
-        const fact = await this.store.findLocked(tx, caller.environment, row.category, row.name);
-        if (fact && (await this.withdrawLocked(tx, caller, fact, row))) {
-          withdrawn.push({ category: row.category, name: row.name });
-        }
+      let withdrawn = 0;
+      for (const environment of await this.store.environmentsExportedBy(tx, certname)) {
+        withdrawn += (await this.withdrawAllBut(tx, { environment, exporter: certname, actor }, [])).length;
       }
       return withdrawn;
+    });
+  }
+
+  private async withdrawAllBut(tx: Transaction, who: Withdrawer, keep: { category: string; name: string }[]) {
+    const kept = new Set(keep.map((k) => `${k.category}.${k.name}`));
+    const mine = await this.store.exportsOf(tx, who.environment, who.exporter, true);
+    const withdrawn: { category: string; name: string }[] = [];
+    for (const row of mine) {
+      if (kept.has(`${row.category}.${row.name}`)) continue;
+      // Re-read the version under the lock taken by exportsOf.
+      const fact = await this.store.findLocked(tx, who.environment, row.category, row.name);
+      if (fact && (await this.withdrawLocked(tx, who, fact, row))) withdrawn.push({ category: row.category, name: row.name });
+    }
+    return withdrawn;
+  }
+
+  /** Removes an inactive node's value of a single fact that `caller` now publishes; recorded as such. */
+  private async takeOver(
+    tx: Transaction,
+    caller: Caller,
+    fact: FactRow,
+    from: string,
+    where: { category: string; name: string },
+  ): Promise<void> {
+    const version = await this.store.withdrawValue(tx, caller.environment, fact, from);
+    if (fact.sensitive) await this.sensitiveValues.destroy(tx, fact.id, from);
+    await this.audit.append(tx, {
+      actor: nodeActor(caller.certname),
+      action: 'fact.take_over',
+      environment: caller.environment,
+      ...where,
+      version,
+      detail: { from },
     });
   }
 
   /** A withdrawn sensitive value is destroyed, not just hidden. */
   private async withdrawLocked(
     tx: Transaction,
-    caller: Caller,
+    who: Withdrawer,
     fact: FactRow,
     where: { category: string; name: string },
   ): Promise<number | undefined> {
-    const version = await this.store.withdrawValue(tx, caller.environment, fact, caller.certname);
+    const version = await this.store.withdrawValue(tx, who.environment, fact, who.exporter);
     if (!version) return undefined;
-    if (fact.sensitive) await this.sensitiveValues.destroy(tx, fact.id, caller.certname);
-    await this.audit.append(tx, {
-      actor: nodeActor(caller.certname),
-      action: 'fact.withdraw',
-      environment: caller.environment,
-      ...where,
-      version,
-    });
+    if (fact.sensitive) await this.sensitiveValues.destroy(tx, fact.id, who.exporter);
+    const purged = who.actor.name !== who.exporter ? { detail: { exporter: who.exporter } } : {};
+    await this.audit.append(tx, { actor: who.actor, action: 'fact.withdraw', environment: who.environment, ...where, version, ...purged });
     return version;
   }
 

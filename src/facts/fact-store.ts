@@ -22,6 +22,14 @@ export interface ViewRow {
   requesters: string[]; // nodes that asked the broker to generate it (generated secrets only)
 }
 
+/** A current exporter of a fact; `active` false when its node is deactivated or expired. */
+export interface ExporterRow {
+  exporter: string;
+  same: boolean;
+  version: number;
+  active: boolean;
+}
+
 export interface ExportRow {
   id: number;
   category: string;
@@ -89,18 +97,18 @@ export class FactStore {
    * non-sensitive fact: a parameter is logged by PostgreSQL's log_statement and auto_explain,
    * so a secret is compared by its keyed fingerprint instead (SensitiveValues), never here.
    */
-  async exporters(tx: Queryable, factId: number, plainValue?: unknown): Promise<{ exporter: string; same: boolean; version: number }[]> {
+  async exporters(tx: Queryable, factId: number, plainValue?: unknown): Promise<ExporterRow[]> {
+    // An exporter that is no node (the broker's own "@broker") counts as active.
+    const from = `FROM fact_values v LEFT JOIN nodes n ON n.certname = v.exporter WHERE v.fact_id = $1 ORDER BY v.exporter`;
+    const active = `coalesce(n.state, 'active') = 'active' AS active`;
     if (plainValue === undefined) {
-      const { rows } = await tx.query<{ exporter: string; version: number }>(
-        'SELECT exporter, version FROM fact_values WHERE fact_id = $1 ORDER BY exporter',
-        [factId],
-      );
+      const { rows } = await tx.query<Omit<ExporterRow, 'same'>>(`SELECT v.exporter, v.version, ${active} ${from}`, [factId]);
       return rows.map((r) => ({ ...r, same: false }));
     }
-    const { rows } = await tx.query<{ exporter: string; same: boolean; version: number }>(
-      'SELECT exporter, value = $2::jsonb AS same, version FROM fact_values WHERE fact_id = $1 ORDER BY exporter',
-      [factId, JSON.stringify(plainValue)],
-    );
+    const { rows } = await tx.query<ExporterRow>(`SELECT v.exporter, v.value = $2::jsonb AS same, v.version, ${active} ${from}`, [
+      factId,
+      JSON.stringify(plainValue),
+    ]);
     return rows;
   }
 
@@ -185,6 +193,42 @@ export class FactStore {
     if (version !== undefined) tx.afterCommit(() => this.onViewCommitted(env, version));
   }
 
+  /** Everything a node exports, in every environment (admins' `nodes show`). */
+  async exportsOfNode(
+    exporter: string,
+  ): Promise<{ environment: string; category: string; name: string; multi: boolean; sensitive: boolean; version: number }[]> {
+    const { rows } = await this.store.query<{
+      environment: string;
+      category: string;
+      name: string;
+      multi: boolean;
+      sensitive: boolean;
+      version: number;
+    }>(
+      `SELECT f.environment, f.category, f.name, f.multi, f.sensitive, v.version
+         FROM fact_values v JOIN facts f ON f.id = v.fact_id WHERE v.exporter = $1 ORDER BY f.environment, f.category, f.name`,
+      [exporter],
+    );
+    return rows;
+  }
+
+  /** Environments where a node has values (a node purged across environment moves). */
+  async environmentsExportedBy(q: Queryable, exporter: string): Promise<string[]> {
+    const { rows } = await q.query<{ environment: string }>(
+      'SELECT DISTINCT f.environment FROM fact_values v JOIN facts f ON f.id = v.fact_id WHERE v.exporter = $1 ORDER BY 1',
+      [exporter],
+    );
+    return rows.map((r) => r.environment);
+  }
+
+  /**
+   * A node's values entered or left every view they are in (its state changed): bumps each
+   * such environment's view, so readers' ETags change and they see it at their next request.
+   */
+  async bumpViewsExportedBy(tx: Transaction, exporter: string): Promise<void> {
+    for (const environment of await this.environmentsExportedBy(tx, exporter)) await this.bumpView(tx, environment);
+  }
+
   /** The caller's own values, locked in id order so that concurrent prunes cannot deadlock. */
   async exportsOf(q: Queryable, env: string, exporter: string, lock = false): Promise<ExportRow[]> {
     const { rows } = await q.query<ExportRow>(
@@ -197,7 +241,10 @@ export class FactStore {
     return rows;
   }
 
-  /** Everything readers of an environment see; sensitive values are not even selected. */
+  /**
+   * Everything readers of an environment see; sensitive values are not even selected. Values
+   * of deactivated and expired nodes are left out (kept, and back when the node returns).
+   */
   async viewRows(env: string, category?: string): Promise<ViewRow[]> {
     const { rows } = await this.store.query<ViewRow>(
       `SELECT f.category, f.name, f.multi, f.sensitive, v.version, v.exporter,
@@ -205,7 +252,8 @@ export class FactStore {
               CASE WHEN f.generator IS NULL THEN '{}'::text[]
                    ELSE ARRAY(SELECT r.certname FROM secret_requesters r WHERE r.fact_id = f.id) END AS requesters
          FROM facts f JOIN fact_values v ON v.fact_id = f.id
-        WHERE f.environment = $1 AND ($2::text IS NULL OR f.category = $2)
+         LEFT JOIN nodes n ON n.certname = v.exporter
+        WHERE f.environment = $1 AND ($2::text IS NULL OR f.category = $2) AND coalesce(n.state, 'active') = 'active'
         ORDER BY f.category, f.name, v.exporter`,
       [env, category ?? null],
     );

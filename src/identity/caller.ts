@@ -6,4 +6,6 @@ export interface Caller {
   certname: string;
   environment: string;
   extensions: Record<string, string>;
+  /** The certificate's serial and its issuing CA (fingerprint): what a CRL names. */
+  certificate?: { serial: string; issuer: string };
 }

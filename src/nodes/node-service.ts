@@ -1,12 +1,6 @@
 import type { Caller } from '../identity/caller';
 import type { Logger } from '../log/logger';
-import type { NodeStore } from './node-store';
-
-interface Contact {
-  certname: string;
-  environment: string;
-  at: Date;
-}
+import type { Contact, NodeStore } from './node-store';
 
 /** PostgreSQL's data errors (class 22: bad encoding, NUL, out of range): the row, not the store, is at fault. */
 const isRowError = (err: unknown) => /^22/.test(String((err as { code?: string })?.code ?? ''));
@@ -31,7 +25,7 @@ export class NodeService {
   ) {}
 
   seen(caller: Caller, at = new Date()): void {
-    this.pending.set(caller.certname, { certname: caller.certname, environment: caller.environment, at });
+    this.pending.set(caller.certname, { certname: caller.certname, environment: caller.environment, at, certificate: caller.certificate });
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.flush();
@@ -80,7 +74,13 @@ export class NodeService {
 
   async list(caller: Caller) {
     await this.flush(); // the caller's own contact included
-    const rows = await this.store.list(caller.environment);
-    return rows.map((r) => ({ ...r, first_seen: r.first_seen.toISOString(), last_seen: r.last_seen.toISOString() }));
+    const rows = await this.store.list({ environment: caller.environment });
+    return rows.map((r) => ({
+      certname: r.certname,
+      environment: r.environment,
+      state: r.state,
+      first_seen: r.first_seen.toISOString(),
+      last_seen: r.last_seen.toISOString(),
+    }));
   }
 }

@@ -35,6 +35,8 @@ export interface CrlSet {
   newestFor(caFingerprint: string): CrlInfo | undefined;
   /** CRLs whose nextUpdate has passed: a set valid at load time goes stale while the broker runs. */
   staleCrls(now?: Date): CrlInfo[];
+  /** Every revoked serial, by the fingerprint of the CA that lists it. */
+  revoked(): { issuer: string; serials: string[] }[];
 }
 
 export class CrlValidationError extends Error {
@@ -162,5 +164,6 @@ function makeCrlSet(crls: CrlInfo[], loadedAt: Date): CrlSet {
     hasCrlFor: (caFingerprint) => revokedBySigner.has(caFingerprint),
     newestFor: (caFingerprint) => newestBySigner.get(caFingerprint),
     staleCrls: (now = new Date()) => crls.filter((crl) => crl.nextUpdate !== null && crl.nextUpdate.getTime() < now.getTime()),
+    revoked: () => [...revokedBySigner].map(([issuer, serials]) => ({ issuer, serials: [...serials] })),
   };
 }

@@ -52,7 +52,12 @@ export class PeerAuthenticator {
       throw err;
     }
     const leaf = chain.leaf;
-    return { certname: leaf.certname, environment: leaf.extensions.pp_environment ?? this.defaultEnvironment, extensions: leaf.extensions };
+    return {
+      certname: leaf.certname,
+      environment: leaf.extensions.pp_environment ?? this.defaultEnvironment,
+      extensions: leaf.extensions,
+      certificate: { serial: leaf.serial, issuer: chain.links[0].issuerFingerprint },
+    };
   }
 
   /** The verified chain of the socket's peer (computed once per connection, and per certificate). */

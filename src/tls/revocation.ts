@@ -159,6 +159,11 @@ export class RevocationList extends EventEmitter {
     }
   }
 
+  /** Every certificate the CRLs in force revoke: the serials, by the fingerprint of the CA that lists them. */
+  revokedCertificates(): { issuer: string; serials: string[] }[] {
+    return this.current?.revoked() ?? [];
+  }
+
   /** CAs of the bundle that could issue a client but have no CRL in force: their clients are refused. */
   uncoveredCas(): string[] {
     if (!this.required || !this.current) return [];
