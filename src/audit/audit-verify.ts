@@ -364,31 +364,50 @@ async function checkSightings(db: Queryable, afterSeq: number, problems: VerifyP
   return counts.rows[0];
 }
 
+/** Entries deleted per transaction when pruning: each statement stays well within the query timeout. */
+const PRUNE_BATCH = 10_000;
+
 /**
  * Deletes entries older than `before`, up to the newest head signed with `publicKey` that lies
- * before it, and keeps that head as the anchor verification starts from.
+ * before it, and keeps that head as the anchor verification starts from. The anchor is set
+ * first, then the entries below it go in batches: verification starts at the anchor, so
+ * entries not deleted yet (a crash half-way) change nothing, and the next prune removes them.
  */
 export async function pruneAuditChain(
   store: Store,
   before: Date,
   publicKey: Buffer,
 ): Promise<{ pruned: number; anchor_seq: number | null }> {
-  return store.transaction(async (tx) => {
+  const head = await store.transaction(async (tx) => {
     const { rows } = await tx.query<{ seq: number; hash: Buffer; signed_at: Date; signature: Buffer }>(
       `SELECT h.seq, h.hash, h.signed_at, h.signature FROM audit_heads h JOIN audit_events e ON e.seq = h.seq
         WHERE h.public_key = $1 AND e.at < $2 ORDER BY h.seq DESC LIMIT 1`,
       [publicKey, before],
     );
-    const head = rows[0];
-    if (!head) return { pruned: 0, anchor_seq: null };
-    const deleted = await tx.query('DELETE FROM audit_events WHERE seq <= $1', [head.seq]);
-    await tx.query('DELETE FROM audit_heads WHERE seq < $1', [head.seq]);
+    const found = rows[0];
+    if (!found) return undefined;
+    await tx.query('DELETE FROM audit_heads WHERE seq < $1', [found.seq]);
     await tx.query(
       `INSERT INTO audit_anchor (seq, hash, signed_at, public_key, signature) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (singleton) DO UPDATE SET seq = EXCLUDED.seq, hash = EXCLUDED.hash, signed_at = EXCLUDED.signed_at,
          public_key = EXCLUDED.public_key, signature = EXCLUDED.signature`,
-      [head.seq, head.hash, head.signed_at, publicKey, head.signature],
+      [found.seq, found.hash, found.signed_at, publicKey, found.signature],
     );
-    return { pruned: deleted.rowCount, anchor_seq: head.seq };
+    return found;
   });
+  if (!head) return { pruned: 0, anchor_seq: null };
+  let pruned = 0;
+  for (;;) {
+    const { rows } = await store.query<{ lowest: number | null }>('SELECT min(seq) AS lowest FROM audit_events WHERE seq <= $1', [
+      head.seq,
+    ]);
+    if (rows[0].lowest === null) break;
+    const deleted = await store.query('DELETE FROM audit_events WHERE seq >= $1 AND seq < $2 AND seq <= $3', [
+      rows[0].lowest,
+      rows[0].lowest + PRUNE_BATCH,
+      head.seq,
+    ]);
+    pruned += deleted.rowCount;
+  }
+  return { pruned, anchor_seq: head.seq };
 }

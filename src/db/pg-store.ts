@@ -3,6 +3,12 @@ import { classifyStoreError, isConnectionFailure } from '../errors/store-errors'
 import { PgListener } from './pg-listener';
 import { normaliseRow, type QueryResult, type Store, type Transaction, transactionHandle } from './store';
 
+/** How long a request waits for a pooled connection, and for the answer to one statement. */
+export const CONNECT_TIMEOUT_MS = 3000;
+export const QUERY_TIMEOUT_MS = 4000;
+/** Statements run under a cluster-wide lock (migrations, key re-sealing) may take their time. */
+const LOCKED_QUERY_TIMEOUT_MS = 60 * 60 * 1000;
+
 /** int8 as JS number: counts and ids stay far below 2^53. Scoped to our pools, not global. */
 const types = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
@@ -12,9 +18,13 @@ const types = {
 };
 
 /** Every statement goes through here: rows normalised, connection failures turned into StoreUnavailableError. */
-async function run<T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[]): Promise<QueryResult<T>> {
+async function run<T>(client: pg.Pool | pg.PoolClient, sql: string, params?: unknown[], timeoutMs?: number): Promise<QueryResult<T>> {
   try {
-    const r = await client.query(sql, params as unknown[]);
+    const r = await client.query({
+      text: sql,
+      values: params as unknown[],
+      ...(timeoutMs ? { query_timeout: timeoutMs } : {}),
+    } as pg.QueryConfig);
     return { rows: r.rows.map((row) => normaliseRow<T>(row)), rowCount: r.rowCount ?? 0 };
   } catch (err) {
     throw classifyStoreError(err);
@@ -35,19 +45,23 @@ class Checkout {
     this.broken ??= err;
   };
 
-  constructor(private readonly client: pg.PoolClient) {
+  /** @param timeoutMs per statement, when it is not the pool's (locked work may take longer) */
+  constructor(
+    private readonly client: pg.PoolClient,
+    private readonly timeoutMs?: number,
+  ) {
     client.on('error', this.onError);
   }
 
   query<T>(sql: string, params?: unknown[]): Promise<QueryResult<T>> {
-    return this.guard(() => run<T>(this.client, sql, params));
+    return this.guard(() => run<T>(this.client, sql, params, this.timeoutMs));
   }
 
   /** Several statements in one string (migrations): no rows wanted. */
   exec(sql: string): Promise<void> {
     return this.guard(async () => {
       try {
-        await this.client.query(sql);
+        await this.client.query({ text: sql, ...(this.timeoutMs ? { query_timeout: this.timeoutMs } : {}) } as pg.QueryConfig);
       } catch (err) {
         throw classifyStoreError(err);
       }
@@ -88,7 +102,10 @@ export class PgStore implements Store {
       max: options.max ?? 10,
       application_name: options.applicationName ?? 'exportfact',
       types,
-      connectionTimeoutMillis: 5000,
+      // Within an agent's read timeout (the module's default is 5 s): a request waiting for a
+      // connection, or for an answer from a server that went silent, gets 503 before the agent gives up.
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      query_timeout: QUERY_TIMEOUT_MS,
       keepAlive: true,
     });
     // An idle client losing its server must not crash the broker; the pool drops it and the next query reconnects.
@@ -101,7 +118,7 @@ export class PgStore implements Store {
   }
 
   async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.withCheckout(async (c) => {
+    return this.withCheckout(undefined, async (c) => {
       await c.query('BEGIN');
       const handle = transactionHandle((sql, params) => c.query(sql, params));
       let result: T;
@@ -120,7 +137,7 @@ export class PgStore implements Store {
   }
 
   async withLock<T>(key: number, fn: Parameters<Store['withLock']>[1]): Promise<T> {
-    return this.withCheckout(async (c) => {
+    return this.withCheckout(LOCKED_QUERY_TIMEOUT_MS, async (c) => {
       await c.query('SELECT pg_advisory_lock($1)', [key]);
       try {
         return (await fn({
@@ -134,14 +151,14 @@ export class PgStore implements Store {
     });
   }
 
-  private async withCheckout<T>(fn: (c: Checkout) => Promise<T>): Promise<T> {
+  private async withCheckout<T>(timeoutMs: number | undefined, fn: (c: Checkout) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
     } catch (err) {
       throw classifyStoreError(err);
     }
-    const c = new Checkout(client);
+    const c = new Checkout(client, timeoutMs);
     try {
       return await fn(c);
     } finally {

@@ -43,7 +43,7 @@ const SESSION_LOST_STATES = new Set(['57P01', '57P02', '57P03', '57P05', '25P03'
 
 /** What `pg` (and PGlite) say, without a code, when the connection is gone or the pool or database is closed or exhausted. */
 const PG_CLIENT_MESSAGES =
-  /Connection terminated|not queryable|timeout exceeded when trying to connect|Cannot use a pool after calling end|Client was closed|PGlite is closed/i;
+  /Connection terminated|not queryable|timeout exceeded when trying to connect|Query read timeout|Cannot use a pool after calling end|Client was closed|PGlite is closed/i;
 
 /** The one place that decides whether a database error means "unavailable". */
 export function isConnectionFailure(err: unknown): boolean {

@@ -9,6 +9,9 @@ import { checkName } from '../schemas/fact-name';
 import { pruneBody, publishBody } from './fact-schemas';
 import type { FactService } from './fact-service';
 
+/** Set on views served from memory while the database is out of reach. */
+export const STALE_HEADER = 'Exportfact-Stale';
+
 /** Routes parse, call one service method, and shape the answer; rules live in the service. */
 export function factRoutes(facts: FactService): express.Router {
   const r = express.Router();
@@ -18,6 +21,8 @@ export function factRoutes(facts: FactService): express.Router {
     // The cheap path first: a tag that still matches costs one primary-key lookup.
     const tag = await facts.currentTag(caller, category);
     res.set('ETag', tag.etag).set('Cache-Control', 'private, no-cache');
+    // The database is out of reach: this is the last view this broker knew, and it says so.
+    if (tag.stale) res.set(STALE_HEADER, 'database unreachable; this view may be out of date');
     if (matchesIfNoneMatch(req.get('If-None-Match'), tag.etag)) return void res.status(304).end();
     const view = await facts.view(caller, category, tag);
     res.set('ETag', view.etag).type('application/json').send(view.body);

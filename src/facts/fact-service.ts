@@ -45,6 +45,13 @@ export interface PublishResult {
   created: boolean;
 }
 
+/** A view's version and ETag; `stale` when the database could not be asked (an outage: the last version known). */
+export interface ViewTag {
+  version: number;
+  etag: string;
+  stale: boolean;
+}
+
 /** A rendered view: the body is serialised once per (environment, category, version) and shared. */
 export interface RenderedView {
   etag: string;
@@ -271,14 +278,14 @@ export class FactService {
    * the caller's policy tag (policy version and identity, cached per identity). A 304 needs
    * nothing more: no rule is evaluated.
    */
-  async currentTag(caller: Caller, category?: string): Promise<{ version: number; etag: string }> {
-    const version = await this.viewVersions.get(caller.environment);
+  async currentTag(caller: Caller, category?: string): Promise<ViewTag> {
+    const { version, stale } = await this.viewVersions.current(caller.environment);
     const policyTag = this.policy.current.forCaller(caller).tag;
-    return { version, etag: `"${caller.environment}.${version}${category ? `.${category}` : ''}.${policyTag}"` };
+    return { version, stale, etag: `"${caller.environment}.${version}${category ? `.${category}` : ''}.${policyTag}"` };
   }
 
   /** The view at `tag` (from currentTag, so the version is read once per request) or newer, as this caller may see it. */
-  async view(caller: Caller, category?: string, tag?: { version: number; etag: string }): Promise<RenderedView> {
+  async view(caller: Caller, category?: string, tag?: ViewTag): Promise<RenderedView> {
     const { version, etag } = tag ?? (await this.currentTag(caller, category));
     const cached = this.bodies.get(etag);
     if (cached) return cached;

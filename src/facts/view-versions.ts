@@ -1,4 +1,5 @@
 import type { Store } from '../db/store';
+import { isConnectionFailure } from '../errors/store-errors';
 import type { Logger } from '../log/logger';
 
 export const VIEW_CHANNEL = 'exportfact_view';
@@ -16,6 +17,8 @@ export const VIEW_CHANNEL = 'exportfact_view';
  */
 export class ViewVersions {
   private readonly versions = new Map<string, number>();
+  /** Never cleared: the fallback while the database cannot be reached (served marked stale). */
+  private readonly lastKnown = new Map<string, number>();
   private live = false;
   /** Counts listener drops and returns: a read that began in another epoch is not cached. */
   private epoch = 0;
@@ -44,17 +47,32 @@ export class ViewVersions {
   }
 
   async get(environment: string): Promise<number> {
+    return (await this.current(environment)).version;
+  }
+
+  /**
+   * The environment's view version. When the database cannot be reached and nothing trusted is
+   * cached, the last version this broker knew is returned, marked stale: agents keep getting
+   * the view they had (and 304s) through a database outage, told that it may be old.
+   */
+  async current(environment: string): Promise<{ version: number; stale: boolean }> {
     const known = this.live ? this.versions.get(environment) : undefined;
-    if (known !== undefined) return known;
+    if (known !== undefined) return { version: known, stale: false };
     const trusted = this.live;
     const epoch = this.epoch;
-    const { rows } = await this.store.query<{ view_version: number }>('SELECT view_version FROM environments WHERE name = $1', [
-      environment,
-    ]);
+    let rows: { view_version: number }[];
+    try {
+      ({ rows } = await this.store.query<{ view_version: number }>('SELECT view_version FROM environments WHERE name = $1', [environment]));
+    } catch (err) {
+      const last = this.lastKnown.get(environment);
+      if (last === undefined || !isConnectionFailure(err)) throw err;
+      return { version: last, stale: true };
+    }
     const version = rows[0]?.view_version ?? 0;
-    // Only environments that exist: the map must not grow with made-up names.
+    // Only environments that exist: the maps must not grow with made-up names.
+    if (rows[0]) this.remember(environment, version);
     if (trusted && this.live && epoch === this.epoch && rows[0]) this.raise(environment, version);
-    return version;
+    return { version, stale: false };
   }
 
   /** A version this broker committed itself: known at once, whatever NOTIFY does. */
@@ -72,6 +90,12 @@ export class ViewVersions {
   /** Versions only go up: a slow read must not undo a newer notification. */
   private raise(environment: string, version: number): void {
     if ((this.versions.get(environment) ?? -1) < version) this.versions.set(environment, version);
+    this.remember(environment, version);
+  }
+
+  /** The newest version seen, kept through listener drops: what a database outage falls back on. */
+  private remember(environment: string, version: number): void {
+    if ((this.lastKnown.get(environment) ?? -1) < version) this.lastKnown.set(environment, version);
   }
 
   /** Whatever was cached may have missed a change: forget it; trust notifications again once they flow. */

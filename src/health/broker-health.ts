@@ -2,7 +2,7 @@ import type { Store } from '../db/store';
 import type { PolicyHolder } from '../policy';
 import type { RevocationList } from '../tls/revocation';
 
-export type HealthStatus = 'ok' | 'degraded' | 'down';
+export type HealthStatus = 'ok' | 'degraded';
 
 /** What an auditor of the trail's integrity reports, if anything is wrong (see AuditLog.integrity). */
 export interface IntegritySource {
@@ -41,7 +41,8 @@ export class BrokerHealth {
       crl.uncovered_cas.length > 0 ||
       policy.last_error !== null ||
       auditProblem !== null;
-    const status: HealthStatus = !storeOk ? 'down' : degraded ? 'degraded' : 'ok';
+    // With the store away the broker still answers views it knows (marked stale): degraded, not down.
+    const status: HealthStatus = !storeOk || degraded ? 'degraded' : 'ok';
     return {
       status,
       store: { kind: this.store.kind, ok: storeOk },

@@ -8,8 +8,7 @@ export function healthAdminRoutes(health: BrokerHealth): express.Router {
   const r = express.Router();
   r.route('/health')
     .get(async (_req, res) => {
-      const report = await health.report();
-      res.status(report.status === 'down' ? 503 : 200).json(report);
+      res.json(await health.report());
     })
     .all(methodNotAllowed(['GET']));
   return r;
@@ -22,7 +21,7 @@ export function healthRoutes(health: BrokerHealth, metrics: BrokerMetrics): expr
   r.route('/v1/health')
     .get(async (_req, res) => {
       const { status } = await health.report();
-      res.status(status === 'down' ? 503 : 200).json({ status });
+      res.json({ status });
     })
     .all(methodNotAllowed(['GET']));
 
