@@ -3,13 +3,14 @@
  *   errors, log, crypto, schemas, files          leaves
  *   tls, db, config, policy, identity, devca     infrastructure and pure rules
  *   http, admin                                  transport helpers, admin authentication
- *   audit < facts < secrets < nodes; health      features, in that order (no feature cycle)
+ *   audit < facts < secrets < nodes; health;     features, in that order (no feature cycle)
+ *   gates < graph (the deployment picture reads every table)
  *   app                                          assembles the agent and admin apps
  *   broker.ts, services.ts                       wiring
  *   cli                                          commands
  * Type-only imports count too (parsed from the TypeScript sources with swc).
  */
-const FEATURES = '^src/(audit|facts|nodes|secrets|health)/';
+const FEATURES = '^src/(audit|facts|nodes|secrets|health|gates|graph)/';
 const LEAVES = '^src/(errors|log|crypto|schemas|files)/';
 module.exports = {
   forbidden: [
@@ -37,6 +38,8 @@ module.exports = {
     { name: 'secrets-import-only-audit-and-facts', severity: 'error', from: { path: '^src/secrets/' }, to: { path: '^src/(nodes|health)/' } },
     // Nodes come last: their lifecycle withdraws facts and reads the audit trail.
     { name: 'nodes-import-no-health', severity: 'error', from: { path: '^src/nodes/' }, to: { path: '^src/health/' } },
+    { name: 'gates-import-no-feature', severity: 'error', from: { path: '^src/gates/' }, to: { path: FEATURES, pathNot: '^src/gates/' } },
+    { name: 'graph-imports-only-gates', severity: 'error', from: { path: '^src/graph/' }, to: { path: FEATURES, pathNot: '^src/(graph|gates)/' } },
     { name: 'health-imports-no-feature', severity: 'error', from: { path: '^src/health/' }, to: { path: FEATURES, pathNot: '^src/health/' } },
     {
       name: 'features-import-no-app-or-wiring',

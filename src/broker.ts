@@ -12,6 +12,7 @@ import { openAudit } from './audit/open-audit';
 import type { ServeConfig } from './config/serve-config';
 import { openStore } from './db/open-store';
 import type { Store } from './db/store';
+import { graphAdminRoutes } from './graph/graph-admin-routes';
 import { BrokerHealth } from './health/broker-health';
 import { healthAdminRoutes } from './health/health-routes';
 import { BrokerMetrics } from './health/metrics';
@@ -219,6 +220,7 @@ function adminRouters(
     auditAdminRoutes({ audit: p.audit, defaultEnvironment: config.defaultEnvironment }),
     healthAdminRoutes(p.health),
     nodeAdminRoutes(p.services.lifecycle),
+    graphAdminRoutes({ graph: p.services.graph, defaultEnvironment: config.defaultEnvironment }),
   ];
 }
 

@@ -4,6 +4,10 @@ import type { Store } from './db/store';
 import { FactService, type PolicySource } from './facts/fact-service';
 import { FactStore } from './facts/fact-store';
 import { ViewVersions } from './facts/view-versions';
+import { GateService } from './gates/gate-service';
+import { GateStore } from './gates/gate-store';
+import { GraphService } from './graph/graph-service';
+import { GraphStore } from './graph/graph-store';
 import type { Logger } from './log/logger';
 import { type LifecycleConfig, NodeLifecycle } from './nodes/node-lifecycle';
 import { NodeService } from './nodes/node-service';
@@ -18,6 +22,8 @@ export interface Services {
   secrets: SecretService;
   nodes: NodeService;
   lifecycle: NodeLifecycle;
+  gates: GateService;
+  graph: GraphService;
   viewVersions: ViewVersions;
   /** Starts what listens (view versions); close() stops it and writes pending node contacts. */
   start(): Promise<void>;
@@ -63,6 +69,8 @@ export function createServices(deps: ServiceDeps): Services {
     secrets,
     nodes,
     lifecycle,
+    gates: new GateService(new GateStore(store)),
+    graph: new GraphService(new GraphStore(store), () => nodes.flush()),
     viewVersions,
     async start() {
       await viewVersions.start();

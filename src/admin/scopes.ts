@@ -11,6 +11,7 @@ export const ADMIN_SCOPES = [
   'audit:prune',
   'nodes:read',
   'nodes:write',
+  'graph:read',
 ] as const;
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number];

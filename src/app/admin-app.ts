@@ -12,6 +12,7 @@ import type { PeerAuthenticator } from '../tls/peer-authenticator';
 import type { RevocationList } from '../tls/revocation';
 import type { TlsMaterial } from '../tls/tls-material';
 import { listenError } from './listen-addresses';
+import { uiRoutes } from './ui-routes';
 
 export interface AdminServerOptions {
   /** Loopback by default (the caller passes 127.0.0.1:8151): admin commands run on the broker's host. */
@@ -66,6 +67,11 @@ export function createAdminApp(opts: AdminServerOptions, authenticator: PeerAuth
       return { ...(principal ? { admin: principal.subject, auth: principal.kind } : {}), ...(refused ? { refused } : {}) };
     }),
   );
+
+  // The deployment page: static files, nothing secret in them, so served before authentication
+  // (the page itself calls the API with the token from its address's fragment, or the browser's
+  // admin certificate). Everything is in the package: the broker works offline.
+  app.use('/ui', uiRoutes());
 
   app.use(
     adminAuth({

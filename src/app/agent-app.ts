@@ -1,6 +1,7 @@
 import type { TLSSocket } from 'node:tls';
 import express from 'express';
 import { factRoutes } from '../facts/fact-routes';
+import { gateRoutes } from '../gates/gate-routes';
 import type { BrokerHealth } from '../health/broker-health';
 import { healthRoutes } from '../health/health-routes';
 import type { BrokerMetrics } from '../health/metrics';
@@ -62,6 +63,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
   app.use('/v1', factRoutes(deps.services.facts));
   app.use('/v1', secretRoutes(deps.services.secrets));
   app.use('/v1', nodeRoutes(deps.services.nodes));
+  app.use('/v1', gateRoutes(deps.services.gates));
 
   app.use((req, res) => sendError(res, 404, 'route_not_found', `no route ${req.method} ${req.path}; see docs/api.md`));
   app.use(errorMapper(deps.log));

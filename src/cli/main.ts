@@ -6,6 +6,7 @@ import { adminCommand } from './admin-command';
 import { auditCommand } from './audit-command';
 import { caCommand } from './ca-command';
 import { configCommand } from './config-command';
+import { graphCommand, waitsCommand } from './graph-command';
 import { keysCommand } from './keys-command';
 import { migrateCommand } from './migrate-command';
 import { nodesCommand } from './nodes-command';
@@ -22,6 +23,8 @@ const program = new Command('exportfact')
   .addCommand(keysCommand())
   .addCommand(secretsCommand())
   .addCommand(nodesCommand())
+  .addCommand(waitsCommand())
+  .addCommand(graphCommand())
   .addCommand(auditCommand())
   .addCommand(policyCommand())
   .addCommand(adminCommand())

@@ -37,7 +37,7 @@ export function readConfigFile(file: string): ConfigFileValues {
     const where = at(keyNode?.range?.[0]);
     const spec = BY_KEY.get(key);
     if (!spec) throw new ConfigError(`${where}: unknown key ${JSON.stringify(key)}${suggestion(key)}; keys are serve's long option names`);
-    const value = valueOf(spec, pair.value, where);
+    const value = optionValue(spec, pair.value, where);
     if (key === 'database-url' && typeof value === 'string' && hasPassword(value)) {
       throw new ConfigError(
         `${where}: database-url holds a password; the configuration file holds no secret: put it in ~/.pgpass of the broker's user (or PGPASSWORD)`,
@@ -49,7 +49,7 @@ export function readConfigFile(file: string): ConfigFileValues {
   return out;
 }
 
-function valueOf(spec: ServeOptionSpec, node: unknown, where: string): string | boolean | string[] {
+function optionValue(spec: ServeOptionSpec, node: unknown, where: string): string | boolean | string[] {
   const key = longName(spec);
   if (spec.list) {
     const items = isSeq(node) ? node.items : [node];

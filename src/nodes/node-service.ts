@@ -25,7 +25,13 @@ export class NodeService {
   ) {}
 
   seen(caller: Caller, at = new Date()): void {
-    this.pending.set(caller.certname, { certname: caller.certname, environment: caller.environment, at, certificate: caller.certificate });
+    this.pending.set(caller.certname, {
+      certname: caller.certname,
+      environment: caller.environment,
+      at,
+      certificate: caller.certificate,
+      role: caller.extensions.pp_role,
+    });
     this.timer ??= setTimeout(() => {
       this.timer = undefined;
       void this.flush();

@@ -17,6 +17,8 @@ export interface Contact {
   environment: string;
   at: Date;
   certificate?: { serial: string; issuer: string };
+  /** pp_role of its certificate, if any. */
+  role?: string;
 }
 
 /** The channel node state changes are announced on (`certname:state`), for every broker's cache. */
@@ -38,10 +40,10 @@ export class NodeStore {
    */
   async touchMany(contacts: Contact[]): Promise<void> {
     await this.store.query(
-      `INSERT INTO nodes (certname, environment, first_seen, last_seen, cert_issuer, cert_serial)
-       SELECT c, e, t, t, i, s FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[]) AS u(c, e, t, i, s)
+      `INSERT INTO nodes (certname, environment, first_seen, last_seen, cert_issuer, cert_serial, role)
+       SELECT c, e, t, t, i, s, r FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::text[], $6::text[]) AS u(c, e, t, i, s, r)
        ON CONFLICT (certname) DO UPDATE
-         SET last_seen = GREATEST(nodes.last_seen, EXCLUDED.last_seen), environment = EXCLUDED.environment,
+         SET last_seen = GREATEST(nodes.last_seen, EXCLUDED.last_seen), environment = EXCLUDED.environment, role = EXCLUDED.role,
              cert_issuer = coalesce(EXCLUDED.cert_issuer, nodes.cert_issuer), cert_serial = coalesce(EXCLUDED.cert_serial, nodes.cert_serial)`,
       [
         contacts.map((c) => c.certname),
@@ -49,6 +51,7 @@ export class NodeStore {
         contacts.map((c) => c.at.toISOString()),
         contacts.map((c) => c.certificate?.issuer ?? null),
         contacts.map((c) => c.certificate?.serial ?? null),
+        contacts.map((c) => c.role ?? null),
       ],
     );
   }
