@@ -26,7 +26,7 @@ export function configCommand(): Command {
           const value = o[attribute as keyof ServeOptions];
           return {
             option: longName(spec),
-            value: value === undefined ? '(default)' : Array.isArray(value) ? value.join(',') : String(value),
+            value: value === undefined ? '(default)' : Array.isArray(value) ? value.join(',') : redacted(longName(spec), String(value)),
             source: merged.sources.get(attribute) ?? 'default',
             where: merged.where.get(attribute) ?? '',
           };
@@ -42,4 +42,17 @@ export function configCommand(): Command {
       }),
   );
   return config;
+}
+
+/** A password given through the environment is never printed (the file itself refuses one). */
+function redacted(option: string, value: string): string {
+  if (option !== 'database-url') return value;
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = 'redacted';
+    for (const key of [...url.searchParams.keys()]) if (key.toLowerCase() === 'password') url.searchParams.set(key, 'redacted');
+    return url.toString();
+  } catch {
+    return value;
+  }
 }

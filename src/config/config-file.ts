@@ -72,9 +72,11 @@ function optionValue(spec: ServeOptionSpec, node: unknown, where: string): strin
   return String(node.value);
 }
 
+/** A password in the URL's user part, or as a `password=` parameter (libpq's other spelling). */
 function hasPassword(url: string): boolean {
   try {
-    return new URL(url).password !== '';
+    const u = new URL(url);
+    return u.password !== '' || [...u.searchParams.keys()].some((k) => k.toLowerCase() === 'password');
   } catch {
     return false; // parseServeOptions names a URL that does not parse
   }

@@ -33,6 +33,10 @@ describe('the configuration file of serve', function () {
     // The environment wins over the file.
     expect(options['default-environment']).to.deep.include({ value: 'qa', source: 'environment' });
     expect(options.keyring).to.deep.include({ value: '(default)', source: 'default' });
+    // A password from the environment is never printed.
+    const withPassword = await runCli(['config', 'check', f, '--json'], { env: { EXPORTFACT_DATABASE_URL: 'postgres://u:hunter2@db/x?password=hunter3' } });
+    expect(withPassword.stdout).to.not.match(/hunter[23]/);
+    expect(withPassword.stdout).to.include('postgres://u:redacted@db/x?password=redacted');
     // And a flag wins over both.
     const flagged = await runCli(['config', 'check', f, '--json', '--listen', '127.0.0.1:9999'], { env: { EXPORTFACT_LISTEN: '127.0.0.1:8888' } });
     expect(JSON.parse(flagged.stdout).options.find((o: { option: string }) => o.option === 'listen')).to.deep.include({ value: '127.0.0.1:9999', source: 'flag' });
@@ -42,6 +46,7 @@ describe('the configuration file of serve', function () {
     ['an unknown key, with a suggestion', 'listen: 127.0.0.1:8150\nlistn: 0.0.0.0:1\n', /bad\.yaml:2: unknown key "listn" \(did you mean listen\?\)/],
     ['a bad value, at its line', 'data-dir: d\nlisten: 0.0.0.0:x\n', /bad\.yaml:2: listen "0\.0\.0\.0:x" is not HOST:PORT/],
     ['a database password (no secret in the file)', 'database-url: postgres://u:hunter2@db/x\n', /bad\.yaml:1: database-url holds a password; .*~\/\.pgpass/],
+    ['a database password as a parameter', 'database-url: postgres://u@db/x?sslmode=require&password=hunter2\n', /bad\.yaml:1: database-url holds a password/],
     ['YAML that does not parse', 'listen: [\n', /bad\.yaml:\d+: not valid YAML/],
     ['a list where one value goes', 'listen: [a, b]\n', /bad\.yaml:1: listen takes one value/],
     ['a key given twice', 'listen: a:1\nlisten: b:2\n', /bad\.yaml:\d+: not valid YAML: .*unique/i],
