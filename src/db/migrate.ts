@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ConfigError } from '../errors/config-error';
 import { LOCK_MIGRATIONS, type Queryable, type Store } from './store';
 
 /** sql/ at the package root, next to dist/ whether run from dist/src or dist/test. */
@@ -48,8 +49,10 @@ export async function migrate(store: Store, migrations = loadMigrations()): Prom
     const newest = migrations.length ? migrations[migrations.length - 1].version : 0;
     const unknown = rows.filter((r) => r.version > newest);
     if (unknown.length) {
-      throw new Error(
-        `database schema is at version ${unknown[unknown.length - 1].version}, newer than this exportfact knows (${newest}); upgrade exportfact`,
+      // An operator's situation, not a fault: a newer broker already migrated this database (a
+      // rolling upgrade). One line, exit 2; this broker touches nothing, the others keep serving.
+      throw new ConfigError(
+        `database schema is at version ${unknown[unknown.length - 1].version}, newer than this exportfact knows (${newest}): a newer exportfact has migrated it; upgrade exportfact on this host`,
       );
     }
     const done: number[] = [];
