@@ -36,8 +36,10 @@ interface OldState {
 /** The broker's files from the fixture, private as the broker demands (git keeps no 0600). */
 function keyFolder(): string {
   const dir = tempDir('upgrade-keys');
-  for (const f of ['keyring.json', 'audit-signing.key']) fs.copyFileSync(path.join(FIXTURE, f), path.join(dir, f));
-  for (const f of ['keyring.json', 'audit-signing.key']) fs.chmodSync(path.join(dir, f), 0o600);
+  for (const f of ['keyring.json', 'audit-signing.key']) {
+    fs.copyFileSync(path.join(FIXTURE, `test-${f}`), path.join(dir, f));
+    fs.chmodSync(path.join(dir, f), 0o600);
+  }
   return dir;
 }
 
