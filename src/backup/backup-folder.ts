@@ -24,10 +24,12 @@ export function refuseNonEmptyFolder(dir: string, option: string, what: string):
 export function stagingFolder(dir: string, option: string): string {
   const abs = path.resolve(dir);
   try {
+    // Its parent is made as serve makes a data folder's (only after every check passed).
+    fs.mkdirSync(path.dirname(abs), { recursive: true, mode: 0o700 });
     return fs.mkdtempSync(`${abs}.partial-`);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    const reason = code === 'ENOENT' ? 'its parent folder does not exist' : (err as Error).message;
+    const reason = code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (err as Error).message;
     throw new ConfigError(`${option} ${dir}: cannot create a folder beside it (${reason}); nothing was written`);
   }
 }
