@@ -7,7 +7,7 @@ import { ConfigError } from '../errors/config-error';
 import { exists } from '../files/private-file';
 import { Keyring } from '../secrets/keyring';
 import { putInPlace, refuseNonEmptyFolder, removeQuietly, stagingFolder } from './backup-folder';
-import { DATABASE_FILE, KEY_FILE_ROLES, KEYS_DIR, type Manifest, readManifest } from './backup-manifest';
+import { DATABASE_FILE, KEY_FILE_ROLES, KEYS_DIR, MANIFEST_FILE, type Manifest, readManifest } from './backup-manifest';
 import { checkSchemaKnown, importSnapshot, refuseNonEmpty } from './import-snapshot';
 import { checkKeyringFits, scanSnapshot } from './key-check';
 import { checkKeyFolder, completePlacements, discardStaged, type Placement, planPlacements, stagePlacements } from './key-files';
@@ -64,9 +64,7 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
   const database = path.join(o.from, DATABASE_FILE);
   const scan = await scanSnapshot(readLines(database), DATABASE_FILE);
   if (scan.header.schema_version !== manifest.schema_version || JSON.stringify(scan.summary.rows) !== JSON.stringify(manifest.rows))
-    throw new ConfigError(
-      `${o.from}: ${DATABASE_FILE} and ${'manifest.json'} disagree (schema version or row counts); nothing was written`,
-    );
+    throw new ConfigError(`${o.from}: ${DATABASE_FILE} and ${MANIFEST_FILE} disagree (schema version or row counts); nothing was written`);
   checkSchemaKnown(scan.header, loadMigrations());
   await checkKeyringFits(keyring, scan.keys, 'the backup');
 
