@@ -42,7 +42,7 @@ const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 const totalRows = (rows: Record<string, number>) => Object.values(rows).reduce((a, b) => a + b, 0);
 
 export function backupCommand(): Command {
-  return addAdminClientOptions(addStateOptions(new Command('backup')))
+  const cmd = new Command('backup')
     .description(
       'write a consistent backup of the store and the files outside it (keyring, audit and admin keys, audit heads) to a new folder',
     )
@@ -50,22 +50,23 @@ export function backupCommand(): Command {
     .option(
       '--keys-out <dir>',
       'put the keys folder (keyring, signing keys, audit heads) here instead of OUT/keys: keep it away from the database copy',
-    )
-    .action(async (_o: unknown, cmd: Command) => {
-      const merged = mergeOptionSources(cmd);
-      const o = merged.values as unknown as StateFileOptions & AdminClientOptions & { out: string; keysOut?: string };
-      const store = withFileLines(merged, () => storeConfig(o));
-      const started = Date.now();
-      const manifest = await takeBackup({
-        out: o.out,
-        keysOut: o.keysOut,
-        files: stateFiles(o),
-        keyringJson: process.env.EXPORTFACT_KEYRING_JSON || undefined,
-        snapshot: await snapshotSource(store, o),
-      });
-      if (o.json) return void process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
-      printBackup(manifest, o.out, o.keysOut ?? path.join(o.out, 'keys'), Date.now() - started);
+    );
+  // Where the store and the files are (serve's options), then how to reach a broker that holds an embedded folder.
+  return addAdminClientOptions(addStateOptions(cmd)).action(async (_o: unknown, cmd: Command) => {
+    const merged = mergeOptionSources(cmd);
+    const o = merged.values as unknown as StateFileOptions & AdminClientOptions & { out: string; keysOut?: string };
+    const store = withFileLines(merged, () => storeConfig(o));
+    const started = Date.now();
+    const manifest = await takeBackup({
+      out: o.out,
+      keysOut: o.keysOut,
+      files: stateFiles(o),
+      keyringJson: process.env.EXPORTFACT_KEYRING_JSON || undefined,
+      snapshot: await snapshotSource(store, o),
     });
+    if (o.json) return void process.stdout.write(`${JSON.stringify(manifest, null, 2)}\n`);
+    printBackup(manifest, o.out, o.keysOut ?? path.join(o.out, 'keys'), Date.now() - started);
+  });
 }
 
 /**
@@ -131,34 +132,35 @@ function printBackup(m: Manifest, folder: string, keysDir: string, ms: number): 
 }
 
 export function restoreCommand(): Command {
-  return addStateOptions(new Command('restore'))
+  const cmd = new Command('restore')
     .description('restore a backup into an empty store (--data-dir or --database-url) and put its key files where serve looks for them')
     .requiredOption('--from <dir>', 'the backup folder (written by exportfact backup)')
     .option('--keys-from <dir>', 'the keys folder, when the backup was made with --keys-out')
-    .option('--json', 'print the result as JSON')
-    .action(async (_o: unknown, cmd: Command) => {
-      const merged = mergeOptionSources(cmd);
-      const o = merged.values as unknown as StateFileOptions & { from: string; keysFrom?: string; json?: boolean };
-      const target = withFileLines(merged, () => storeConfig(o));
-      const started = Date.now();
-      const r = await restoreBackup({ from: o.from, keysFrom: o.keysFrom, target, files: stateFiles(o) });
-      if (o.json) {
-        process.stdout.write(
-          `${JSON.stringify({ rows: r.rows, migrated: r.migrated, keyring: r.keyring, placed: r.placed, notes: r.notes }, null, 2)}\n`,
-        );
-        return;
-      }
-      const where = target.kind === 'postgres' ? databaseWhere(target.url) : target.dataDir;
-      const out = process.stdout;
-      out.write(
-        `restored ${r.rows} rows into ${where} in ${seconds(Date.now() - started)} (backup of ${r.manifest.created_at}, schema version ${r.manifest.schema_version})\n`,
+    .option('--json', 'print the result as JSON');
+  // Where the restored broker will look: serve's options, or its --config file.
+  return addStateOptions(cmd).action(async (_o: unknown, cmd: Command) => {
+    const merged = mergeOptionSources(cmd);
+    const o = merged.values as unknown as StateFileOptions & { from: string; keysFrom?: string; json?: boolean };
+    const target = withFileLines(merged, () => storeConfig(o));
+    const started = Date.now();
+    const r = await restoreBackup({ from: o.from, keysFrom: o.keysFrom, target, files: stateFiles(o) });
+    if (o.json) {
+      process.stdout.write(
+        `${JSON.stringify({ rows: r.rows, migrated: r.migrated, keyring: r.keyring, placed: r.placed, notes: r.notes }, null, 2)}\n`,
       );
-      if (r.migrated.length) out.write(`migrations applied after the backup's rows: ${r.migrated.join(', ')}\n`);
-      out.write(`keyring ${r.keyring} opens it: keys ${r.manifest.keys.needed.join(' ') || '(none needed)'}\n`);
-      for (const p of r.placed) out.write(`${p.role.replace('_', ' ')}: ${p.to}${p.present ? ' (already there, identical)' : ''}\n`);
-      for (const note of r.notes) out.write(`note: ${note}\n`);
-      out.write('start the broker with the same options; `exportfact audit verify` checks the restored trail\n');
-    });
+      return;
+    }
+    const where = target.kind === 'postgres' ? databaseWhere(target.url) : target.dataDir;
+    const out = process.stdout;
+    out.write(
+      `restored ${r.rows} rows into ${where} in ${seconds(Date.now() - started)} (backup of ${r.manifest.created_at}, schema version ${r.manifest.schema_version})\n`,
+    );
+    if (r.migrated.length) out.write(`migrations applied after the backup's rows: ${r.migrated.join(', ')}\n`);
+    out.write(`keyring ${r.keyring} opens it: keys ${r.manifest.keys.needed.join(' ') || '(none needed)'}\n`);
+    for (const p of r.placed) out.write(`${p.role.replace('_', ' ')}: ${p.to}${p.present ? ' (already there, identical)' : ''}\n`);
+    for (const note of r.notes) out.write(`note: ${note}\n`);
+    out.write('start the broker with the same options; `exportfact audit verify` checks the restored trail\n');
+  });
 }
 
 export function migrateStoreCommand(): Command {
