@@ -41,7 +41,7 @@ export async function importSnapshot(
     try {
       await refuseNonEmpty(db, target);
       await db.exec("SET LOCAL TimeZone = 'UTC'");
-      const result = await load(db, lines, new SnapshotShape(source), migrations);
+      const result = await load(db, lines, source, migrations);
       await db.exec('COMMIT');
       return result;
     } catch (err) {
@@ -65,7 +65,8 @@ export async function refuseNonEmpty(db: Queryable, target: string): Promise<voi
   );
 }
 
-async function load(db: Session, lines: AsyncIterable<string>, shape: SnapshotShape, migrations: Migration[]): Promise<ImportResult> {
+async function load(db: Session, lines: AsyncIterable<string>, source: string, migrations: Migration[]): Promise<ImportResult> {
+  const shape = new SnapshotShape(source);
   let catalog: Map<string, TableSpec> | undefined;
   let current: TableSpec | undefined;
   let batch: string[] = [];
@@ -78,7 +79,7 @@ async function load(db: Session, lines: AsyncIterable<string>, shape: SnapshotSh
     const { rowCount } = await db.query(insertStatement(current), [`[${batch.join(',')}]`]);
     if (rowCount !== batch.length)
       throw new SnapshotFormatError(
-        `${shape.header ? 'the snapshot' : 'a line'}: ${batch.length - rowCount} row(s) of ${current.name} do not have its ${current.columns.length} columns`,
+        `${source}: ${batch.length - rowCount} row(s) of ${current.name} are not arrays of its ${current.columns.length} columns; nothing was written`,
       );
     inserted.set(current.name, (inserted.get(current.name) ?? 0) + rowCount);
     total += rowCount;
