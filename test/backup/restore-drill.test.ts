@@ -87,7 +87,7 @@ for (const storeCase of pgStoreConfigs('drill')) {
       expect(manifest.rows.secret_versions).to.equal(original.perKey[filled.oldKey] + original.perKey[filled.newKey]);
       expect(manifest.rows).to.not.have.property('brokers');
       const keysDir = keysOut ?? path.join(out, 'keys');
-      expect(manifest.key_files.map((f) => f.role)).to.have.members(['keyring', 'audit_key', 'admin_key', 'audit_heads']);
+      expect(manifest.key_files.map((f) => f.role)).to.have.members(['keyring', 'audit_key', 'admin_key', 'audit_heads', 'audit_device']);
       for (const f of [
         ...fs.readdirSync(out).map((n) => path.join(out, n)),
         ...fs.readdirSync(keysDir).map((n) => path.join(keysDir, n)),
@@ -266,6 +266,7 @@ for (const storeCase of pgStoreConfigs('drill')) {
       expect(report.problems).to.deep.equal([]);
       expect(report.ok).to.equal(true);
       expect(report.external_heads, 'the heads file came back with the keys').to.be.at.least(1);
+      expect(report.device_entries, 'and the audit device, up to the snapshot').to.be.at.least(manifest.audit_chain!.seq);
       expect(report.signed_through).to.be.at.least(1);
 
       // Identity columns go on after the restored ids: a new fact, a new secret.

@@ -25,7 +25,7 @@ export interface Filled {
   newKey: string;
 }
 
-/** A broker for the drills: admin certificate, every node may read every secret. */
+/** A broker for the drills: admin certificate, every node may read every secret, an audit device. */
 export async function startDrillBroker(store: StoreConfig, reuseDir?: string): Promise<Filled['t']> {
   return startTestBroker({
     store,
@@ -33,6 +33,8 @@ export async function startDrillBroker(store: StoreConfig, reuseDir?: string): P
     admin: { certnames: [ADMIN] },
     policy: READ_ALL_SECRETS,
     graceSeconds: 7 * 86_400,
+    // An audit device too (reuseDir/audit-device.jsonl): the backup copies it, the restore puts it back.
+    auditDevice: true,
   });
 }
 
@@ -126,8 +128,16 @@ export async function observe(t: TestBroker, admin: Client): Promise<Observed> {
   };
 }
 
-/** `--keyring … --audit-key … --audit-heads … --admin-signing-key …` of a broker's files. */
-export function fileArgs(files: { keyring: string; auditKey: string; auditHeads: string; adminKey: string }): string[] {
+interface BrokerFiles {
+  keyring: string;
+  auditKey: string;
+  auditHeads: string;
+  auditDevice: string;
+  adminKey: string;
+}
+
+/** `--keyring … --audit-key … --audit-heads … --audit-device … --admin-signing-key …` of a broker's files. */
+export function fileArgs(files: BrokerFiles): string[] {
   return [
     '--keyring',
     files.keyring,
@@ -135,26 +145,30 @@ export function fileArgs(files: { keyring: string; auditKey: string; auditHeads:
     files.auditKey,
     '--audit-heads',
     files.auditHeads,
+    '--audit-device',
+    files.auditDevice,
     '--admin-signing-key',
     files.adminKey,
   ];
 }
 
-export function filesOf(t: TestBroker) {
+export function filesOf(t: TestBroker): BrokerFiles {
   return {
     keyring: t.config.keyring.file,
     auditKey: t.config.audit.keyFile,
     auditHeads: t.config.audit.headsFile,
+    auditDevice: t.config.audit.deviceFile!,
     adminKey: t.config.admin!.signingKeyFile,
   };
 }
 
 /** Where a restore puts the files, in a fresh folder: the broker started there with reuseDir finds them. */
-export function filesIn(dir: string) {
+export function filesIn(dir: string): BrokerFiles {
   return {
     keyring: path.join(dir, 'keyring.json'),
     auditKey: path.join(dir, 'audit-signing.key'),
     auditHeads: path.join(dir, 'audit-heads.jsonl'),
+    auditDevice: path.join(dir, 'audit-device.jsonl'),
     adminKey: path.join(dir, 'admin-token.key'),
   };
 }
