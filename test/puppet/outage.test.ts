@@ -1,8 +1,8 @@
 /**
  * Broker unreachable: a node with a cached view goes on with it (a warning says how old it
  * is), its gates stay open and nothing is withdrawn; a node without a cache sees no facts
- * and its gated roles wait, the rest of its run applied (only what must reach the broker,
- * its gate's report, fails). Failover to a second URL.
+ * and its gated roles wait, the rest of its run applied, nothing failed (its gate's report
+ * waits for the broker, with one warning). Failover to a second URL.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -69,12 +69,13 @@ for (const puppet of puppetRuntimes()) {
         expect(fs.readFileSync(path.join(n[KS].serviceRoot, 'keystone.conf'), 'utf8')).to.equal(conf);
       });
 
-      it('a node without a cache sees no exportfact facts; its gated role waits, only its gate\'s report fails', async () => {
+      it('a node without a cache sees no exportfact facts; its gated role waits and its run fails nothing', async () => {
         const r = await n[FRESH].apply(freshCode(n[FRESH].dir));
-        expect(r.code, explain(r)).to.be.oneOf([4, 6]);
-        const errors = r.lines.filter((l) => l.startsWith('Error:'));
-        expect(errors, explain(r)).to.have.length(1);
-        expect(errors[0]).to.match(/Exportfact_gate\[role::reader\].*cannot report gate role::reader: exportfact broker unreachable/);
+        // A read-only node: its gate's report waits for the broker with one warning, so an outage
+        // does not turn every reader's run red.
+        expect(r.code, explain(r)).to.be.oneOf([0, 2]);
+        expect(r.lines.filter((l) => l.startsWith('Error:')), explain(r)).to.have.length(0);
+        expect(r.output).to.match(/Warning: exportfact: gates not reported this run: exportfact broker unreachable/);
         expect(r.output).to.include('Warning: exportfact: broker unreachable and no cached view');
         expect(r.output).to.include('exportfact: role::reader waits for db.keystone_url (absent) (exportfact view from none)');
         expect(fs.existsSync(n[FRESH].cacheFile)).to.equal(false);

@@ -6,9 +6,10 @@ class MemoryBroker
   # The gates CERTNAME reported (docs/api.md, Gates): GET /v1/gates, PUT /v1/gates/{name},
   # POST /v1/gates/prune.
   #   gates: {name => {'open' => bool, 'requires' => [{category, name, min}], 'missing' => [...]}}
-  # `gates_supported = false` answers as a broker older than gate reports (404 route_not_found).
+  # `gates_supported = false` answers as a broker older than gate reports (404 route_not_found);
+  # `gates_refusal = [status, code]` refuses every gate request as a broker would (e.g. a policy).
   module GateTable
-    attr_accessor :gates_supported
+    attr_accessor :gates_supported, :gates_refusal
 
     private
 
@@ -18,8 +19,8 @@ class MemoryBroker
       raw = req.request_uri.path
       return false unless raw == '/v1/gates' || raw.start_with?('/v1/gates/')
 
-      if gates_supported == false
-        MemoryBroker.error(res, 404, 'route_not_found', "no route #{raw}")
+      if (refusal = refusal_of(raw))
+        MemoryBroker.error(res, *refusal)
       elsif raw == '/v1/gates'
         FakeBroker.json(res, 200, 'gates' => @gates.map { |name, g| g.merge('name' => name) })
       elsif raw == '/v1/gates/prune'
@@ -31,6 +32,13 @@ class MemoryBroker
         report_gate(URI.decode_www_form_component(raw.delete_prefix('/v1/gates/').gsub('+', '%2B')), JSON.parse(req.body), res)
       end
       true
+    end
+
+    # [status, code, message] when this broker is set to refuse gate requests, else nil.
+    def refusal_of(raw)
+      return [404, 'route_not_found', "no route #{raw}"] if gates_supported == false
+
+      gates_refusal && [*gates_refusal, 'refused by the spec']
     end
 
     def report_gate(name, body, res)

@@ -13,13 +13,24 @@ Puppet::Type.type(:exportfact_gate).provide(:broker) do
     reported = PuppetX::Exportfact::RunClient.current.gates.to_h { |g| [g['name'], g] }
     resources.each_value { |res| res.provider = new(state(reported[res[:name]])) }
   rescue PuppetX::Exportfact::Error => e
-    if e.code == 'route_not_found'
-      # A broker older than this module: the run goes on as before, without reports.
-      Puppet.warning("exportfact: the broker takes no gate reports (#{e.message}); gates are not reported until it is upgraded")
-      resources.each_value { |res| res.provider = new(unsupported: true) }
-    else
-      # Each resource fails on its own with this message (see #exists?).
-      resources.each_value { |res| res.provider = new(prefetch_error: e.message) }
+    reason = unreported_reason(e)
+    # The broker answered and refused: each resource fails on its own with this message (see #exists?).
+    return resources.each_value { |res| res.provider = new(prefetch_error: e.message) } unless reason
+
+    Puppet.warning(reason)
+    resources.each_value { |res| res.provider = new(unreported: true) }
+  end
+
+  # Why gates go unreported this run without failing it, or nil when the error must fail them.
+  # A broker older than this module (404 route_not_found): the run goes on as before. No broker
+  # answered: a gate report is for people reading the graph, not part of this node's
+  # configuration, so a reader with a cached view must not fail every run of an outage for it
+  # (a fleet of failed runs hides the failures that matter); the first run after it reports.
+  def self.unreported_reason(error)
+    if error.code == 'route_not_found'
+      "exportfact: the broker takes no gate reports (#{error.message}); gates are not reported until it is upgraded"
+    elsif error.status.nil?
+      "exportfact: gates not reported this run: #{error.message}"
     end
   end
 
@@ -42,8 +53,9 @@ Puppet::Type.type(:exportfact_gate).provide(:broker) do
     error = @property_hash[:prefetch_error]
     raise Puppet::Error, "exportfact: cannot report gate #{resource[:name]}: #{error}" if error
 
-    # Unsupported: what the catalog says is taken as what the broker has.
-    @property_hash = desired.merge(ensure: :present) if @property_hash[:unsupported]
+    # Not reported this run (no broker answered, or one too old for gates): what the catalog
+    # says is taken as what the broker has, so the run shows no change.
+    @property_hash = desired.merge(ensure: :present) if @property_hash[:unreported]
     @property_hash[:ensure] == :present
   end
 

@@ -66,13 +66,23 @@ describe Puppet::Type.type(:exportfact_gate).provider(:broker) do
     Puppet[:noop] = false
   end
 
-  it 'fails only itself when no broker answers, as publishing does' do
+  it 'fails nothing when no broker answers: one warning for all gates, and the next run reports' do
     broker.setup_puppet(url: 'https://127.0.0.1:9')
     other = Puppet::Type.type(:notify).new(title: 'the rest of the run')
-    report = apply(gate, other)
+    report = apply(gate, gate('role::nova'), other)
+    expect(report.resource_statuses.values.map(&:failed)).to all(be(false))
+    expect(log_text(report).scan(%r{gates not reported this run: exportfact broker unreachable}).length).to eq(1)
+    expect(broker.gates).to be_empty
+    broker.setup_puppet
+    apply(gate, gate('role::nova'))
+    expect(broker.gates.keys).to contain_exactly('role::keystone', 'role::nova')
+  end
+
+  it 'fails the gate when the broker answers with a refusal' do
+    broker.gates_refusal = [403, 'certname_not_allowed']
+    report = apply(gate)
     expect(status(report, keystone_ref).failed).to be(true)
-    expect(log_text(report)).to match(%r{cannot report gate role::keystone: exportfact broker unreachable})
-    expect(status(report, 'Notify[the rest of the run]').failed).to be(false)
+    expect(log_text(report)).to match(%r{cannot report gate role::keystone: .*403 certname_not_allowed})
   end
 
   it 'leaves the run alone, with one warning, against a broker that takes no gate reports' do
