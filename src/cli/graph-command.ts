@@ -12,6 +12,7 @@ interface Graph {
     gate: string;
     since: string;
     depth: number;
+    ready: boolean;
     missing: { fact: string; min: number; have: number; exporters: string[]; nobody_exports: boolean }[];
   }[];
 }
@@ -49,7 +50,7 @@ export function waitsCommand(): Command {
             value: (w) => w.missing.map((m) => (m.nobody_exports ? 'nobody exports it' : m.exporters.join(' '))).join('; '),
           },
           { header: 'since', value: (w) => w.since },
-          { header: 'cause', value: (w) => (w.depth === 0 ? 'root' : `behind ${w.depth}`) },
+          { header: 'cause', value: (w) => (w.ready ? 'opens at its next run' : w.depth === 0 ? 'root' : `behind ${w.depth}`) },
         ]);
       });
     });

@@ -32,6 +32,11 @@ export interface Wait {
   missing: WaitingRequirement[];
   /** 0: a root cause (nobody exports what it needs, or its exporters are not waiting themselves); n: waits on nodes that wait. */
   depth: number;
+  /**
+   * Everything it waits for is exported now: the gate opens at the node's next run (gates are
+   * evaluated by the agent). Not a cause of anything; listed after the real waits.
+   */
+  ready: boolean;
 }
 
 const factKey = (r: { category: string; name: string }) => `${r.category}.${r.name}`;
@@ -118,7 +123,6 @@ export class GraphService {
     roles: Map<string, string | null>,
   ): Wait[] {
     const closed = gates.filter((g) => !g.open);
-    const waitingNodes = new Set(closed.map((g) => g.certname));
     const waits = closed.map((g): Wait => {
       const missing = (g.missing.length ? g.missing : g.requires).map((r): WaitingRequirement => {
         const fact = factKey(r);
@@ -132,18 +136,22 @@ export class GraphService {
           nobody_exports: exporters.length === 0,
         };
       });
-      return { certname: g.certname, role: roles.get(g.certname) ?? null, gate: g.name, since: g.since, missing, depth: 0 };
+      const ready = missing.every((m) => m.have >= m.min);
+      return { certname: g.certname, role: roles.get(g.certname) ?? null, gate: g.name, since: g.since, missing, depth: 0, ready };
     });
     // A wait is downstream when every node that could publish what it misses waits itself;
     // its depth is one more than theirs. Iterate to a fixed point (cycles stop at the bound).
     const depthOf = new Map<string, number>();
     for (const w of waits) depthOf.set(w.certname, 0);
+    // A ready wait blocks nobody: its node is about to open the gate.
+    const blocking = new Set(waits.filter((w) => !w.ready).map((w) => w.certname));
     for (let round = 0; round < waits.length; round++) {
       let moved = false;
       for (const w of waits) {
+        if (w.ready) continue;
         const blockers = w.missing.flatMap((m) => m.exporters);
         const downstream =
-          !w.missing.some((m) => m.nobody_exports) && blockers.length > 0 && blockers.every((b) => waitingNodes.has(b) && b !== w.certname);
+          !w.missing.some((m) => m.nobody_exports) && blockers.length > 0 && blockers.every((b) => blocking.has(b) && b !== w.certname);
         const depth = downstream ? 1 + Math.min(...blockers.map((b) => depthOf.get(b) ?? 0)) : 0;
         if (depth !== w.depth && depth <= waits.length) {
           w.depth = depth;
@@ -153,7 +161,10 @@ export class GraphService {
       }
       if (!moved) break;
     }
-    return waits.sort((a, b) => a.depth - b.depth || a.since.localeCompare(b.since) || a.certname.localeCompare(b.certname));
+    return waits.sort(
+      (a, b) =>
+        Number(a.ready) - Number(b.ready) || a.depth - b.depth || a.since.localeCompare(b.since) || a.certname.localeCompare(b.certname),
+    );
   }
 }
 

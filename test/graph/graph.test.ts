@@ -74,6 +74,12 @@ describe('gates and the deployment graph', function () {
         await database.put('/v1/facts/db/keystone_url', { value: 'mysql://db/keystone' });
         let g = await graph();
         expect(g.edges.find((e: { to: string }) => e.to === 'bob.test')).to.deep.include({ from: 'alice.test', state: 'satisfied' });
+        // Until keystone's next run the gate is still closed, but it is no longer a cause: it is
+        // listed last, ready, and compute (behind it) is a root cause of its own no more.
+        expect(g.waits.map((w: { certname: string; ready: boolean }) => [w.certname, w.ready])).to.deep.equal([
+          ['carol.test', false],
+          ['bob.test', true],
+        ]);
         await keystone.put('/v1/gates/role%3A%3Akeystone', gate(true, ['db.keystone_url']));
         g = await graph();
         expect(g.waits.map((w: { certname: string }) => w.certname)).to.deep.equal(['carol.test']);
