@@ -12,6 +12,7 @@ export const ADMIN_SCOPES = [
   'nodes:read',
   'nodes:write',
   'graph:read',
+  'facts:import',
 ] as const;
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number];
