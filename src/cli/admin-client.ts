@@ -54,7 +54,8 @@ export class AdminApiError extends AppError {}
 
 export interface AdminClient {
   readonly url: string;
-  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** `timeoutMs`: how long the broker may take to answer (default 30 s; an import from PuppetDB takes longer). */
+  request<T = unknown>(method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
 }
 
 /** Server text shown on a terminal: no escape sequences, one line. */
@@ -89,7 +90,8 @@ export function adminClientFromOptions(o: AdminClientOptions): AdminClient {
 
   return {
     url: base.href,
-    request: <T>(method: string, path: string, body?: unknown) => send<T>(base, { ca, cert, key, token }, method, path, body),
+    request: <T>(method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }) =>
+      send<T>(base, { ca, cert, key, token }, method, path, body, opts?.timeoutMs ?? 30_000),
   };
 }
 
@@ -100,7 +102,7 @@ interface Credentials {
   token?: string;
 }
 
-function send<T>(base: URL, creds: Credentials, method: string, path: string, body?: unknown): Promise<T> {
+function send<T>(base: URL, creds: Credentials, method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
   const url = new URL(path.replace(/^\/+/, ''), base.href.endsWith('/') ? base.href : `${base.href}/`);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = { Accept: 'application/json' };
@@ -110,7 +112,7 @@ function send<T>(base: URL, creds: Credentials, method: string, path: string, bo
   return new Promise<T>((resolve, reject) => {
     const req = https.request(
       url,
-      { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, agent: false, timeout: 30_000 },
+      { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, agent: false, timeout: timeoutMs },
       (res) => {
         const chunks: Buffer[] = [];
         let size = 0;
@@ -138,7 +140,7 @@ function send<T>(base: URL, creds: Credentials, method: string, path: string, bo
         });
       },
     );
-    req.on('timeout', () => req.destroy(new ConfigError(`the admin API at ${base.origin} did not answer within 30 s`)));
+    req.on('timeout', () => req.destroy(new ConfigError(`the admin API at ${base.origin} did not answer within ${timeoutMs / 1000} s`)));
     req.on('error', (err) => reject(connectionError(err, base)));
     if (payload !== undefined) req.write(payload);
     req.end();
