@@ -467,6 +467,7 @@ node default {
     expect([db.state, db.state_reason]).to.deep.equal(['deactivated', 'moved to the new cluster']);
     expect((await broker!.admin('/nodes/apply-only.pdb.test')).state).to.equal('active');
     const health = await broker!.admin('/health');
+    console.log(`      admin health, puppetdb: ${JSON.stringify(health.puppetdb)}`);
     expect(health.puppetdb).to.include({ url: `${puppetdb!.url}/`, interval_seconds: INTERVAL_S, last_error: null, stale: false });
     expect(health.puppetdb.last_answer_age_seconds).to.be.below(2 * INTERVAL_S + 1);
     // DB comes back by its own request, as any node does.
