@@ -36,8 +36,8 @@ export interface ReadExports {
   warnings: ExportProblem[];
 }
 
-/** A value larger than this is no fact (the broker's request body limit is 256 KiB). */
-export const MAX_IMPORTED_VALUE_BYTES = 64 * 1024;
+/** A value larger than this is no fact: a publish carries at most this much (the request body limit). */
+export const MAX_IMPORTED_VALUE_BYTES = 256 * 1024;
 
 const ref = (r: PuppetdbResource) => `${r.type}[${r.title}]`;
 
@@ -45,7 +45,7 @@ const ref = (r: PuppetdbResource) => `${r.type}[${r.title}]`;
 export function readOldExports(resources: PuppetdbResource[]): ReadExports {
   const problems: ExportProblem[] = [];
   const warnings: ExportProblem[] = [];
-  const byKey = new Map<string, { augeas?: OldExport; fileLine?: OldExport }>();
+  const byKey = new Map<string, { augeas?: Parsed; fileLine?: Parsed }>();
   for (const resource of resources) {
     const parsed = resource.type === 'Augeas' ? fromAugeas(resource) : resource.type === 'File_line' ? fromFileLine(resource) : undefined;
     if (!parsed) continue;
@@ -59,7 +59,7 @@ export function readOldExports(resources: PuppetdbResource[]): ReadExports {
   }
   const exports: OldExport[] = [];
   for (const { augeas, fileLine } of byKey.values()) {
-    const chosen = augeas ?? fileLine!;
+    const { cutByAugeas, ...chosen } = augeas ?? fileLine!;
     const resources = [augeas, fileLine].flatMap((e) => (e ? e.resources : []));
     if (augeas && fileLine && augeas.value !== fileLine.value) {
       warnings.push({
@@ -68,7 +68,7 @@ export function readOldExports(resources: PuppetdbResource[]): ReadExports {
         message: `the Augeas and File_line twins of ${chosen.category}.${chosen.name} hold different values; the Augeas one is imported (what Linux readers applied)`,
       });
     }
-    if (/\s/.test(chosen.value) && augeas) {
+    if (augeas && cutByAugeas) {
       warnings.push({
         node: chosen.node,
         resource: augeas.resources[0],
@@ -83,8 +83,11 @@ export function readOldExports(resources: PuppetdbResource[]): ReadExports {
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** An export as one resource has it; `cutByAugeas`: an unquoted value with whitespace, which Augeas cut at the first. */
+type Parsed = OldExport & { cutByAugeas?: boolean };
+
 /** `Augeas[fact_NAME_lin]` with `changes => "set NAME VALUE"`; a string is the problem. */
-function fromAugeas(r: PuppetdbResource): OldExport | string {
+function fromAugeas(r: PuppetdbResource): Parsed | string {
   const changes = oneString(r.parameters.changes);
   if (changes === undefined) return `its changes ${describe(r.parameters.changes)} are not one "set NAME VALUE" command`;
   const m = /^\s*set\s+(\S+)\s+(\S[\s\S]*?)\s*$/.exec(changes);
@@ -93,7 +96,9 @@ function fromAugeas(r: PuppetdbResource): OldExport | string {
   if (r.title !== `fact_${name}_lin` && r.title !== `fact_${name}`) {
     return `its title does not name the fact its changes set (${JSON.stringify(name)}): not an export of the old module`;
   }
-  return common(r, name, unquote(rawValue), r.parameters.incl ?? r.parameters.context);
+  const value = unquote(rawValue);
+  const parsed = common(r, name, value, r.parameters.incl ?? r.parameters.context);
+  return typeof parsed === 'string' ? parsed : { ...parsed, cutByAugeas: value === rawValue && /\s/.test(value) };
 }
 
 /** `File_line[fact_NAME_win]` with `line => "NAME=VALUE"`. */
