@@ -1,8 +1,9 @@
 // `npm run bench [-- --quick] [-- --store embedded|postgres|both] [-- --out FILE] [-- --database-url URL]
-//                [-- --only core|secrets|audit|policy] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]`
+//                [-- --only core|secrets|audit|policy|backup] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]`
 //
-// Four parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
-// issue 4, PostgreSQL), audit (bench/audit.ts, issue 5, PostgreSQL) and policy (bench/policy.ts, issue 6).
+// Five parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
+// issue 4, PostgreSQL), audit (bench/audit.ts, issue 5, PostgreSQL), policy (bench/policy.ts,
+// issue 6) and backup (bench/backup.ts, issue 16, on the stores of --store).
 //
 // Server CPU seconds per operation, read from /proc, for the broker (`exportfact serve` in its
 // own process, plus its PostgreSQL backends) against a bare Node https server with the same
@@ -14,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { auditSizesFor, reportAudit, runAudit } from './audit';
+import { BACKUP_SIZES, reportBackup, runBackup } from './backup';
 import { type ClientCert, type Pki, p256Pki, rsa4096Pki } from './certs';
 import { memoryMb, PgBackends, ServerCpu } from './cpu';
 import { type Job, LoadGenerator, requestOnce } from './load';
@@ -51,7 +53,7 @@ type Sizes = (typeof SIZES)['full'];
 const FRESH_CONCURRENCY = 4; // same for the bare server and the broker
 const LANES = 16;
 
-type Part = 'core' | 'secrets' | 'audit' | 'policy';
+type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup';
 interface Options {
   quick: boolean;
   stores: StoreKind[];
@@ -74,7 +76,7 @@ function parseArgs(argv: string[]): Options {
     quick: false,
     stores: ['embedded', 'postgres'],
     adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    parts: ['core', 'secrets', 'audit', 'policy'],
+    parts: ['core', 'secrets', 'audit', 'policy', 'backup'],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -87,7 +89,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--database-url') o.adminUrl = argv[++i];
     else if (a === '--only') {
       const v = argv[++i];
-      if (v !== 'core' && v !== 'secrets' && v !== 'audit' && v !== 'policy') throw new Error('--only core|secrets|audit|policy');
+      if (v !== 'core' && v !== 'secrets' && v !== 'audit' && v !== 'policy' && v !== 'backup')
+        throw new Error('--only core|secrets|audit|policy|backup');
       o.parts = [v];
     } else if (a === '--audit-scale') o.auditScale = count(a, argv[++i]);
     else if (a === '--audit-chain') o.auditChain = count(a, argv[++i]);
@@ -553,6 +556,18 @@ async function main(): Promise<void> {
       reportPolicy(policy);
       out.policy = policy;
       loads.afterPolicy = os.loadavg();
+    }
+    if (o.parts.includes('backup')) {
+      const backup = await runBackup({
+        adminUrl: o.adminUrl,
+        tmp,
+        stores: o.stores,
+        sizes: o.quick ? BACKUP_SIZES.quick : BACKUP_SIZES.full,
+        pki: p256,
+      });
+      reportBackup(backup);
+      out.backup = backup;
+      loads.afterBackup = os.loadavg();
     }
     out.machine = { ...info, loads, partSeconds, wallSeconds: (Date.now() - started) / 1000 };
     console.log(

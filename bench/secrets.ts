@@ -76,7 +76,7 @@ const password = (i: number) => `${i}-${crypto.createHash('sha256').update(`pw${
  * (same additional data, same fingerprint), written as the service writes a first publish:
  * facts, fact_values (value NULL), fact_history, secret_versions (current). No audit events.
  */
-async function bulkSealed(store: Store, vault: SecretVault, n: number): Promise<number> {
+export async function bulkSealed(store: Store, vault: SecretVault, n: number): Promise<number> {
   const t0 = performance.now();
   const CHUNK = 2000;
   for (let from = 0; from < n; from += CHUNK) {

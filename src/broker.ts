@@ -9,6 +9,7 @@ import type { AuditLog } from './audit/audit-log';
 import type { AuditService } from './audit/audit-service';
 import { nodeActor } from './audit/auditor';
 import { openAudit } from './audit/open-audit';
+import { backupAdminRoutes } from './backup/backup-admin-routes';
 import type { ServeConfig } from './config/serve-config';
 import { openStore } from './db/open-store';
 import type { Store } from './db/store';
@@ -98,7 +99,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     const puppetdb = parts.add(
       openPuppetdb(config.puppetdb, {
         store,
-        tls: tls,
+        tls,
         lifecycle: services.lifecycle,
         sensitive: services.secrets,
         audit: audit.log,
@@ -128,7 +129,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
             tls,
             revocation,
             authenticator,
-            routers: [...adminRouters(config, { services, keys, audit: audit.service, health, log }), puppetdb.routes],
+            routers: [...adminRouters(config, { store, services, keys, audit: audit.service, health, log }), puppetdb.routes],
             log,
           }),
         )
@@ -218,10 +219,10 @@ function deactivateRevokedNodes(revocation: RevocationList, services: Services, 
   return { close: () => revocation.off('updated', apply) };
 }
 
-/** What the admin port serves besides whoami: secrets and keys, audit, health details. */
+/** What the admin port serves besides whoami: secrets and keys, audit, health details, nodes, backups. */
 function adminRouters(
   config: ServeConfig,
-  p: { services: Services; keys: SecretKeys; audit: AuditService; health: BrokerHealth; log: Logger },
+  p: { store: Store; services: Services; keys: SecretKeys; audit: AuditService; health: BrokerHealth; log: Logger },
 ) {
   return [
     secretAdminRoutes({
@@ -235,6 +236,7 @@ function adminRouters(
     healthAdminRoutes(p.health),
     nodeAdminRoutes(p.services.lifecycle),
     graphAdminRoutes({ graph: p.services.graph, defaultEnvironment: config.defaultEnvironment }),
+    backupAdminRoutes({ store: p.store, audit: p.audit.log, log: p.log }),
   ];
 }
 

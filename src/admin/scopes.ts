@@ -12,6 +12,7 @@ export const ADMIN_SCOPES = [
   'nodes:read',
   'nodes:write',
   'graph:read',
+  'backup:read',
   'facts:import',
 ] as const;
 

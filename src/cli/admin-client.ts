@@ -1,5 +1,6 @@
 // What `exportfact` admin commands use to call the admin API, and how they print results.
 import fs from 'node:fs';
+import type http from 'node:http';
 import https from 'node:https';
 import readline from 'node:readline/promises';
 import { type Command, Option } from 'commander';
@@ -54,8 +55,12 @@ export class AdminApiError extends AppError {}
 
 export interface AdminClient {
   readonly url: string;
+  /** Whether a token or an admin certificate was given (without either, every call is refused). */
+  readonly authenticated: boolean;
   /** `timeoutMs`: how long the broker may take to answer (default 30 s; an import from PuppetDB takes longer). */
   request<T = unknown>(method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
+  /** GET of a long answer (a backup's snapshot), handed over as a stream once its status is 2xx. */
+  stream(path: string): Promise<http.IncomingMessage>;
 }
 
 /** Server text shown on a terminal: no escape sequences, one line. */
@@ -90,8 +95,10 @@ export function adminClientFromOptions(o: AdminClientOptions): AdminClient {
 
   return {
     url: base.href,
+    authenticated: Boolean(token || cert),
     request: <T>(method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }) =>
-      send<T>(base, { ca, cert, key, token }, method, path, body, opts?.timeoutMs ?? 30_000),
+      send<T>(base, { ca, cert, key, token }, method, path, body, opts?.timeoutMs),
+    stream: (path: string) => openStream(base, { ca, cert, key, token }, path),
   };
 }
 
@@ -102,49 +109,73 @@ interface Credentials {
   token?: string;
 }
 
-function send<T>(base: URL, creds: Credentials, method: string, path: string, body: unknown, timeoutMs: number): Promise<T> {
+/** Sends a request; resolves with the response as soon as its head arrives, whatever the status. */
+function open(
+  base: URL,
+  creds: Credentials,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<http.IncomingMessage> {
   const url = new URL(path.replace(/^\/+/, ''), base.href.endsWith('/') ? base.href : `${base.href}/`);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = { Accept: 'application/json' };
   if (payload !== undefined) headers['Content-Type'] = 'application/json';
   if (creds.token) headers.Authorization = `Bearer ${creds.token}`;
 
-  return new Promise<T>((resolve, reject) => {
+  return new Promise((resolve, reject) => {
     const req = https.request(
       url,
       { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, agent: false, timeout: timeoutMs },
-      (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_RESPONSE_BYTES)
-            req.destroy(new ConfigError(`the admin API at ${base.origin} sent more than ${MAX_RESPONSE_BYTES} bytes`));
-          else chunks.push(c);
-        });
-        res.on('error', reject);
-        res.on('end', () => {
-          const status = res.statusCode ?? 0;
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          if (status >= 200 && status < 300) return resolve(json as T);
-          const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-          const code = typeof err?.code === 'string' ? printable(err.code) : 'http_error';
-          const message = typeof err?.message === 'string' ? printable(err.message) : `HTTP ${status} from ${base.origin}`;
-          reject(new AdminApiError(status, code, `${status} ${code}: ${message}`));
-        });
-      },
+      resolve,
     );
     req.on('timeout', () => req.destroy(new ConfigError(`the admin API at ${base.origin} did not answer within ${timeoutMs / 1000} s`)));
     req.on('error', (err) => reject(connectionError(err, base)));
     if (payload !== undefined) req.write(payload);
     req.end();
   });
+}
+
+/** Reads a whole (bounded) answer: the JSON of a 2xx, or the API's error as an AdminApiError. */
+function readAnswer<T>(base: URL, res: http.IncomingMessage): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_RESPONSE_BYTES)
+        res.destroy(new ConfigError(`the admin API at ${base.origin} sent more than ${MAX_RESPONSE_BYTES} bytes`));
+      else chunks.push(c);
+    });
+    res.on('error', (err) => reject(connectionError(err, base)));
+    res.on('end', () => {
+      const status = res.statusCode ?? 0;
+      const text = Buffer.concat(chunks).toString('utf8');
+      let json: unknown;
+      try {
+        json = text ? JSON.parse(text) : undefined;
+      } catch {
+        json = undefined;
+      }
+      if (status >= 200 && status < 300) return resolve(json as T);
+      const err = (json as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+      const code = typeof err?.code === 'string' ? printable(err.code) : 'http_error';
+      const message = typeof err?.message === 'string' ? printable(err.message) : `HTTP ${status} from ${base.origin}`;
+      reject(new AdminApiError(status, code, `${status} ${code}: ${message}`));
+    });
+  });
+}
+
+async function send<T>(base: URL, creds: Credentials, method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+  return readAnswer<T>(base, await open(base, creds, method, path, body, timeoutMs));
+}
+
+async function openStream(base: URL, creds: Credentials, path: string): Promise<http.IncomingMessage> {
+  const res = await open(base, creds, 'GET', path);
+  const status = res.statusCode ?? 0;
+  if (status < 200 || status >= 300) await readAnswer(base, res);
+  return res;
 }
 
 /** Network and TLS failures, said in the operator's terms. */

@@ -4,6 +4,7 @@ import { AppError } from '../errors/app-error';
 import { ConfigError } from '../errors/config-error';
 import { adminCommand } from './admin-command';
 import { auditCommand } from './audit-command';
+import { backupCommand, migrateStoreCommand, restoreCommand } from './backup-command';
 import { caCommand } from './ca-command';
 import { configCommand } from './config-command';
 import { graphCommand, waitsCommand } from './graph-command';
@@ -28,7 +29,10 @@ const program = new Command('exportfact')
   .addCommand(auditCommand())
   .addCommand(policyCommand())
   .addCommand(adminCommand())
-  .addCommand(migrateCommand());
+  .addCommand(migrateCommand())
+  .addCommand(backupCommand())
+  .addCommand(restoreCommand())
+  .addCommand(migrateStoreCommand());
 
 /**
  * Exit codes, for every command: 0 done, 1 a runtime failure, 2 a usage or configuration

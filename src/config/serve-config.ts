@@ -1,13 +1,13 @@
-import path from 'node:path';
 import { devCaPaths } from '../devca/dev-ca';
 import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
 import { type AdminConfig, type AdminServeOptions, parseAdminServeOptions } from './admin-config';
 import { type LogOptions, parseLogOptions } from './log-options';
 import { parsePuppetdbUrl } from './puppetdb-url';
-import { durationSeconds, environmentOption, parseDatabaseUrl, parseListen, positiveInt, seconds } from './values';
+import { type StoreConfig, stateFiles, storeConfig } from './state-files';
+import { durationSeconds, environmentOption, parseListen, positiveInt, seconds } from './values';
 
-export type StoreConfig = { kind: 'embedded'; dataDir: string } | { kind: 'postgres'; url: string };
+export type { StoreConfig };
 
 export interface ServeConfig {
   host: string;
@@ -87,13 +87,13 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
 }
 
 function auditConfig(o: ServeOptions): ServeConfig['audit'] {
-  const keyFile = o.auditKey ?? 'audit-signing.key';
+  const files = stateFiles(o);
   return {
-    keyFile,
+    keyFile: files.auditKey,
     trustKeyFiles: o.auditTrustKey ?? [],
     signEveryMs: 60_000,
-    headsFile: o.auditHeads ?? path.join(path.dirname(keyFile), 'audit-heads.jsonl'),
-    deviceFile: o.auditDevice,
+    headsFile: files.auditHeads,
+    deviceFile: files.auditDevice,
   };
 }
 
@@ -120,7 +120,7 @@ export function devCaFiles(dir: string): TlsFiles {
 /** Turns the CLI's strings into a checked configuration; every mistake is one line naming the option. */
 export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): ServeConfig {
   const { host, port } = parseListen(o.listen ?? DEFAULT_LISTEN);
-  if (o.dataDir && o.databaseUrl) throw new ConfigError('give either --data-dir (embedded store) or --database-url (PostgreSQL), not both');
+  const store = storeConfig(o);
   if ((o.ssldir && !o.certname) || (!o.ssldir && o.certname)) throw new ConfigError('--ssldir and --certname go together');
 
   const fromSsldir = o.ssldir && o.certname ? filesFromSsldir(o.ssldir, o.certname) : undefined;
@@ -143,11 +143,11 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
     crlUrl: o.crlUrl,
     crlPollMs: seconds('--crl-interval', o.crlInterval, 10_000),
     crlWatchMs: seconds('--crl-watch-interval', o.crlWatchInterval, 2_000),
-    store: o.databaseUrl ? { kind: 'postgres', url: parseDatabaseUrl(o.databaseUrl) } : { kind: 'embedded', dataDir: o.dataDir ?? 'data' },
+    store,
     defaultEnvironment: environmentOption('--default-environment', o.defaultEnvironment ?? 'production'),
     bodyLimitBytes: 256 * 1024,
     requestTimeoutMs: seconds('--request-timeout', o.requestTimeout, 30_000),
-    keyring: { file: o.keyring ?? 'keyring.json', json: process.env.EXPORTFACT_KEYRING_JSON || undefined },
+    keyring: { file: stateFiles(o).keyring, json: process.env.EXPORTFACT_KEYRING_JSON || undefined },
     secretGraceSeconds: positiveInt('--secret-grace', o.secretGrace, 86_400),
     reencryptBatch: positiveInt('--reencrypt-batch', o.reencryptBatch, 200),
     maintenanceMs: 2_000,

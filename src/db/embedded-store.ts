@@ -7,6 +7,10 @@ import { AppError } from '../errors/app-error';
 import { classifyStoreError, StoreUnavailableError } from '../errors/store-errors';
 import { normaliseRow, type Queryable, type QueryResult, type Store, type Transaction, transactionHandle } from './store';
 
+/** A lock whose holder has not refreshed it for this long is taken for abandoned (kill -9). */
+const LOCK_STALE_MS = 10_000;
+const lockPath = (dataDir: string) => path.join(dataDir, 'broker.lock');
+
 /**
  * The embedded default: PostgreSQL compiled to WASM (PGlite), persisted in a folder.
  *
@@ -26,6 +30,14 @@ export class EmbeddedStore implements Store {
     private readonly releaseFolder: () => Promise<void>,
   ) {}
 
+  /**
+   * Whether a live process (a broker) holds the folder's lock now. A lock left by a killed
+   * process goes stale and counts as free, as open() would take it over.
+   */
+  static inUse(dataDir: string): Promise<boolean> {
+    return lockfile.check(dataDir, { lockfilePath: lockPath(dataDir), stale: LOCK_STALE_MS });
+  }
+
   static async open(dataDir: string): Promise<EmbeddedStore> {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     let release: () => Promise<void>;
@@ -40,8 +52,8 @@ export class EmbeddedStore implements Store {
       // proper-lockfile refreshes the lock's mtime every `update` ms; a lock left by a killed
       // process goes stale after `stale` ms, and the retries let a restart after kill -9 take it over.
       release = await lockfile.lock(dataDir, {
-        lockfilePath: path.join(dataDir, 'broker.lock'),
-        stale: 10_000,
+        lockfilePath: lockPath(dataDir),
+        stale: LOCK_STALE_MS,
         update: 2_000,
         retries: { retries: 6, factor: 1, minTimeout: 2_000 },
         onCompromised,

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { LOCK_MIGRATIONS, type Store } from './store';
+import { ConfigError } from '../errors/config-error';
+import { LOCK_MIGRATIONS, type Queryable, type Store } from './store';
 
 /** sql/ at the package root, next to dist/ whether run from dist/src or dist/test. */
 export const SQL_DIR = path.resolve(__dirname, '..', '..', '..', 'sql');
@@ -23,6 +24,18 @@ export function loadMigrations(dir = SQL_DIR): Migration[] {
   }));
 }
 
+/** The table that records which migrations a database has had. */
+export const SCHEMA_MIGRATIONS_DDL = `CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`;
+
+type MigrationSession = Queryable & { exec(sql: string): Promise<void> };
+
+/** Runs one migration and records it, inside a transaction the caller holds open. */
+export async function applyMigration(db: MigrationSession, m: Migration): Promise<void> {
+  await db.exec(m.sql);
+  await db.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+}
+
 /**
  * Applies pending migrations, each in its own transaction, under an advisory lock so
  * that several brokers starting at once on one database apply each file exactly once.
@@ -30,15 +43,16 @@ export function loadMigrations(dir = SQL_DIR): Migration[] {
  */
 export async function migrate(store: Store, migrations = loadMigrations()): Promise<number[]> {
   return store.withLock(LOCK_MIGRATIONS, async (db) => {
-    await db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
-      version integer PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`);
+    await db.exec(SCHEMA_MIGRATIONS_DDL);
     const { rows } = await db.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
     const applied = new Set(rows.map((r) => r.version));
     const newest = migrations.length ? migrations[migrations.length - 1].version : 0;
     const unknown = rows.filter((r) => r.version > newest);
     if (unknown.length) {
-      throw new Error(
-        `database schema is at version ${unknown[unknown.length - 1].version}, newer than this exportfact knows (${newest}); upgrade exportfact`,
+      // An operator's situation, not a fault: a newer broker already migrated this database (a
+      // rolling upgrade). One line, exit 2; this broker touches nothing, the others keep serving.
+      throw new ConfigError(
+        `database schema is at version ${unknown[unknown.length - 1].version}, newer than this exportfact knows (${newest}): a newer exportfact has migrated it; upgrade exportfact on this host`,
       );
     }
     const done: number[] = [];
@@ -46,8 +60,7 @@ export async function migrate(store: Store, migrations = loadMigrations()): Prom
       if (applied.has(m.version)) continue;
       await db.exec('BEGIN');
       try {
-        await db.exec(m.sql);
-        await db.query('INSERT INTO schema_migrations (version, name) VALUES ($1, $2)', [m.version, m.name]);
+        await applyMigration(db, m);
         await db.exec('COMMIT');
       } catch (err) {
         // On a cut connection ROLLBACK fails too (the server rolled back already): report the first error.

@@ -16,7 +16,7 @@ export async function openStore(config: StoreConfig, log?: Logger): Promise<Stor
   const slow =
     config.kind === 'postgres' && log
       ? setTimeout(
-          () => log.info({ database: where(config.url) }, 'waiting for PostgreSQL to answer (gives up after 5 s)'),
+          () => log.info({ database: databaseWhere(config.url) }, 'waiting for PostgreSQL to answer (gives up after 5 s)'),
           SAY_WHY_AFTER_MS,
         )
       : undefined;
@@ -24,17 +24,39 @@ export async function openStore(config: StoreConfig, log?: Logger): Promise<Stor
     await migrate(store);
   } catch (err) {
     await store.close().catch(() => undefined);
-    // At start the operator needs the driver's own words (ECONNREFUSED host:port), not the 503 text meant for nodes.
-    const cause = err instanceof StoreUnavailableError ? err.cause : err;
-    throw config.kind === 'postgres' ? (startupError(config.url, cause) ?? cause) : cause;
+    throw operatorError(config, err);
   } finally {
     clearTimeout(slow);
   }
   return store;
 }
 
+/**
+ * Opens the configured store and proves it answers, leaving its schema as it is (backup reads
+ * whatever version it finds; restore needs an empty database). Failures read as at start.
+ */
+export async function openStoreAsIs(config: StoreConfig): Promise<Store> {
+  const store =
+    config.kind === 'postgres'
+      ? new PgStore(config.url, { max: 2, applicationName: 'exportfact-cli' })
+      : await EmbeddedStore.open(config.dataDir);
+  try {
+    await store.query('SELECT 1');
+  } catch (err) {
+    await store.close().catch(() => undefined);
+    throw operatorError(config, err);
+  }
+  return store;
+}
+
+/** At start the operator needs the driver's own words (ECONNREFUSED host:port), not the 503 text meant for nodes. */
+function operatorError(config: StoreConfig, err: unknown): unknown {
+  const cause = err instanceof StoreUnavailableError ? err.cause : err;
+  return config.kind === 'postgres' ? (startupError(config.url, cause) ?? cause) : cause;
+}
+
 /** host:port/database of a URL, without user or password, for messages. */
-function where(url: string): string {
+export function databaseWhere(url: string): string {
   try {
     const u = new URL(url);
     return `${u.hostname || u.searchParams.get('host') || 'localhost'}:${u.port || 5432}${u.pathname}`;
@@ -46,7 +68,7 @@ function where(url: string): string {
 /** Why the broker cannot use the database at start, as one line naming --database-url and the fix; null for other failures. */
 function startupError(url: string, err: unknown): ConfigError | null {
   const e = err as { code?: string; message?: string };
-  const at = `--database-url (${where(url)})`;
+  const at = `--database-url (${databaseWhere(url)})`;
   const user = (() => {
     try {
       return decodeURIComponent(new URL(url).username) || 'the default user';

@@ -47,6 +47,8 @@ export function transactionHandle(query: Queryable['query']): { tx: Transaction;
 
 /** Advisory lock keys, one per purpose, so that unrelated locks never collide. */
 export const LOCK_MIGRATIONS = 0x65786601; // "exf" + 1
+/** Taken while a backup reads its snapshot: two backups queue, and on PostgreSQL its statements get the long timeout. */
+export const LOCK_BACKUP = 0x65786602;
 
 /**
  * pg and PGlite return int8 and bytea as different JS types; rows leave a store only

@@ -77,7 +77,8 @@ export async function openKeyring(store: Store, source: KeyringSource, log: Logg
 
 const FINGERPRINT_CHECK_TEXT = 'exportfact fingerprint key check';
 
-function fingerprintCheck(keyring: Keyring): Promise<Buffer> {
+/** The keyed hash of a fixed text a store records for its fingerprint key (keyring_state.fingerprint_check). */
+export function fingerprintCheck(keyring: Keyring): Promise<Buffer> {
   return fingerprint(keyring.fingerprintKey, FINGERPRINT_CHECK_TEXT);
 }
 
