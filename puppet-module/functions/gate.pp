@@ -5,7 +5,12 @@
 # agent's own run output and in its report, not only in a server-side log. Reads facts only,
 # never the broker.
 #
-# @param what What waits (a role name, shown in the run).
+# Also declares an `exportfact_gate` named `<what>` (made to fit by `exportfact::gate_name`
+# when it is not 1 to 128 printable ASCII characters): at apply time it tells the broker,
+# with the node's certificate, whether the gate is open and what it waits for (names only),
+# so that `exportfact waits` and the broker's page show who waits on what.
+#
+# @param what What waits (a role name, shown in the run and on the broker's page).
 # @param requirements As for `exportfact::ready`.
 # @return [Boolean] true when nothing is missing.
 # @example A role that waits for a database and two queue nodes
@@ -16,6 +21,7 @@
 #     }
 #   }
 function exportfact::gate(String[1] $what, Exportfact::Requirements $requirements) >> Boolean {
+  exportfact::report(exportfact::gate_name($what), $requirements)
   $missing = exportfact::missing($requirements)
   unless $missing.empty {
     $source = $facts.dig('exportfact_status', 'source')

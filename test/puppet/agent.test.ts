@@ -3,7 +3,8 @@
  * in a temp folder on a free port): its own CA (Puppet 7: root + intermediate, two CRLs)
  * issues the agents' certificates through autosign, the broker trusts that CA and its CRLs,
  * pluginsync delivers the module to the agents, and a gate is compiled on the server from the
- * facts the agent resolved against the broker. Revoking a node on the CA locks it out of the
+ * facts the agent resolved against the broker, and the agent reports that gate to the broker
+ * with its own certificate when it applies the catalog. Revoking a node on the CA locks it out of the
  * broker within seconds (the broker polls the CA's CRL endpoint).
  *
  * Needs root and installs puppetserver if missing (CI is root): it fails, never skips, when
@@ -90,6 +91,7 @@ node '${B}' {
     // vardir/lib (the gates are Puppet-language functions: they run on the server only).
     for (const n of [a, b]) {
       for (const f of ['facter/exportfact.rb', 'puppet/type/exportfact_fact.rb', 'puppet/provider/exportfact_fact/broker.rb',
+        'puppet/type/exportfact_gate.rb', 'puppet/provider/exportfact_gate/broker.rb',
         'puppet/functions/exportfact/secret.rb', 'puppet_x/exportfact/client.rb']) {
         const file = path.join(n.vardir, 'lib', f);
         expect(fs.existsSync(file), `${n.name}: ${file} not delivered by pluginsync`).to.equal(true);
@@ -112,6 +114,11 @@ node '${B}' {
     // Nothing published yet: B's gate, compiled on the server, is closed and says why.
     expect(rb.output, explain(rb)).to.include('exportfact: role::b waits for db.url (absent)');
     expect(fs.existsSync(gated)).to.equal(false);
+    // The gate travelled in the catalog; B's agent reported it, with B's certificate.
+    const gates = await b.request(`${broker!.url}/v1/gates`);
+    expect(gates.body.gates.map((g: { name: string; open: boolean; missing: unknown[] }) => [g.name, g.open, g.missing])).to.deep.equal([
+      ['role::b', false, [{ category: 'db', name: 'url', min: 1 }]],
+    ]);
   });
 
   it('A publishes db.url in its run; B\'s next run opens the gate, compiled on the server from B\'s facts', async () => {
@@ -131,6 +138,7 @@ node '${B}' {
     expect(rb.output, explain(rb)).to.not.include('waits for');
     expect(rb.output, explain(rb)).to.include(`File[${gated}]/ensure: defined content`);
     expect(fs.readFileSync(gated, 'utf8')).to.equal(DB_URL);
+    expect(rb.output, explain(rb)).to.include('Exportfact_gate[role::b]/open: opened');
 
     // The server compiled B's catalog from the facts B resolved against the broker...
     const facts = server!.storedFacts(B) as { exportfact?: { db?: { url?: string } } } | undefined;

@@ -2,8 +2,8 @@
  * The Kickstack-like example (puppet-module/examples), on Puppet 7 and on Puppet 8: roles
  * applied in the worst order converge in as many runs as the chain is deep; the gates show
  * what they wait for in the run and the report; switching the message queue replaces the old
- * facts and dependents follow; a role removed from a node is withdrawn; roles stacked on one
- * node converge in depth runs too.
+ * facts and dependents follow; a role removed from a node is withdrawn, and its gate forgotten;
+ * roles stacked on one node converge in depth runs too.
  */
 import { expect } from 'chai';
 import fs from 'node:fs';
@@ -143,6 +143,8 @@ for (const puppet of puppetRuntimes()) {
       const r = await nova.apply(SITE);
       expect(succeeded(r), explain(r)).to.equal(true);
       expect(r.output).to.match(/withdrew nova\.api_url/);
+      // Its gate went with the role: the broker forgets it (and so does the deployment picture).
+      expect(r.output).to.match(/forgot the gate reports kickstack::role::nova_api/);
       const c = await nodes['compute.kickstack.test'].apply(SITE);
       expect(succeeded(c), explain(c)).to.equal(true);
       expect(c.output).to.include('kickstack::role::compute waits for nova.api_url (absent)');

@@ -119,19 +119,44 @@ export class DevCa {
   }
 }
 
-/** The real broker, as a child process on a free port with its own data folder. */
+/** A request as the broker logs it (one JSON line per request, never a body). */
+export interface LoggedRequest {
+  certname?: string;
+  method: string;
+  url: string;
+  status: number;
+}
+
+/** How a test wants its broker started, beyond the defaults (embedded store, random admin port). */
+export interface BrokerOptions {
+  /** An access policy (YAML, docs/policy.md), written beside the data folder. */
+  policy?: string;
+  /** PostgreSQL instead of the embedded store (`--database-url`); the data folder is then only the working folder. */
+  databaseUrl?: string;
+  /** The admin listener's port (default: any free one, unknown to the test). */
+  adminPort?: number;
+  /** Certnames whose certificates are admins (`--admin-certname`). */
+  adminCertnames?: string[];
+  /** The keyring's JSON, written as keyring.json into the working folder (brokers sharing a database share their keys). */
+  keyring?: string;
+}
+
+/**
+ * The real broker, as a child process on a free port with its own data folder. Its working
+ * folder (keyring.json, admin-token.key, audit-signing.key) is the data folder's parent.
+ */
 export class BrokerProcess {
   private child?: ChildProcess;
   log = '';
-  constructor(readonly ca: DevCa, readonly port: number, readonly dataDir: string) {}
+  constructor(readonly ca: DevCa, readonly port: number, readonly dataDir: string, readonly options: BrokerOptions = {}) {}
 
   /** @param policy an access policy (YAML, docs/policy.md), written beside the data folder */
-  static async start(ca: DevCa, dataDir: string, policy?: string): Promise<BrokerProcess> {
-    if (policy !== undefined) {
-      fs.mkdirSync(path.dirname(dataDir), { recursive: true });
-      fs.writeFileSync(path.join(path.dirname(dataDir), 'policy.yaml'), policy);
-    }
-    const b = new BrokerProcess(ca, await freePort(), dataDir);
+  static async start(ca: DevCa, dataDir: string, policy?: string, options: BrokerOptions = {}): Promise<BrokerProcess> {
+    const opts = { ...options, policy: policy ?? options.policy };
+    fs.mkdirSync(path.dirname(path.resolve(dataDir)), { recursive: true });
+    if (opts.policy !== undefined) fs.writeFileSync(path.join(path.dirname(dataDir), 'policy.yaml'), opts.policy);
+    if (opts.keyring !== undefined) fs.writeFileSync(path.join(path.dirname(dataDir), 'keyring.json'), opts.keyring, { mode: 0o600 });
+    const b = new BrokerProcess(ca, await freePort(), dataDir, opts);
     await b.start();
     return b;
   }
@@ -140,22 +165,41 @@ export class BrokerProcess {
     return `https://127.0.0.1:${this.port}`;
   }
 
+  /** The admin listener, when the test chose its port. */
+  get adminUrl(): string {
+    if (!this.options.adminPort) throw new Error('this broker was started without a known admin port (BrokerOptions.adminPort)');
+    return `https://127.0.0.1:${this.options.adminPort}`;
+  }
+
+  /** The folder the broker runs in: its keys (keyring.json, admin-token.key, audit-signing.key) are there. */
+  get workDir(): string {
+    return path.dirname(path.resolve(this.dataDir));
+  }
+
+  /** The process id while it runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   async start(): Promise<void> {
     const d = this.ca.dir;
+    const o = this.options;
     const args = [CLI, 'serve', '--ca', path.join(d, 'ca.pem'), '--crl', path.join(d, 'crl.pem'), '--cert', path.join(d, 'server.pem'),
-      '--key', path.join(d, 'server_key.pem'), '--listen', `127.0.0.1:${this.port}`, '--data-dir', this.dataDir, '--admin-listen', '127.0.0.1:0'];
-    const policy = path.join(path.dirname(path.resolve(this.dataDir)), 'policy.yaml');
+      '--key', path.join(d, 'server_key.pem'), '--listen', `127.0.0.1:${this.port}`, '--admin-listen', `127.0.0.1:${o.adminPort ?? 0}`,
+      ...(o.databaseUrl ? ['--database-url', o.databaseUrl] : ['--data-dir', this.dataDir]),
+      ...(o.adminCertnames?.length ? ['--admin-certname', o.adminCertnames.join(',')] : [])];
+    const policy = path.join(this.workDir, 'policy.yaml');
     if (fs.existsSync(policy)) args.push('--policy', policy);
     // The broker keeps keyring.json, admin-token.key and audit-signing.key in its working
     // directory: beside the data folder, so a restart finds them and the repository stays clean.
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: path.dirname(path.resolve(this.dataDir)) });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.workDir });
     this.child = child;
     child.stdout!.on('data', (c) => (this.log += c));
     child.stderr!.on('data', (c) => (this.log += c));
     const deadline = Date.now() + 60000;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}: ${this.log}`);
-      if (await canConnect(this.port)) return;
+      if ((await canConnect(this.port)) && (!o.adminPort || (await canConnect(o.adminPort)))) return;
       await sleep(200);
     }
     throw new Error(`broker did not listen on ${this.port}: ${this.log}`);
@@ -171,6 +215,84 @@ export class BrokerProcess {
     clearTimeout(timer);
     this.child = undefined;
   }
+
+  /** `kill -9`: no graceful stop, nothing flushed; resolves once the process is gone. */
+  async kill9(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill('SIGKILL');
+    await exited;
+    this.child = undefined;
+  }
+
+  /**
+   * `kill -9` the moment its log shows a request that satisfies `match` (the line is written
+   * when the response has been sent), e.g. in the middle of an agent's run. Resolves with
+   * that request once the process is gone.
+   */
+  killOn(match: (r: LoggedRequest) => boolean): Promise<LoggedRequest> {
+    const child = this.child;
+    if (!child) return Promise.reject(new Error('the broker is not running'));
+    return new Promise((resolve) => {
+      let pending = '';
+      const onData = (chunk: Buffer) => {
+        pending += chunk.toString();
+        const lines = pending.split('\n');
+        pending = lines.pop() ?? '';
+        const hit = lines.filter((l) => l.startsWith('{') && l.includes('"msg":"request"')).map((l) => JSON.parse(l) as LoggedRequest).find(match);
+        if (!hit) return;
+        child.stdout!.off('data', onData);
+        child.once('exit', () => resolve(hit));
+        child.kill('SIGKILL');
+        this.child = undefined;
+      };
+      child.stdout!.on('data', onData);
+    });
+  }
+
+  /** The request lines of its log (JSON), e.g. to see which node it served. */
+  requests(): LoggedRequest[] {
+    return this.log
+      .split('\n')
+      .filter((l) => l.startsWith('{') && l.includes('"msg":"request"'))
+      .map((l) => JSON.parse(l));
+  }
+
+  /** Resolves once a request line of its log (from the `since`th on) satisfies `match` (polling its log). */
+  async waitForRequest(
+    match: (r: LoggedRequest) => boolean,
+    { since = 0, timeoutMs = 60000 }: { since?: number; timeoutMs?: number } = {},
+  ): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (this.requests().slice(since).some(match)) return;
+      await sleep(50);
+    }
+    throw new Error(`no such request within ${timeoutMs} ms in the log of the broker on ${this.port}`);
+  }
+
+  /** An admin token signed with this broker's admin-token.key (`exportfact admin token`). */
+  async adminToken(scopes: string[], subject = 'test'): Promise<string> {
+    const r = await runCli(['admin', 'token', '--scope', scopes.join(','), '--subject', subject, '--ttl', '30m',
+      '--signing-key', path.join(this.workDir, 'admin-token.key')]);
+    if (r.code !== 0) throw new Error(`admin token failed: ${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** Runs an admin command of the CLI (`nodes …`, `waits`, `graph …`) against this broker's admin listener. */
+  adminCli(args: string[], credentials: { token?: string; certname?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
+    const auth = credentials.token
+      ? ['--token', credentials.token]
+      : ['--admin-cert', path.join(this.ca.ssldir(credentials.certname!), 'certs', `${credentials.certname}.pem`),
+          '--admin-key', path.join(this.ca.ssldir(credentials.certname!), 'private_keys', `${credentials.certname}.pem`)];
+    return runCli([...args, '--admin-url', this.adminUrl, '--admin-ca', path.join(this.ca.dir, 'ca.pem'), ...auth]);
+  }
+}
+
+/** The built `exportfact` command (dist/), run as a process. */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return run(process.execPath, [CLI, ...args], opts);
 }
 
 export function canConnect(port: number): Promise<boolean> {

@@ -17,6 +17,11 @@ describe 'kickstack::role::keystone', type: :class do
       is_expected.to contain_notify('exportfact gate kickstack::role::keystone')
         .with_message('exportfact: kickstack::role::keystone waits for db.keystone_url (absent), mq.rpc_backend (absent)')
     end
+
+    it 'tells the broker what it waits for, at apply time' do
+      is_expected.to contain_exportfact_gate('kickstack::role::keystone')
+        .with(open: false, requires: ['db.keystone_url', 'mq.rpc_backend'], missing: ['db.keystone_url', 'mq.rpc_backend'])
+    end
   end
 
   context 'when the view came from the cache' do
@@ -40,6 +45,7 @@ describe 'kickstack::role::keystone', type: :class do
 
     it { is_expected.to compile.with_all_deps }
     it { is_expected.not_to contain_notify('exportfact gate kickstack::role::keystone') }
+    it { is_expected.to contain_exportfact_gate('kickstack::role::keystone').with(open: true, missing: []) }
 
     it 'configures the service with the backend most queue nodes run' do
       is_expected.to contain_file('/srv/kickstack/keystone.conf')

@@ -33,7 +33,7 @@ class FakeBroker
     )
     @port = @server.config[:Port]
     @server.mount_proc('/') do |req, res|
-      @requests << { method: req.request_method, path: req.path, headers: req.header, body: req.body,
+      @requests << { method: req.request_method, path: req.path, raw_path: req.request_uri.path, headers: req.header, body: req.body,
                      cn: req.client_cert&.subject&.to_a&.find { |k, _| k == 'CN' }&.at(1) }
       @handler.call(req, res)
     end

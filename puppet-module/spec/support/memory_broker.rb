@@ -7,20 +7,22 @@ require 'digest'
 require_relative 'fake_broker'
 require_relative 'memory_broker/fact_table'
 require_relative 'memory_broker/secret_table'
+require_relative 'memory_broker/gate_table'
 
 # WEBrick's mount_proc answers GET, POST and PUT only; the broker withdraws with DELETE.
 unless WEBrick::HTTPServlet::ProcHandler.method_defined?(:do_DELETE)
   WEBrick::HTTPServlet::ProcHandler.send(:alias_method, :do_DELETE, :do_GET)
 end
 
-# A FakeBroker that answers the fact, export and secret endpoints of docs/api.md from
-# in-memory tables (FactTable, SecretTable), for one node (CERTNAME) among others, and a
+# A FakeBroker that answers the fact, export, secret and gate endpoints of docs/api.md from
+# in-memory tables (FactTable, SecretTable, GateTable), for one node (CERTNAME) among others, and a
 # Puppet set-up (confdir with exportfact.yaml, ssldir, vardir) for that node.
 class MemoryBroker
   include FactTable
   include SecretTable
+  include GateTable
 
-  attr_reader :fake, :facts, :secrets, :tmp
+  attr_reader :fake, :facts, :secrets, :gates, :tmp
 
   CERTNAME = 'node1.example.test'
 
@@ -29,6 +31,7 @@ class MemoryBroker
     @fake = FakeBroker.new(@tmp, certname: CERTNAME)
     @facts = {}
     @secrets = {}
+    @gates = {}
     @fake.handler = ->(req, res) { handle(req, res) }
     @fake.start
   end
@@ -65,6 +68,7 @@ class MemoryBroker
   private
 
   def handle(req, res)
+    return if handle_gates(req, res)
     return handle_view(req, res) if req.path == '/v1/facts'
     return handle_exports(res) if req.path == '/v1/exports'
     return prune(JSON.parse(req.body)['keep'], res) if req.path == '/v1/exports/prune'

@@ -6,6 +6,8 @@ require 'puppet'
 require_relative 'config'
 require_relative 'connections'
 require_relative 'error'
+require_relative 'gate_requests'
+require_relative 'paths'
 
 module PuppetX
   module Exportfact
@@ -13,6 +15,8 @@ module PuppetX
     # Puppet certificate (see Connections), the short timeouts of exportfact.yaml, no
     # redirects and no retries. Several URLs are tried in order (failover).
     class Client
+      include GateRequests
+
       attr_reader :config, :last_url
 
       def initialize(config = Config.load)
@@ -79,7 +83,7 @@ module PuppetX
       private
 
       def path(kind, category, name)
-        "/v1/#{kind}/#{URI.encode_www_form_component(category)}/#{URI.encode_www_form_component(name)}"
+        Paths.fact(kind, category, name)
       end
 
       # Tries each URL until one answers. A broker that answers with a 4xx is an answer

@@ -22,6 +22,12 @@ module PuppetX
       PUPPET_TYPES = ["Name = Pattern[/#{NAME.source}/]", "Key = Pattern[/#{KEY.source}/]"].freeze
       # What messages say a name must be.
       SHAPE = '^[a-z][a-z0-9_]*$'
+      # A gate's requirement as gates report it: `category.name` or `category.name>=k`
+      # (`Exportfact::Requirement`'s string form; the Hash form is written as this one).
+      REQUIREMENT = %r{\A(#{PART})\.(#{PART})(?:\s*>=\s*([1-9][0-9]*))?\z}.freeze
+      # A gate's name as the broker takes it: 1 to 128 printable ASCII characters
+      # (`Exportfact::GateName`; `exportfact::gate_name` makes one of any text).
+      GATE_NAME = %r{\A[ -~]{1,128}\z}.freeze
 
       def self.name?(value)
         value.is_a?(String) && NAME.match?(value)
@@ -33,6 +39,27 @@ module PuppetX
         raise ArgumentError, "#{what} #{value.inspect} must match #{SHAPE} and be at most #{MAX_LENGTH} characters" unless name?(value)
 
         value
+      end
+
+      # A requirement in one shape: `category.name`, or `category.name>=k` when k > 1.
+      # @return [Array(String, String, Integer)] category, name and how many nodes must export it
+      def self.requirement(text)
+        m = REQUIREMENT.match(text.to_s)
+        unless m
+          raise ArgumentError, "requirement #{text.inspect} must be 'category.name' or 'category.name>=k' " \
+                               "(each name #{SHAPE}, at most #{MAX_LENGTH} characters; k at least 1)"
+        end
+
+        [m[1], m[2], m[3] ? Integer(m[3], 10) : 1]
+      end
+
+      # `category.name`, or `category.name>=k` when k > 1: how gates write a requirement.
+      def self.requirement_text(category, name, min)
+        min.to_i > 1 ? "#{category}.#{name}>=#{min}" : "#{category}.#{name}"
+      end
+
+      def self.gate_name?(value)
+        value.is_a?(String) && GATE_NAME.match?(value)
       end
 
       # @param what [String] what the key is (`secret`, ...)

@@ -9,6 +9,9 @@ module PuppetX
     # ViewSource).
     class View
       attr_reader :facts, :per_node, :secrets, :environment, :source, :fetched_at, :error, :url
+      # What left the view since the broker's previous answer (ViewNames#update), set by
+      # ViewSource on a view the broker answered; nil otherwise.
+      attr_accessor :removed
 
       def initialize(body, source:, fetched_at: nil, error: nil, url: nil)
         body = {} unless body.is_a?(Hash)
@@ -39,18 +42,15 @@ module PuppetX
         end
       end
 
-      # `exportfact_status`: where the view came from.
+      # `exportfact_status`: where the view came from, and (from the broker) what left it since.
       def status_fact
         status = { 'source' => source }
         status['url'] = url if url
         status['environment'] = environment if environment
-        status['per_node'] = per_node.flat_map { |cat, names| hash_or_empty(names).keys.map { |n| "#{cat}.#{n}" } }.sort
-        if source == 'cache'
-          status['fetched_at'] = fetched_at.utc.iso8601
-          status['age'] = (Time.now - fetched_at).to_i
-        end
+        status['per_node'] = per_node_keys
+        status.update('fetched_at' => fetched_at.utc.iso8601, 'age' => (Time.now - fetched_at).to_i) if source == 'cache'
         status['error'] = error if error
-        status
+        status.update(removed || {})
       end
 
       # Single facts to show as top-level facts: {name => value}, minus names that two
@@ -74,6 +74,11 @@ module PuppetX
       end
 
       private
+
+      # The per-node facts, as `category.name`.
+      def per_node_keys
+        per_node.flat_map { |cat, names| hash_or_empty(names).keys.map { |n| "#{cat}.#{n}" } }.sort
+      end
 
       def hash_or_empty(value)
         value.is_a?(Hash) ? value : {}

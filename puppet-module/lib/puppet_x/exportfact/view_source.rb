@@ -6,6 +6,7 @@ require_relative 'client'
 require_relative 'log'
 require_relative 'view'
 require_relative 'view_cache'
+require_relative 'view_names'
 
 module PuppetX
   module Exportfact
@@ -41,7 +42,8 @@ module PuppetX
         # A 304 without a cache cannot happen (no tag is sent then), but is never trusted alone.
         answer, body = refetch(client) if answer[:status] == 304 && stored.nil?
         cache.write(answer, body, now)
-        View.new(body, source: 'broker', fetched_at: now, url: answer[:url])
+        removed = ViewNames.new.update(body.is_a?(Hash) ? body : {})
+        View.new(body, source: 'broker', fetched_at: now, url: answer[:url]).tap { |view| view.removed = removed }
       rescue Error, JSON::ParserError => e
         from_cache(stored, e.message, now)
       ensure

@@ -54,6 +54,19 @@ describe 'the exportfact facts' do
     expect(Facter.fact(:os)&.value).not_to eq('not the os fact')
   end
 
+  it 'names, for one run, what left the view since the previous run (a deactivated exporter\'s facts)' do
+    expect(resolve(:exportfact_status)[:exportfact_status]).to include('removed' => [], 'removed_exporters' => {})
+    broker.facts.delete('db.url')
+    broker.facts['mq.host']['values'] = { 'mq2' => '10.0.0.6' }
+    next_run = lambda do
+      PuppetX::Exportfact::ViewSource.reset
+      Facter.clear
+      resolve(:exportfact_status)[:exportfact_status]
+    end
+    expect(next_run.call).to include('removed' => ['db.url'], 'removed_exporters' => { 'mq.host' => ['mq1'] })
+    expect(next_run.call).to include('removed' => [], 'removed_exporters' => {})
+  end
+
   it 'asks the broker once, however often Facter loads the file' do
     2.times { resolve(:exportfact) }
     expect(broker.calls.count { |c| c == ['GET', '/v1/facts'] }).to eq(1)

@@ -3,13 +3,13 @@
 require_relative '../../../puppet_x/exportfact/run_client'
 
 Puppet::Type.type(:exportfact_withdraw).provide(:broker) do
-  desc 'Withdraws undeclared facts with POST /v1/exports/prune.'
+  desc 'Withdraws undeclared facts with POST /v1/exports/prune, and forgets unreported gates with POST /v1/gates/prune.'
 
   # What would be withdrawn; [] when withdrawal must not happen in this run.
   def withdrawn
     reason = skip_reason
     if reason
-      Puppet.info("exportfact: not withdrawing undeclared facts: #{reason}")
+      Puppet.info("exportfact: not withdrawing undeclared facts nor forgetting gates: #{reason}")
       return []
     end
     keep = resource.declared.map { |c, n| "#{c}.#{n}" }
@@ -24,8 +24,29 @@ Puppet::Type.type(:exportfact_withdraw).provide(:broker) do
   def withdrawn=(_should)
     gone = client.prune(resource.declared)
     Puppet.debug("exportfact: withdrew #{gone.map { |g| "#{g['category']}.#{g['name']}" }.join(', ')}")
-  ensure
-    close
+  end
+
+  # The gates this node reported that the catalog no longer has; [] when they must stay
+  # (the same rules as for facts: #withdrawn has said why).
+  def stale_gates
+    return [] if skip_reason
+
+    keep = resource.declared_gates
+    client.gates.map { |g| g['name'] }.reject { |name| keep.include?(name) }.sort
+  rescue PuppetX::Exportfact::Error => e
+    # A broker older than the module has no gates to forget; one that went away: warn only.
+    Puppet.warning("exportfact: not forgetting gates no longer declared: #{e.message}") unless e.code == 'route_not_found'
+    []
+  end
+
+  def stale_gates=(_should)
+    gone = client.prune_gates(resource.declared_gates)
+    Puppet.debug("exportfact: forgot the gate reports #{gone.join(', ')}")
+  end
+
+  # The withdrawal is the run's last word to the broker.
+  def flush
+    client.close
   end
 
   private
@@ -41,10 +62,5 @@ Puppet::Type.type(:exportfact_withdraw).provide(:broker) do
 
   def client
     PuppetX::Exportfact::RunClient.current
-  end
-
-  # The withdrawal is the run's last word to the broker.
-  def close
-    client.close
   end
 end

@@ -26,9 +26,18 @@ describe Puppet::Type.type(:exportfact_withdraw) do
            end).to contain_exactly('Exportfact_fact[db.url]', 'Exportfact_fact[db.old]', 'Exportfact_secret_export[db.root_password]')
   end
 
+  it 'keeps the gates the catalog declares, and comes after their reports' do
+    catalog.add_resource(Puppet::Type.type(:exportfact_gate).new(title: 'role::keystone', open: true, requires: ['db.url']))
+    catalog.add_resource(Puppet::Type.type(:exportfact_gate).new(title: 'role::gone', ensure: :absent))
+    expect(withdraw.declared_gates).to eq(['role::keystone'])
+    expect(withdraw.autorequire.map { |edge| edge.source.ref }).to include('Exportfact_gate[role::keystone]')
+  end
+
   it 'is in sync when nothing is left to withdraw' do
     expect(withdraw.property(:withdrawn).insync?([])).to be true
     expect(withdraw.property(:withdrawn).insync?(['db.gone'])).to be false
+    expect(withdraw.property(:stale_gates).insync?([])).to be true
+    expect(withdraw.property(:stale_gates).insync?(['role::gone'])).to be false
   end
 
   # What it withdraws, and when not: spec/unit/puppet/provider/exportfact_withdraw/broker_spec.rb

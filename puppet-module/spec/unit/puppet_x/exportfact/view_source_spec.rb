@@ -125,4 +125,76 @@ describe PuppetX::Exportfact::ViewSource do
       expect(PuppetX::Exportfact::FactNames.match?(taken, 'http_proxy_host')).to be false
     end
   end
+
+  describe 'what left the view (exportfact_status removed, removed_exporters)' do
+    let(:served) { Marshal.load(Marshal.dump(body)) }
+
+    before do
+      broker.handler = lambda do |req, res|
+        etag = %("#{Digest::SHA256.hexdigest(JSON.generate(served))[0, 12]}")
+        req['If-None-Match'] == etag ? res.status = 304 : FakeBroker.json(res, 200, served, 'ETag' => etag)
+      end
+    end
+
+    def names_file
+      File.join(tmp, 'var', 'exportfact', 'names.json')
+    end
+
+    def removed(view)
+      view.status_fact.slice('removed', 'removed_exporters')
+    end
+
+    it 'says nothing left on the first view, and keeps its names (never a value) in a 0600 file' do
+      expect(removed(fetch)).to eq('removed' => [], 'removed_exporters' => {})
+      expect(File.stat(names_file).mode & 0o777).to eq(0o600)
+      expect(JSON.parse(File.read(names_file)))
+        .to include('names' => ['db.password', 'db.url', 'http_proxy.http_proxy_host', 'http_proxy.url', 'mq.host'],
+                    'exporters' => { 'mq.host' => ['mq1', 'mq2'] })
+      expect(File.read(names_file)).not_to include('mysql://db1/nova')
+    end
+
+    it 'names, for one run, the facts gone and the per-node exporters gone' do
+      fetch
+      served['facts']['db'].delete('url')
+      served['per_node']['mq']['host'].delete('mq2')
+      served['secrets'].delete('db')
+      expect(removed(fetch)).to eq('removed' => ['db.password', 'db.url'], 'removed_exporters' => { 'mq.host' => ['mq2'] })
+      expect(removed(fetch)).to eq('removed' => [], 'removed_exporters' => {})
+    end
+
+    it 'does not name a per-node fact\'s exporter in removed_exporters when the whole fact left' do
+      fetch
+      served['per_node'].delete('mq')
+      expect(removed(fetch)).to eq('removed' => ['mq.host'], 'removed_exporters' => {})
+    end
+
+    it 'says nothing from the cache, and tells the next broker view what left since the last one' do
+      fetch
+      served['facts']['db'].delete('url')
+      broker.stop
+      allow(Puppet).to receive(:warning)
+      expect(fetch.status_fact).not_to have_key('removed')
+      expect(removed(described_class.fetch(config, answering(served)))).to eq('removed' => ['db.url'], 'removed_exporters' => {})
+    end
+
+    it 'works without the view cache' do
+      settings['cache'] = false
+      fetch
+      served['facts']['db'].delete('url')
+      expect(removed(fetch)).to eq('removed' => ['db.url'], 'removed_exporters' => {})
+    end
+
+    it 'ignores names kept for another certname' do
+      fetch
+      Puppet[:certname] = 'other.example.test'
+      served['facts']['db'].delete('url')
+      expect(removed(described_class.fetch(config, answering(served)))).to eq('removed' => [], 'removed_exporters' => {})
+    end
+
+    # A client whose broker answers with this view (for a broker back after an outage, or a
+    # node with another certname, which the fake broker has no certificate for).
+    def answering(view)
+      instance_double(PuppetX::Exportfact::Client, view: { status: 200, etag: '"x"', body: view, url: 'https://b' }, close: nil)
+    end
+  end
 end

@@ -22,6 +22,10 @@ describe Puppet::Type.type(:exportfact_withdraw).provider(:broker) do
     Puppet::Type.type(:exportfact_fact).new(title: 'db.url', value: 'kept')
   end
 
+  def reported_gate
+    { 'open' => true, 'requires' => [{ 'category' => 'db', 'name' => 'url', 'min' => 1 }], 'missing' => [] }
+  end
+
   it 'withdraws, in one request, what this node exports and the catalog does not declare' do
     report = apply(declared, withdraw)
     expect(messages(report, 'Exportfact_withdraw[exportfact]'))
@@ -53,30 +57,80 @@ describe Puppet::Type.type(:exportfact_withdraw).provider(:broker) do
 
   it 'only reports what it would withdraw in a noop run' do
     Puppet[:noop] = true
+    broker.gates['role::old'] = reported_gate
     report = apply(declared, withdraw)
-    expect(status(report, 'Exportfact_withdraw[exportfact]').events.map(&:status)).to eq(['noop'])
+    expect(status(report, 'Exportfact_withdraw[exportfact]').events.map(&:status)).to eq(['noop', 'noop'])
     expect(log_text(report)).to match(%r{(current_value|would withdraw) .*db\.old.*\(noop\)})
-    expect(broker.calls).not_to include(['POST', '/v1/exports/prune'])
+    expect(log_text(report)).to match(%r{(current_value|would forget the gate reports) .*role::old.*\(noop\)})
+    expect(broker.calls.map(&:first)).to all(eq('GET'))
     expect(broker.facts).to have_key('db.old')
+    expect(broker.gates).to have_key('role::old')
   ensure
     Puppet[:noop] = false
   end
 
-  it 'withdraws nothing, without asking, when the view came from the cache' do
+  it 'withdraws nothing, and forgets no gate, without asking, when the view came from the cache' do
+    broker.gates['role::old'] = reported_gate
     report = apply(withdraw('cache'))
     expect(status(report, 'Exportfact_withdraw[exportfact]').events).to be_empty
     expect(broker.calls).to be_empty
     expect(broker.facts).to have_key('db.old')
+    expect(broker.gates).to have_key('role::old')
   end
 
   [[:tags, 'only_this'], [:skip_tags, 'unrelated']].each do |setting, value|
-    it "withdraws nothing, without asking, in a run limited by #{setting}" do
+    it "withdraws nothing, and forgets no gate, without asking, in a run limited by #{setting}" do
       Puppet[setting] = value
+      broker.gates['role::old'] = reported_gate
       withdraw_only = withdraw
       withdraw_only.tag(value) if setting == :tags
       apply(withdraw_only)
       expect(broker.calls).to be_empty
       expect(broker.facts).to have_key('db.old')
+      expect(broker.gates).to have_key('role::old')
+    end
+  end
+
+  describe 'gates' do
+    def gate(name)
+      Puppet::Type.type(:exportfact_gate).new(title: name, open: true, requires: ['db.url'], missing: [])
+    end
+
+    it 'forgets, in one request after the run\'s reports, the gates the catalog no longer has' do
+      broker.gates['role::old'] = reported_gate
+      broker.gates['role::kept'] = reported_gate
+      report = apply(declared, gate('role::kept'), gate('role::new'), withdraw)
+      expect(messages(report, 'Exportfact_withdraw[exportfact]'))
+        .to include('forgot the gate reports role::old (no longer in this node\'s catalog)')
+      expect(broker.calls.count { |c| c == ['POST', '/v1/gates/prune'] }).to eq(1)
+      expect(JSON.parse(broker.requests.find { |r| r[:path] == '/v1/gates/prune' }[:body])).to eq('keep' => ['role::kept', 'role::new'])
+      expect(broker.gates.keys).to contain_exactly('role::kept', 'role::new')
+    end
+
+    it 'forgets every gate of a node whose catalog has none left' do
+      broker.gates['role::old'] = reported_gate
+      apply(declared, withdraw)
+      expect(broker.gates).to be_empty
+    end
+
+    it 'forgets no gate when a report of this run failed (the run failed)' do
+      broker.gates['role::old'] = reported_gate
+      bad = gate('role::bad')
+      broker.fake.handler = lambda do |req, res|
+        next MemoryBroker.error(res, 503, 'store_unavailable', 'db down') if req.request_method == 'PUT'
+
+        broker.send(:handle, req, res)
+      end
+      report = apply(bad, withdraw)
+      expect(status(report, 'Exportfact_withdraw[exportfact]').skipped).to be(true)
+      expect(broker.gates).to have_key('role::old')
+    end
+
+    it 'asks nothing more of a broker that takes no gate reports' do
+      broker.gates_supported = false
+      report = apply(declared, withdraw)
+      expect(status(report, 'Exportfact_withdraw[exportfact]').failed).to be(false)
+      expect(log_text(report)).not_to include('not forgetting gates')
     end
   end
 
