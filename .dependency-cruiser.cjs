@@ -3,15 +3,15 @@
  *   errors, log, crypto, schemas, files          leaves
  *   tls, db, config, policy, identity, devca     infrastructure and pure rules
  *   http, admin                                  transport helpers, admin authentication
- *   audit < facts < secrets < nodes; health;     features, in that order (no feature cycle)
- *   gates < graph (the deployment picture reads every table)
+ *   audit < facts < secrets < nodes < puppetdb;  features, in that order (no feature cycle)
+ *   health; gates < graph (the deployment picture reads every table)
  *   backup                                       above every feature: it copies every table and the keys
  *   app                                          assembles the agent and admin apps
  *   broker.ts, services.ts                       wiring
  *   cli                                          commands
  * Type-only imports count too (parsed from the TypeScript sources with swc).
  */
-const FEATURES = '^src/(audit|facts|nodes|secrets|health|gates|graph|backup)/';
+const FEATURES = '^src/(audit|facts|nodes|secrets|puppetdb|health|gates|graph|backup)/';
 const LEAVES = '^src/(errors|log|crypto|schemas|files)/';
 module.exports = {
   forbidden: [
@@ -40,17 +40,19 @@ module.exports = {
       name: 'audit-imports-no-other-feature',
       severity: 'error',
       from: { path: '^src/audit/' },
-      to: { path: '^src/(facts|secrets|nodes|health)/' },
+      to: { path: '^src/(facts|secrets|nodes|puppetdb|health)/' },
     },
-    { name: 'facts-import-only-audit', severity: 'error', from: { path: '^src/facts/' }, to: { path: '^src/(secrets|nodes|health)/' } },
+    { name: 'facts-import-only-audit', severity: 'error', from: { path: '^src/facts/' }, to: { path: '^src/(secrets|nodes|puppetdb|health)/' } },
     {
       name: 'secrets-import-only-audit-and-facts',
       severity: 'error',
       from: { path: '^src/secrets/' },
-      to: { path: '^src/(nodes|health)/' },
+      to: { path: '^src/(nodes|puppetdb|health)/' },
     },
     // Nodes come last: their lifecycle withdraws facts and reads the audit trail.
-    { name: 'nodes-import-no-health', severity: 'error', from: { path: '^src/nodes/' }, to: { path: '^src/health/' } },
+    { name: 'nodes-import-no-health', severity: 'error', from: { path: '^src/nodes/' }, to: { path: '^src/(puppetdb|health)/' } },
+    // PuppetDB's part sits above nodes: its poller moves node states, its importer writes facts.
+    { name: 'puppetdb-imports-no-health', severity: 'error', from: { path: '^src/puppetdb/' }, to: { path: '^src/(health|gates|graph|backup)/' } },
     { name: 'gates-import-no-feature', severity: 'error', from: { path: '^src/gates/' }, to: { path: FEATURES, pathNot: '^src/gates/' } },
     {
       name: 'graph-imports-only-gates',

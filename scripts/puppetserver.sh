@@ -6,6 +6,8 @@
 #   scripts/puppetserver.sh start [DIR] [--port N]   setup if not done yet, start the JVM, wait until ready
 #   scripts/puppetserver.sh stop  [DIR]              stop the JVM started by `start` (TERM, then KILL)
 #   scripts/puppetserver.sh info  [DIR]              print where things are (the lines `start` prints)
+#   --puppetdb URL (with DIR, to setup/start): storeconfigs on PuppetDB at URL (scripts/puppetdb.sh),
+#                  so exported resources, facts and catalogs go there (needs puppet-terminus-puppetdb)
 #
 # With DIR, everything lives under DIR and the server runs as the calling user (root in CI):
 #   DIR/etc/puppet.conf   the server's confdir (certname localhost, autosign = true)
@@ -31,11 +33,13 @@ set -euo pipefail
 cmd="${1:-}"; shift || true
 dir=""
 port=""
+puppetdb=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --port=*) port="${1#--port=}"; shift ;;
-    -h|--help) sed -n '2,28p' "$0"; exit 0 ;;
+    --puppetdb) puppetdb="$2"; shift 2 ;;
+    -h|--help) sed -n '2,30p' "$0"; exit 0 ;;
     -*) echo "puppetserver.sh: unknown option $1" >&2; exit 2 ;;
     *) dir="$1"; shift ;;
   esac
@@ -103,6 +107,13 @@ publicdir = $vardir/public
 cadir = $cadir
 autosign = true
 EOF
+  if [ -n "$puppetdb" ]; then
+    [ -r /usr/lib/ruby/vendor_ruby/puppet/indirector/catalog/puppetdb.rb ] || die "--puppetdb needs puppet-terminus-puppetdb"
+    printf 'storeconfigs = true\nstoreconfigs_backend = puppetdb\n' >> "$confdir/puppet.conf"
+    printf '[main]\nserver_urls = %s\nsoft_write_failure = false\n' "$puppetdb" > "$confdir/puppetdb.conf"
+  else
+    rm -f "$confdir/puppetdb.conf"
+  fi
   cat > "$codedir/environments/production/environment.conf" <<EOF
 environment_timeout = 0
 EOF
@@ -247,5 +258,5 @@ case "$cmd" in
   start) do_start ;;
   stop) do_stop ;;
   info) print_info ;;
-  *) sed -n '2,28p' "$0" >&2; exit 2 ;;
+  *) sed -n '2,30p' "$0" >&2; exit 2 ;;
 esac

@@ -20,6 +20,7 @@ import { BrokerMetrics } from './health/metrics';
 import type { Logger } from './log/logger';
 import { nodeAdminRoutes } from './nodes/node-admin-routes';
 import { type CompiledPolicy, PolicyHolder } from './policy';
+import { openPuppetdb } from './puppetdb/open-puppetdb';
 import type { KeyRotation } from './secrets/key-rotation';
 import { secretAdminRoutes } from './secrets/secret-admin-routes';
 import { openSecretKeys, type SecretKeys } from './secrets/secret-keys';
@@ -95,12 +96,25 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       ),
     );
 
+    const puppetdb = parts.add(
+      openPuppetdb(config.puppetdb, {
+        store,
+        tls,
+        lifecycle: services.lifecycle,
+        sensitive: services.secrets,
+        audit: audit.log,
+        onViewCommitted: (environment, version) => services.viewVersions.committed(environment, version),
+        defaultEnvironment: config.defaultEnvironment,
+        log,
+      }),
+    );
+
     const metrics = new BrokerMetrics();
     const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.trust, (certname) => {
       metrics.revokedRefusals.inc();
       audit.log.refused(nodeActor(certname), 'certificate_revoked');
     });
-    const health = new BrokerHealth(store, revocation, policy, audit.log);
+    const health = new BrokerHealth(store, revocation, policy, audit.log, puppetdb.liveness);
     const agent = parts.add(startAgentListener(config, { tls, revocation, authenticator, health, services, metrics, log }));
     const { url, port } = await agent.listen(config.host, config.port).catch((err: unknown) => {
       throw listenError('--listen', config.host, config.port, err);
@@ -115,7 +129,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
             tls,
             revocation,
             authenticator,
-            routers: adminRouters(config, { store, services, keys, audit: audit.service, health, log }),
+            routers: [...adminRouters(config, { store, services, keys, audit: audit.service, health, log }), puppetdb.routes],
             log,
           }),
         )

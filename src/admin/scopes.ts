@@ -13,6 +13,7 @@ export const ADMIN_SCOPES = [
   'nodes:write',
   'graph:read',
   'backup:read',
+  'facts:import',
 ] as const;
 
 export type AdminScope = (typeof ADMIN_SCOPES)[number];

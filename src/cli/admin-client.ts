@@ -57,7 +57,8 @@ export interface AdminClient {
   readonly url: string;
   /** Whether a token or an admin certificate was given (without either, every call is refused). */
   readonly authenticated: boolean;
-  request<T = unknown>(method: string, path: string, body?: unknown): Promise<T>;
+  /** `timeoutMs`: how long the broker may take to answer (default 30 s; an import from PuppetDB takes longer). */
+  request<T = unknown>(method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }): Promise<T>;
   /** GET of a long answer (a backup's snapshot), handed over as a stream once its status is 2xx. */
   stream(path: string): Promise<http.IncomingMessage>;
 }
@@ -95,7 +96,8 @@ export function adminClientFromOptions(o: AdminClientOptions): AdminClient {
   return {
     url: base.href,
     authenticated: Boolean(token || cert),
-    request: <T>(method: string, path: string, body?: unknown) => send<T>(base, { ca, cert, key, token }, method, path, body),
+    request: <T>(method: string, path: string, body?: unknown, opts?: { timeoutMs?: number }) =>
+      send<T>(base, { ca, cert, key, token }, method, path, body, opts?.timeoutMs),
     stream: (path: string) => openStream(base, { ca, cert, key, token }, path),
   };
 }
@@ -108,7 +110,14 @@ interface Credentials {
 }
 
 /** Sends a request; resolves with the response as soon as its head arrives, whatever the status. */
-function open(base: URL, creds: Credentials, method: string, path: string, body?: unknown): Promise<http.IncomingMessage> {
+function open(
+  base: URL,
+  creds: Credentials,
+  method: string,
+  path: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<http.IncomingMessage> {
   const url = new URL(path.replace(/^\/+/, ''), base.href.endsWith('/') ? base.href : `${base.href}/`);
   const payload = body === undefined ? undefined : JSON.stringify(body);
   const headers: Record<string, string> = { Accept: 'application/json' };
@@ -118,10 +127,10 @@ function open(base: URL, creds: Credentials, method: string, path: string, body?
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
-      { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, agent: false, timeout: 30_000 },
+      { method, headers, ca: creds.ca, cert: creds.cert, key: creds.key, agent: false, timeout: timeoutMs },
       resolve,
     );
-    req.on('timeout', () => req.destroy(new ConfigError(`the admin API at ${base.origin} did not answer within 30 s`)));
+    req.on('timeout', () => req.destroy(new ConfigError(`the admin API at ${base.origin} did not answer within ${timeoutMs / 1000} s`)));
     req.on('error', (err) => reject(connectionError(err, base)));
     if (payload !== undefined) req.write(payload);
     req.end();
@@ -158,8 +167,8 @@ function readAnswer<T>(base: URL, res: http.IncomingMessage): Promise<T> {
   });
 }
 
-async function send<T>(base: URL, creds: Credentials, method: string, path: string, body?: unknown): Promise<T> {
-  return readAnswer<T>(base, await open(base, creds, method, path, body));
+async function send<T>(base: URL, creds: Credentials, method: string, path: string, body?: unknown, timeoutMs?: number): Promise<T> {
+  return readAnswer<T>(base, await open(base, creds, method, path, body, timeoutMs));
 }
 
 async function openStream(base: URL, creds: Credentials, path: string): Promise<http.IncomingMessage> {

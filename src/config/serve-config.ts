@@ -3,6 +3,7 @@ import { ConfigError } from '../errors/config-error';
 import { filesFromSsldir, type TlsFiles } from '../tls/tls-material';
 import { type AdminConfig, type AdminServeOptions, parseAdminServeOptions } from './admin-config';
 import { type LogOptions, parseLogOptions } from './log-options';
+import { parsePuppetdbUrl } from './puppetdb-url';
 import { type StoreConfig, stateFiles, storeConfig } from './state-files';
 import { durationSeconds, environmentOption, parseListen, positiveInt, seconds } from './values';
 
@@ -25,6 +26,8 @@ export interface ServeConfig {
   reencryptBatch: number;
   /** How often key files (keyring, admin token key) are checked for changes. */
   keyWatchMs: number;
+  /** Node liveness from PuppetDB (--puppetdb-url): its URL and how often it is read. */
+  puppetdb?: { url: string; intervalMs: number };
   /** Node lifecycle: TTL to expiry and to purge, in seconds (0: off). */
   nodes: { ttlSeconds: number; purgeTtlSeconds: number };
   /** How often the broker heartbeats, advances key rotations and destroys expired versions. */
@@ -66,6 +69,8 @@ export interface ServeOptions extends Partial<AdminServeOptions> {
   requestTimeout?: string;
   nodeTtl?: string;
   nodePurgeTtl?: string;
+  puppetdbUrl?: string;
+  puppetdbInterval?: string;
   dataDir?: string;
   databaseUrl?: string;
   defaultEnvironment?: string;
@@ -90,6 +95,15 @@ function auditConfig(o: ServeOptions): ServeConfig['audit'] {
     headsFile: files.auditHeads,
     deviceFile: files.auditDevice,
   };
+}
+
+function puppetdbConfig(o: ServeOptions): ServeConfig['puppetdb'] {
+  if (!o.puppetdbUrl) {
+    if (o.puppetdbInterval !== undefined) throw new ConfigError('--puppetdb-interval needs --puppetdb-url');
+    return undefined;
+  }
+  parsePuppetdbUrl(o.puppetdbUrl);
+  return { url: o.puppetdbUrl, intervalMs: seconds('--puppetdb-interval', o.puppetdbInterval, 60_000) };
 }
 
 /** The development CA's folder, when --dev-ca is given (`--dev-ca` alone: ./certs). */
@@ -142,6 +156,7 @@ export function parseServeOptions(o: ServeOptions, devCaFiles?: TlsFiles): Serve
       ttlSeconds: durationSeconds('--node-ttl', o.nodeTtl, 7 * 86_400),
       purgeTtlSeconds: durationSeconds('--node-purge-ttl', o.nodePurgeTtl, 14 * 86_400),
     },
+    puppetdb: puppetdbConfig(o),
     policy: o.policy ? { file: o.policy, watchMs: seconds('--policy-watch-interval', o.policyWatchInterval, 2_000) } : undefined,
     audit: auditConfig(o),
     admin: parseAdminServeOptions(o),

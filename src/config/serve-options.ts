@@ -72,6 +72,17 @@ export const SERVE_OPTIONS: readonly ServeOptionSpec[] = [
     description: "a deactivated or expired node's facts are deleted after this long; audit entries stay (default 14d; 0: never)",
   },
   {
+    flags: '--puppetdb-url <url>',
+    env: 'EXPORTFACT_PUPPETDB_URL',
+    description:
+      "PuppetDB's TLS URL (https://puppetdb:8081), queried with the broker's certificate: nodes PuppetDB deactivates or expires are deactivated here too",
+  },
+  {
+    flags: '--puppetdb-interval <seconds>',
+    env: 'EXPORTFACT_PUPPETDB_INTERVAL',
+    description: "how often PuppetDB's node list is read (default 60)",
+  },
+  {
     flags: '--secret-grace <seconds>',
     env: 'EXPORTFACT_SECRET_GRACE',
     description: 'how long a previous secret version stays readable after a rotation (default 86400)',

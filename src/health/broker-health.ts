@@ -9,9 +9,16 @@ export interface IntegritySource {
   readonly integrity: string | null;
 }
 
+/** Node liveness read from PuppetDB (src/puppetdb/liveness.ts): how old its last answer is. */
+export interface LivenessSource {
+  /** Shown as is under `puppetdb`; `stale` (no answer for a while) makes the broker degraded. */
+  status(): { stale: boolean };
+}
+
 /**
  * The broker's health, in full: store, revocation (CRLs, their dates, the last refused one),
- * policy (file, last parse error) and the audit trail's integrity. Nodes see only the status
+ * policy (file, last parse error), the audit trail's integrity and, with --puppetdb-url, how
+ * old PuppetDB's last answer is. Nodes see only the status
  * (GET /v1/health); the details, which name files and errors, are for admins
  * (GET /admin/v1/health).
  */
@@ -21,6 +28,7 @@ export class BrokerHealth {
     private readonly revocation: RevocationList,
     private readonly policy: PolicyHolder,
     private readonly audit?: IntegritySource,
+    private readonly puppetdb?: LivenessSource,
   ) {}
 
   async storeAnswers(): Promise<boolean> {
@@ -35,7 +43,9 @@ export class BrokerHealth {
     const crl = this.revocation.status();
     const policy = this.policy.status();
     const auditProblem = this.audit?.integrity ?? null;
+    const puppetdb = this.puppetdb?.status();
     const degraded =
+      puppetdb?.stale === true ||
       crl.crls.some((c) => c.stale) ||
       crl.error !== null ||
       crl.uncovered_cas.length > 0 ||
@@ -49,6 +59,7 @@ export class BrokerHealth {
       revocation: { enabled: this.revocation.enabled, crls: crl.crls, last_error: crl.error, uncovered_cas: crl.uncovered_cas },
       policy,
       audit: { integrity_problem: auditProblem },
+      ...(puppetdb ? { puppetdb } : {}),
     };
   }
 }

@@ -110,6 +110,24 @@ export class NodeLifecycle {
     return { certname, state: 'deactivated' };
   }
 
+  /**
+   * Another source of node liveness (PuppetDB) says a node it had deactivated is back: only a
+   * deactivation whose reason starts with `reasonPrefix` (that source's own) is undone, never an
+   * admin's or a revocation's. Returns whether the node was reactivated.
+   */
+  async restore(certname: string, reasonPrefix: string, actor: Actor): Promise<boolean> {
+    const moved = await this.move(
+      [certname],
+      'active',
+      `${reasonPrefix} active again`,
+      actor,
+      'node.reactivate',
+      ['deactivated', 'expired'],
+      reasonPrefix,
+    );
+    return moved.length > 0;
+  }
+
   /** Deletes a node's facts (in every environment) and its row; history and audit entries stay. */
   async purge(certname: string, actor: Actor): Promise<{ certname: string; withdrawn: number }> {
     await this.contacts.flush();
@@ -167,18 +185,22 @@ export class NodeLifecycle {
     actor: Actor,
     action: string,
     from: NodeState[],
+    onlyReasonPrefix?: string,
   ): Promise<string[]> {
     const moved: string[] = [];
     for (const certname of certnames) {
       await this.store.transaction(async (tx) => {
-        if (!(await this.nodes.setState(tx, [certname], state, reason, from)).length) return;
+        if (!(await this.nodes.setState(tx, [certname], state, reason, from, onlyReasonPrefix)).length) return;
         await this.factStore.bumpViewsExportedBy(tx, certname);
         const node = await this.nodes.get(tx, certname);
         await this.audit.append(tx, { actor, action, environment: node?.environment, detail: { certname, reason } });
         moved.push(certname);
       });
     }
-    for (const certname of moved) this.inactiveNodes.add(certname);
+    for (const certname of moved) {
+      if (state === 'active') this.inactiveNodes.delete(certname);
+      else this.inactiveNodes.add(certname);
+    }
     return moved;
   }
 }

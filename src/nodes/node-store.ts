@@ -76,17 +76,51 @@ export class NodeStore {
 
   /**
    * Moves nodes to a state and announces it (delivered on commit). `onlyFrom` limits it to
-   * nodes in these states. Returns the nodes that changed.
+   * nodes in these states, `onlyReasonPrefix` to those whose current state was given for a
+   * reason starting so (a source undoing only its own deactivations). Returns the nodes that changed.
    */
-  async setState(tx: Queryable, certnames: string[], state: NodeState, reason: string | null, onlyFrom: NodeState[]): Promise<string[]> {
+  async setState(
+    tx: Queryable,
+    certnames: string[],
+    state: NodeState,
+    reason: string | null,
+    onlyFrom: NodeState[],
+    onlyReasonPrefix?: string,
+  ): Promise<string[]> {
     if (!certnames.length) return [];
     const { rows } = await tx.query<{ certname: string }>(
       `UPDATE nodes SET state = $2, state_since = now(), state_reason = $3
-        WHERE certname = ANY($1::text[]) AND state = ANY($4::text[])
+        WHERE certname = ANY($1::text[]) AND state = ANY($4::text[]) AND ($5::text IS NULL OR starts_with(state_reason, $5))
         RETURNING certname, pg_notify('${NODE_CHANNEL}', certname || ':' || $2) AS notified`,
-      [certnames, state, reason, onlyFrom],
+      [certnames, state, reason, onlyFrom, onlyReasonPrefix ?? null],
     );
     return rows.map((r) => r.certname);
+  }
+
+  /**
+   * Records a node the broker learnt of from elsewhere (an import from PuppetDB) with the last
+   * time that source saw it, so that its lifecycle (expiry, PuppetDB's deactivation) applies to
+   * it before it first contacts the broker. A node already known is left as it is.
+   */
+  async addIfAbsent(tx: Queryable, certname: string, environment: string, lastSeen: Date): Promise<boolean> {
+    const { rowCount } = await tx.query(
+      `INSERT INTO nodes (certname, environment, first_seen, last_seen) VALUES ($1, $2, $3, $3) ON CONFLICT (certname) DO NOTHING`,
+      [certname, environment, lastSeen.toISOString()],
+    );
+    return rowCount > 0;
+  }
+
+  /**
+   * Moves last_seen forward to when another source (PuppetDB) last heard of these nodes, so the
+   * node TTL follows that source too; never backwards, never for a node the broker does not know.
+   */
+  async seenElsewhere(seen: { certname: string; at: Date }[]): Promise<void> {
+    if (!seen.length) return;
+    await this.store.query(
+      `UPDATE nodes n SET last_seen = u.t FROM unnest($1::text[], $2::timestamptz[]) AS u(c, t)
+        WHERE n.certname = u.c AND n.last_seen < u.t`,
+      [seen.map((s) => s.certname), seen.map((s) => s.at.toISOString())],
+    );
   }
 
   /** Active nodes whose last contact is older than `ttlSeconds`. */

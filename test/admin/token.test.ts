@@ -100,7 +100,7 @@ describe('admin tokens (EdDSA JWT)', () => {
     });
 
     it('knows exactly the documented scopes', () => {
-      expect(ADMIN_SCOPES).to.deep.equal(['secrets:read', 'secrets:rotate', 'keys:rotate', 'audit:read', 'audit:prune', 'nodes:read', 'nodes:write', 'graph:read']);
+      expect(ADMIN_SCOPES).to.deep.equal(['secrets:read', 'secrets:rotate', 'keys:rotate', 'audit:read', 'audit:prune', 'nodes:read', 'nodes:write', 'graph:read', 'backup:read', 'facts:import']);
     });
 
     const now = () => Math.floor(Date.now() / 1000);
