@@ -30,6 +30,7 @@ import { createMtlsServer } from './tls/mtls-server';
 import { openRevocation } from './tls/open-revocation';
 import { PeerAuthenticator } from './tls/peer-authenticator';
 import type { RevocationList } from './tls/revocation';
+import { serverCertificateCheck } from './tls/server-check';
 import { loadTlsMaterial, type TlsMaterial } from './tls/tls-material';
 
 export interface Broker {
@@ -99,7 +100,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     const puppetdb = parts.add(
       openPuppetdb(config.puppetdb, {
         store,
-        tls,
+        tls: { ...tls, checkServer: serverCertificateCheck(tls.trust, revocation) },
         lifecycle: services.lifecycle,
         sensitive: services.secrets,
         audit: audit.log,

@@ -1,4 +1,6 @@
+import { X509Certificate } from 'node:crypto';
 import https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import { parsePuppetdbUrl } from '../config/puppetdb-url';
 import { AppError } from '../errors/app-error';
 
@@ -7,6 +9,12 @@ export interface PuppetdbTls {
   caPem: string;
   certPem: string;
   keyPem: string;
+  /**
+   * Throws when PuppetDB's certificate must not be believed although it chains to caPem: the
+   * broker's own revocation check (tls/server-check.ts). Absent: no revocation check (tests of
+   * the client alone).
+   */
+  checkServer?: (peer: X509Certificate, name: string) => void;
 }
 
 /**
@@ -133,6 +141,11 @@ export class PuppetdbClient {
           headers: { Accept: 'application/json' },
         },
         (res) => {
+          const refused = this.refusedServer(res.socket as TLSSocket, where);
+          if (refused) {
+            req.destroy(refused);
+            return;
+          }
           const chunks: Buffer[] = [];
           let size = 0;
           res.on('data', (c: Buffer) => {
@@ -178,6 +191,18 @@ export class PuppetdbClient {
       );
       req.on('error', (err) => reject(failure(err, this.url)));
     });
+  }
+
+  /** Why PuppetDB's certificate is refused although TLS accepted it (revoked, or no CRL to check it), or null. */
+  private refusedServer(socket: TLSSocket, where: string): PuppetdbError | null {
+    if (!this.tls.checkServer) return null;
+    try {
+      // getPeerCertificate().raw, not getPeerX509Certificate(): the latter leaks per connection.
+      this.tls.checkServer(new X509Certificate(socket.getPeerCertificate().raw), `PuppetDB at ${this.url.origin}`);
+      return null;
+    } catch (err) {
+      return new PuppetdbError('puppetdb_untrusted', `PuppetDB's certificate at ${where} is refused: ${(err as Error).message}`);
+    }
   }
 }
 

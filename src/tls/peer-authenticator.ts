@@ -95,11 +95,17 @@ export class PeerAuthenticator {
         Connection: 'close',
       });
     }
-    const links: ChainLink[] = [{ serial: leaf.serial, issuerFingerprint: path[0].fingerprint, issuer: path[0].subject }];
-    for (let i = 0; i + 1 < path.length; i++) {
-      links.push({ serial: path[i].serial, issuerFingerprint: path[i + 1].fingerprint, issuer: path[i + 1].subject });
-    }
+    const links = chainLinks(leaf.serial, path);
     const validUntil = Math.min(leaf.notAfter.getTime(), ...path.map((ca) => ca.notAfter.getTime()));
     return { leaf, links, validUntil };
   }
+}
+
+/** The certificates of a path (leaf first), each with the bundle CA whose CRL must list it if revoked. */
+export function chainLinks(leafSerial: string, path: readonly TrustedCa[]): ChainLink[] {
+  const links: ChainLink[] = [{ serial: leafSerial, issuerFingerprint: path[0].fingerprint, issuer: path[0].subject }];
+  for (let i = 0; i + 1 < path.length; i++) {
+    links.push({ serial: path[i].serial, issuerFingerprint: path[i + 1].fingerprint, issuer: path[i + 1].subject });
+  }
+  return links;
 }
