@@ -1,5 +1,6 @@
 import type { Store } from '../db/store';
 import type { Logger } from '../log/logger';
+import { ViewWaiters } from './view-waiters';
 
 export const VIEW_CHANNEL = 'exportfact_view';
 
@@ -13,6 +14,9 @@ export const VIEW_CHANNEL = 'exportfact_view';
  * So the cache is emptied when the listener drops, and a version read from the database is
  * kept only if the listener was up when the read began and has not dropped since; otherwise
  * a read that raced a reconnection could pin a version older than the one committed.
+ *
+ * Every version it learns of also wakes the requests held on that environment (`waiters`,
+ * `GET /v1/facts?wait=`); while it cannot listen, those waiters poll the database instead.
  */
 export class ViewVersions {
   private readonly versions = new Map<string, number>();
@@ -20,11 +24,16 @@ export class ViewVersions {
   /** Counts listener drops and returns: a read that began in another epoch is not cached. */
   private epoch = 0;
   private unlisten?: () => Promise<void>;
+  /** Requests held until their environment's version moves. */
+  readonly waiters: ViewWaiters;
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-  ) {}
+    deafPollMs?: number,
+  ) {
+    this.waiters = new ViewWaiters((environment) => this.get(environment), log, deafPollMs);
+  }
 
   async start(): Promise<void> {
     this.unlisten = await this.store.listen(
@@ -37,6 +46,7 @@ export class ViewVersions {
   }
 
   async stop(): Promise<void> {
+    this.waiters.release();
     await this.unlisten?.();
     this.live = false;
     this.versions.clear();
@@ -60,6 +70,8 @@ export class ViewVersions {
   /** A version this broker committed itself: known at once, whatever NOTIFY does. */
   committed(environment: string, version: number): void {
     if (this.live) this.raise(environment, version);
+    // Waiters here need not wait for a notification (or, while deaf, for the next poll).
+    else this.waiters.moved(environment, version);
   }
 
   private onNotify(payload: string): void {
@@ -71,7 +83,10 @@ export class ViewVersions {
 
   /** Versions only go up: a slow read must not undo a newer notification. */
   private raise(environment: string, version: number): void {
-    if ((this.versions.get(environment) ?? -1) < version) this.versions.set(environment, version);
+    if ((this.versions.get(environment) ?? -1) < version) {
+      this.versions.set(environment, version);
+      this.waiters.moved(environment, version);
+    }
   }
 
   /** Whatever was cached may have missed a change: forget it; trust notifications again once they flow. */
@@ -80,6 +95,7 @@ export class ViewVersions {
     this.versions.clear();
     this.live = listening;
     this.epoch++;
+    this.waiters.feed(listening);
     if (!listening) this.log.warn('LISTEN for view changes lost; view versions are read from the database until it is back');
     else if (this.epoch > 1) this.log.info('LISTEN for view changes back; view versions cached again');
   }
