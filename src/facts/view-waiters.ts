@@ -18,8 +18,16 @@ interface Waiter {
   wake(): void;
 }
 
+/** `30s`, `5m`, `500ms` or plain seconds, in milliseconds, cut to MAX_WAIT_MS; undefined when malformed. */
+export function waitDuration(text: string): number | undefined {
+  const m = /^(\d{1,9})(ms|s|m)?$/.exec(text);
+  if (!m) return undefined;
+  const unit = m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000;
+  return Math.min(Number(m[1]) * unit, MAX_WAIT_MS);
+}
+
 /**
- * `?wait=`: `30s`, `5m`, `500ms` or plain seconds. Malformed is a 400 naming the parameter;
+ * `?wait=` (the only query parameter of a view): malformed is a 400 naming the parameter,
  * longer than MAX_WAIT_MS is cut to it. Undefined when absent.
  */
 export function parseWait(query: Record<string, unknown>): number | undefined {
@@ -29,15 +37,14 @@ export function parseWait(query: Record<string, unknown>): number | undefined {
   const raw = query.wait;
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string') throw new BadRequestError('invalid_query', 'query parameter wait is given more than once');
-  const m = /^(\d{1,9})(ms|s|m)?$/.exec(raw);
-  if (!m) {
+  const ms = waitDuration(raw);
+  if (ms === undefined) {
     throw new BadRequestError(
       'invalid_query',
       `query parameter wait must be a duration like 30s, 5m, 500ms or plain seconds (at most ${MAX_WAIT_MS / 1000}s)`,
     );
   }
-  const unit = m[2] === 'ms' ? 1 : m[2] === 'm' ? 60_000 : 1000;
-  return Math.min(Number(m[1]) * unit, MAX_WAIT_MS);
+  return ms;
 }
 
 /**
