@@ -11,6 +11,7 @@ import { migrateCommand } from './migrate-command';
 import { policyCommand } from './policy-command';
 import { secretsCommand } from './secrets-command';
 import { serveCommand } from './serve-command';
+import { watchCommand } from './watch-command';
 
 const program = new Command('exportfact')
   .description('share facts between Puppet nodes through a mutual-TLS broker')
@@ -23,7 +24,8 @@ const program = new Command('exportfact')
   .addCommand(auditCommand())
   .addCommand(policyCommand())
   .addCommand(adminCommand())
-  .addCommand(migrateCommand());
+  .addCommand(migrateCommand())
+  .addCommand(watchCommand());
 
 /**
  * Exit codes, for every command: 0 done, 1 a runtime failure, 2 a usage or configuration
