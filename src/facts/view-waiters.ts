@@ -121,11 +121,20 @@ export class ViewWaiters {
     }
   }
 
-  /** A version of the environment was seen (notification, own commit, database read): wakes the waiters behind it. */
+  /**
+   * A version of the environment was seen (notification, own commit, database read): wakes the
+   * waiters behind it. On the next turn of the event loop, not now: a commit of this broker
+   * answers its own publisher first, rather than after thousands of woken watchers.
+   */
   moved(environment: string, version: number): void {
     const waiters = this.byEnvironment.get(environment);
     if (!waiters) return;
-    for (const w of waiters) if (w.version === undefined || w.version < version) w.wake();
+    const due = [...waiters].filter((w) => w.version === undefined || w.version < version);
+    // w.wake() at that time, not now: a waiter parked meanwhile has been given its parked wake.
+    if (!due.length) return;
+    setImmediate(() => {
+      for (const w of due) w.wake();
+    });
   }
 
   /** Every waiter reads its tag again (the policy changed, so every tag did). */
