@@ -84,7 +84,7 @@ describe('exportfact watch (real CLI, real mTLS)', function () {
   let watch: Watch | undefined;
 
   before(async () => {
-    t = await startTestBroker({ policy: READ_ALL_SECRETS });
+    t = await startTestBroker({ policy: READ_ALL_SECRETS, admin: { certnames: ['carol.test'] } });
     alice = t.client(t.pki.clients.alice);
     bob = t.client(t.pki.clients.bob);
     ssldir = ssldirFor(t.pki.clients.bob, t.pki.caBundlePem);
@@ -134,6 +134,19 @@ describe('exportfact watch (real CLI, real mTLS)', function () {
     expect(runs[2].json.secrets.db.password).to.deep.equal({ version: 2 });
     for (const r of runs) expect(r.text).to.not.match(/canary/);
     expect(watch.log).to.not.match(/canary/);
+  });
+
+  it('runs when an admin rotates a broker-generated password the node uses (the README’s case)', async () => {
+    const generated = await bob.request('POST', '/v1/secrets/nova/db_password/generate', { body: { length: 24 } });
+    expect(generated.status).to.equal(201);
+    watch = new Watch(['--ssldir', ssldir, '--certname', 'bob.test', '--server-url', t.broker.url, '--category', 'nova']);
+    await watch.untilRuns(1);
+    expect(watch.runs()[0].json.secrets.nova.db_password).to.deep.equal({ version: 1 });
+    const rotated = await t.adminClient(t.pki.clients.carol).request('POST', '/admin/v1/secrets/nova/db_password/rotate', { body: {} });
+    expect(rotated.status, rotated.text).to.equal(200);
+    await watch.untilRuns(2);
+    expect(watch.runs()[1].json.secrets.nova.db_password).to.deep.equal({ version: 2 });
+    expect(watch.runs()[1].text).to.not.include(generated.json.value);
   });
 
   it('with --category, runs with that category only, and not for a change elsewhere (same view, new ETag)', async () => {

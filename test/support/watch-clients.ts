@@ -177,6 +177,6 @@ export class WatchClients {
   }
 
   close(): void {
-    this.child.disconnect();
+    if (this.child.connected) this.child.disconnect();
   }
 }
