@@ -66,14 +66,28 @@ function get(w: Watcher, o: OpenWatchers, ctx: tls.SecureContext, query: string)
   });
 }
 
+/** Failures of held requests, by what went wrong: counted, and the watcher tries again as `exportfact watch` does. */
+const failures: Record<string, number> = {};
+
 async function watchLoop(w: Watcher, o: OpenWatchers, ctx: tls.SecureContext): Promise<void> {
   while (!w.stopped) {
-    const r = await get(w, o, ctx, `?wait=${o.wait}`);
+    let r: { status: number; etag?: string };
+    try {
+      r = await get(w, o, ctx, `?wait=${o.wait}`);
+    } catch (err) {
+      if (w.stopped) return;
+      r = { status: 0 };
+      const why = (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+      failures[why] = (failures[why] ?? 0) + 1;
+    }
     if (r.status === 200) {
       arrivals.push(now());
       changes++;
-    } else if (r.status !== 304) throw new Error(`a held request was answered ${r.status}`);
-    w.etag = r.etag;
+      w.etag = r.etag;
+    } else if (r.status !== 304) {
+      if (r.status) failures[`HTTP ${r.status}`] = (failures[`HTTP ${r.status}`] ?? 0) + 1;
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
   }
 }
 
@@ -121,7 +135,7 @@ if (require.main === module) {
     } else if (msg.op === 'hangUp') {
       hangUp();
       reply(true);
-    } else reply({ watchers: watchers.length, changes, errors, rssMb: process.memoryUsage().rss / 2 ** 20 });
+    } else reply({ watchers: watchers.length, changes, errors, failures, rssMb: process.memoryUsage().rss / 2 ** 20 });
   });
   process.on('disconnect', () => process.exit(0));
 }
@@ -172,7 +186,8 @@ export class WatchClients {
     return this.call({ op: 'hangUp' });
   }
 
-  stats(): Promise<{ watchers: number; changes: number; errors: string[]; rssMb: number }> {
+  /** errors: watchers that could not open; failures: held requests that failed (then retried), by cause. */
+  stats(): Promise<{ watchers: number; changes: number; errors: string[]; failures: Record<string, number>; rssMb: number }> {
     return this.call({ op: 'stats' });
   }
 
