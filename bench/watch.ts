@@ -354,7 +354,14 @@ export async function runWatch(o: { adminUrl: string; tmp: string; pki: Pki; siz
       target,
     };
   } finally {
-    for (const c of clientsList) c.close();
+    // Each part stopped whatever another one does (a broker left running outlives the bench).
+    for (const c of clientsList) {
+      try {
+        c.close();
+      } catch {
+        /* already gone */
+      }
+    }
     for (const s of started) await s.stop().catch(() => undefined);
     await store.drop().catch((err) => console.error(`[watch] could not drop the store: ${(err as Error).message}`));
   }
