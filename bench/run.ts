@@ -1,9 +1,13 @@
 // `npm run bench [-- --quick] [-- --store embedded|postgres|both] [-- --out FILE] [-- --database-url URL]
-//                [-- --only core|secrets|audit|policy|backup] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]`
+//                [-- --only core|secrets|audit|policy|backup|watch] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]
+//                [-- --watchers N]`
 //
-// Five parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
-// issue 4, PostgreSQL), audit (bench/audit.ts, issue 5, PostgreSQL), policy (bench/policy.ts,
-// issue 6) and backup (bench/backup.ts, issue 16, on the stores of --store).
+// Six parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
+// issue 4, PostgreSQL), audit (bench/audit.ts, issue 5, PostgreSQL), policy (bench/policy.ts, issue 6),
+// backup (bench/backup.ts, issue 16, on the stores of --store) and watch (bench/watch.ts, issue 12,
+// PostgreSQL; --watchers sets the largest number held, 10,000 by default;
+// `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 npm run bench -- --only watch` runs it
+// under jemalloc).
 //
 // Server CPU seconds per operation, read from /proc, for the broker (`exportfact serve` in its
 // own process, plus its PostgreSQL backends) against a bare Node https server with the same
@@ -24,6 +28,7 @@ import { median, ms, printTable, type Row, x } from './report';
 import { reportSecrets, runSecrets, SECRETS_SIZES } from './secrets';
 import { type ServerProcess, startBareServer, startBroker } from './servers';
 import { bulkLoadFacts, createStore, factValue, type StoreKind } from './store';
+import { reportWatch, runWatch, WATCH_SIZES } from './watch';
 
 const SIZES = {
   full: {
@@ -53,7 +58,8 @@ type Sizes = (typeof SIZES)['full'];
 const FRESH_CONCURRENCY = 4; // same for the bare server and the broker
 const LANES = 16;
 
-type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup';
+type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup' | 'watch';
+const PARTS: Part[] = ['core', 'secrets', 'audit', 'policy', 'backup', 'watch'];
 interface Options {
   quick: boolean;
   stores: StoreKind[];
@@ -63,6 +69,7 @@ interface Options {
   auditScale?: number;
   auditChain?: number;
   rotationRows?: number;
+  watchers?: number;
 }
 
 const count = (flag: string, v: string | undefined): number => {
@@ -76,7 +83,7 @@ function parseArgs(argv: string[]): Options {
     quick: false,
     stores: ['embedded', 'postgres'],
     adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    parts: ['core', 'secrets', 'audit', 'policy', 'backup'],
+    parts: [...PARTS],
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -88,13 +95,13 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--out') o.out = argv[++i];
     else if (a === '--database-url') o.adminUrl = argv[++i];
     else if (a === '--only') {
-      const v = argv[++i];
-      if (v !== 'core' && v !== 'secrets' && v !== 'audit' && v !== 'policy' && v !== 'backup')
-        throw new Error('--only core|secrets|audit|policy|backup');
+      const v = argv[++i] as Part;
+      if (!PARTS.includes(v)) throw new Error(`--only ${PARTS.join('|')}`);
       o.parts = [v];
     } else if (a === '--audit-scale') o.auditScale = count(a, argv[++i]);
     else if (a === '--audit-chain') o.auditChain = count(a, argv[++i]);
     else if (a === '--rotation-rows') o.rotationRows = count(a, argv[++i]);
+    else if (a === '--watchers') o.watchers = count(a, argv[++i]);
     else throw new Error(`unknown option ${a}; see the top of bench/run.ts`);
   }
   return o;
@@ -503,6 +510,8 @@ async function main(): Promise<void> {
     ...(o.rotationRows ? { rotationRows: o.rotationRows } : {}),
   };
   const auditSizes = auditSizesFor(o.quick, o.auditScale, o.auditChain);
+  const watchSizes = { ...(o.quick ? WATCH_SIZES.quick : WATCH_SIZES.full) };
+  if (o.watchers) watchSizes.steps = [...watchSizes.steps.filter((n) => n < o.watchers!), o.watchers];
   const core = o.parts.includes('core');
   const needsPg = !core || o.stores.includes('postgres') || o.parts.length > 1;
   const info = await machine(o.adminUrl, needsPg ? ['postgres'] : o.stores);
@@ -519,6 +528,7 @@ async function main(): Promise<void> {
     sizes,
     secretsSizes,
     auditSizes,
+    watchSizes,
   };
   const loads: Record<string, number[]> = { before: os.loadavg() };
   const partSeconds: Record<string, number> = {};
@@ -568,6 +578,12 @@ async function main(): Promise<void> {
       reportBackup(backup);
       out.backup = backup;
       loads.afterBackup = os.loadavg();
+    }
+    if (o.parts.includes('watch')) {
+      const watch = await runWatch({ adminUrl: o.adminUrl, tmp, pki: p256, sizes: watchSizes });
+      reportWatch(watch);
+      out.watch = watch;
+      loads.afterWatch = os.loadavg();
     }
     out.machine = { ...info, loads, partSeconds, wallSeconds: (Date.now() - started) / 1000 };
     console.log(

@@ -85,6 +85,7 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     await services.start();
     parts.add(services);
     parts.add(deactivateRevokedNodes(revocation, services, log));
+    policy.on('updated', () => services.viewVersions.waiters.wakeAll()); // a new policy changes every view's ETag
     parts.add(
       startMaintenance(
         config.maintenanceMs,
@@ -117,6 +118,8 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     });
     const health = new BrokerHealth(store, revocation, policy, audit.log, puppetdb.liveness);
     const agent = parts.add(startAgentListener(config, { tls, revocation, authenticator, health, services, metrics, log }));
+    // Closed before the listener (parts close in reverse): held watch requests get their answer now.
+    parts.add({ close: () => services.viewVersions.waiters.release() });
     const { url, port } = await agent.listen(config.host, config.port).catch((err: unknown) => {
       throw listenError('--listen', config.host, config.port, err);
     });

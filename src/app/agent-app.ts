@@ -38,7 +38,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
       const labels = { route, method: req.method };
       deps.metrics.requests.inc({ ...labels, status: String(res.statusCode) });
-      deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      if (!res.locals.held) deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
   });
@@ -60,7 +60,7 @@ export function createAgentApp(deps: AppDeps): express.Express {
 
   app.use(healthRoutes(deps.health, deps.metrics));
   app.use('/v1', express.json({ limit: deps.bodyLimitBytes, strict: false, type: 'application/json' }));
-  app.use('/v1', factRoutes(deps.services.facts));
+  app.use('/v1', factRoutes(deps.services.facts, { waiters: deps.services.viewVersions.waiters, metrics: deps.metrics.watch }));
   app.use('/v1', secretRoutes(deps.services.secrets));
   app.use('/v1', nodeRoutes(deps.services.nodes));
   app.use('/v1', gateRoutes(deps.services.gates));

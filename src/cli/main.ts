@@ -14,6 +14,7 @@ import { nodesCommand } from './nodes-command';
 import { policyCommand } from './policy-command';
 import { secretsCommand } from './secrets-command';
 import { serveCommand } from './serve-command';
+import { watchCommand } from './watch-command';
 
 const program = new Command('exportfact')
   .description('share facts between Puppet nodes through a mutual-TLS broker')
@@ -32,7 +33,8 @@ const program = new Command('exportfact')
   .addCommand(migrateCommand())
   .addCommand(backupCommand())
   .addCommand(restoreCommand())
-  .addCommand(migrateStoreCommand());
+  .addCommand(migrateStoreCommand())
+  .addCommand(watchCommand());
 
 /**
  * Exit codes, for every command: 0 done, 1 a runtime failure, 2 a usage or configuration

@@ -8,22 +8,51 @@ import { parseBody } from '../http/validate';
 import { checkName } from '../schemas/fact-name';
 import { pruneBody, publishBody } from './fact-schemas';
 import type { FactService } from './fact-service';
+import { jittered, parseWait, type ViewWaiters } from './view-waiters';
+
+/** What watch requests count (prom-client's gauges and counters fit; facts/ does not know health/). */
+export interface WatchMetrics {
+  /** Requests held now. */
+  waiting: { inc(): void; dec(): void };
+  /** Held requests answered 200 because the view changed. */
+  woken: { inc(): void };
+  /** Held requests answered 304 at the end of their wait. */
+  timedOut: { inc(): void };
+  /** Held requests whose client went away first. */
+  gone: { inc(): void };
+}
+
+export interface WatchDeps {
+  waiters: ViewWaiters;
+  metrics?: WatchMetrics;
+}
 
 /** Set on views served from memory while the database is out of reach. */
 export const STALE_HEADER = 'Exportfact-Stale';
 
 /** Routes parse, call one service method, and shape the answer; rules live in the service. */
-export function factRoutes(facts: FactService): express.Router {
+export function factRoutes(facts: FactService, watch?: WatchDeps): express.Router {
   const r = express.Router();
 
   const sendView = async (req: Request, res: Response, category?: string) => {
     const caller = callerOf(req);
+    const wait = parseWait(req.query as Record<string, unknown>);
+    const known = req.get('If-None-Match');
     // The cheap path first: a tag that still matches costs one primary-key lookup.
-    const tag = await facts.currentTag(caller, category);
+    let tag = await facts.currentTag(caller, category);
+    // `If-None-Match: *` matches whatever the view becomes: answered at once, as HTTP says.
+    if (wait && watch && known?.trim() !== '*' && matchesIfNoneMatch(known, tag.etag)) {
+      const held = await holdView(watch, res, caller.environment, wait, {
+        readTag: () => facts.currentTag(caller, category),
+        isChanged: (t) => !matchesIfNoneMatch(known, t.etag),
+      });
+      if (!held) return; // the client went away: nobody to answer
+      tag = held;
+    }
     res.set('ETag', tag.etag).set('Cache-Control', 'private, no-cache');
     // The database is out of reach: this is the last view this broker knew, and it says so.
     if (tag.stale) res.set(STALE_HEADER, 'database unreachable; this view may be out of date');
-    if (matchesIfNoneMatch(req.get('If-None-Match'), tag.etag)) return void res.status(304).end();
+    if (matchesIfNoneMatch(known, tag.etag)) return void res.status(304).end();
     const view = await facts.view(caller, category, tag);
     res.set('ETag', view.etag).type('application/json').send(view.body);
   };
@@ -71,6 +100,38 @@ export function factRoutes(facts: FactService): express.Router {
     .all(methodNotAllowed(['POST']));
 
   return r;
+}
+
+type Tag = Awaited<ReturnType<FactService['currentTag']>>;
+
+/**
+ * Holds a request whose caller already has the current view until the view changes or the
+ * (jittered) wait ends; the latest tag, or undefined when the client closed the connection
+ * (its waiter is dropped at once: nothing is kept for a client that is gone).
+ */
+async function holdView(
+  watch: WatchDeps,
+  res: Response,
+  environment: string,
+  waitMs: number,
+  tags: { readTag(): Promise<Tag>; isChanged(tag: Tag): boolean },
+): Promise<Tag | undefined> {
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  res.once('close', onClose);
+  if (!res.socket || res.socket.destroyed) gone.abort();
+  // Its duration is the wait, not the broker's latency: kept out of the request duration histogram.
+  res.locals.held = true;
+  const m = watch.metrics;
+  m?.waiting.inc();
+  try {
+    const { outcome, tag } = await watch.waiters.hold(environment, tags.readTag, tags.isChanged, jittered(waitMs), gone.signal);
+    (outcome === 'changed' ? m?.woken : outcome === 'timeout' ? m?.timedOut : m?.gone)?.inc();
+    return tag;
+  } finally {
+    res.off('close', onClose);
+    m?.waiting.dec();
+  }
 }
 
 /** express.json() leaves the body unset when the type is not JSON: say so instead of "value is required". */

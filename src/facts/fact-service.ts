@@ -87,6 +87,9 @@ export class FactService {
     sizeCalculation: (entry) => entry.rows.length || 1,
     maxEntrySize: ROW_CACHE_MAX_ROWS, // a very large view is read again rather than kept (100,000 rows are ~40 MB)
   });
+  /** View rows being read, by environment/category/version: a change wakes every watcher at once,
+   *  and thousands of identical queries would exhaust the pool (one is enough). */
+  private readonly reading = new Map<string, Promise<ViewRow[]>>();
   /** Rendered bodies by ETag (environment, version, category, caller's policy tag); oldest out first,
    *  bounded in bytes: with a policy, callers of different identities get different bodies. */
   private readonly bodies = new LRUCache<string, RenderedView>({
@@ -293,7 +296,15 @@ export class FactService {
     let entry = this.rows.get(key);
     if (!entry || entry.version !== version) {
       // Read after the version: the rows are at least that new, so the tag never claims older data than it labels.
-      entry = { version, rows: await this.store.viewRows(caller.environment, category) };
+      const flight = `${key}\0${version}`;
+      let reading = this.reading.get(flight);
+      if (!reading) {
+        reading = this.store.viewRows(caller.environment, category);
+        this.reading.set(flight, reading);
+        const done = () => this.reading.delete(flight);
+        reading.then(done, done);
+      }
+      entry = { version, rows: await reading };
       this.rows.set(key, entry);
     }
     const allowed = this.policy.current.forCaller(caller);

@@ -1,6 +1,7 @@
 import type { Store } from '../db/store';
 import { isConnectionFailure } from '../errors/store-errors';
 import type { Logger } from '../log/logger';
+import { ViewWaiters } from './view-waiters';
 
 export const VIEW_CHANNEL = 'exportfact_view';
 
@@ -14,6 +15,9 @@ export const VIEW_CHANNEL = 'exportfact_view';
  * So the cache is emptied when the listener drops, and a version read from the database is
  * kept only if the listener was up when the read began and has not dropped since; otherwise
  * a read that raced a reconnection could pin a version older than the one committed.
+ *
+ * Every version it learns of also wakes the requests held on that environment (`waiters`,
+ * `GET /v1/facts?wait=`); while it cannot listen, those waiters poll the database instead.
  */
 export class ViewVersions {
   private readonly versions = new Map<string, number>();
@@ -23,11 +27,16 @@ export class ViewVersions {
   /** Counts listener drops and returns: a read that began in another epoch is not cached. */
   private epoch = 0;
   private unlisten?: () => Promise<void>;
+  /** Requests held until their environment's version moves. */
+  readonly waiters: ViewWaiters;
 
   constructor(
     private readonly store: Store,
     private readonly log: Logger,
-  ) {}
+    deafPollMs?: number,
+  ) {
+    this.waiters = new ViewWaiters((environment) => this.get(environment), log, deafPollMs);
+  }
 
   async start(): Promise<void> {
     this.unlisten = await this.store.listen(
@@ -40,6 +49,7 @@ export class ViewVersions {
   }
 
   async stop(): Promise<void> {
+    this.waiters.release();
     await this.unlisten?.();
     this.live = false;
     this.versions.clear();
@@ -78,6 +88,8 @@ export class ViewVersions {
   /** A version this broker committed itself: known at once, whatever NOTIFY does. */
   committed(environment: string, version: number): void {
     if (this.live) this.raise(environment, version);
+    // Waiters here need not wait for a notification (or, while deaf, for the next poll).
+    else this.waiters.moved(environment, version);
   }
 
   private onNotify(payload: string): void {
@@ -89,7 +101,10 @@ export class ViewVersions {
 
   /** Versions only go up: a slow read must not undo a newer notification. */
   private raise(environment: string, version: number): void {
-    if ((this.versions.get(environment) ?? -1) < version) this.versions.set(environment, version);
+    if ((this.versions.get(environment) ?? -1) < version) {
+      this.versions.set(environment, version);
+      this.waiters.moved(environment, version);
+    }
     this.remember(environment, version);
   }
 
@@ -104,6 +119,7 @@ export class ViewVersions {
     this.versions.clear();
     this.live = listening;
     this.epoch++;
+    this.waiters.feed(listening);
     if (!listening) this.log.warn('LISTEN for view changes lost; view versions are read from the database until it is back');
     else if (this.epoch > 1) this.log.info('LISTEN for view changes back; view versions cached again');
   }

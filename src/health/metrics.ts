@@ -26,6 +26,32 @@ export class BrokerMetrics {
     help: 'Requests refused because the client certificate is revoked',
     registers: [this.registry],
   });
+  // Watch (GET /v1/facts?wait=): held requests are not in the request duration histogram.
+  readonly watchWaiting = new client.Gauge({
+    name: 'exportfact_watch_waiting',
+    help: 'Requests held now until their view changes (GET /v1/facts?wait=)',
+    registers: [this.registry],
+  });
+  readonly watchWoken = new client.Counter({
+    name: 'exportfact_watch_woken_total',
+    help: 'Held requests answered 200 because the view changed',
+    registers: [this.registry],
+  });
+  readonly watchTimedOut = new client.Counter({
+    name: 'exportfact_watch_timeouts_total',
+    help: 'Held requests answered 304 because the wait ended with the view unchanged',
+    registers: [this.registry],
+  });
+  readonly watchGone = new client.Counter({
+    name: 'exportfact_watch_gone_total',
+    help: 'Held requests dropped because the client closed the connection first',
+    registers: [this.registry],
+  });
+
+  /** The watch counters in the shape the facts routes take. */
+  get watch() {
+    return { waiting: this.watchWaiting, woken: this.watchWoken, timedOut: this.watchTimedOut, gone: this.watchGone };
+  }
 
   constructor() {
     client.collectDefaultMetrics({ register: this.registry, prefix: 'exportfact_' });

