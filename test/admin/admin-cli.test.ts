@@ -3,8 +3,8 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { ensureTokenSigningKey, verifyAdminToken } from '../../src/admin/token';
 import { tempDir } from '../support/broker';
-import { runAdminCli } from './support/cli';
 import { startTestAdminServer, type TestAdminServer } from './support/admin-server';
+import { runAdminCli } from './support/cli';
 
 const JWT = /^eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/;
 const payloadOf = (token: string) => JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
@@ -25,7 +25,11 @@ describe('exportfact admin (the command)', function () {
     issued.push(r.stdout.trim());
     return r.stdout.trim();
   }
-  const clientEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ EXPORTFACT_ADMIN_URL: t.server.url, EXPORTFACT_ADMIN_CA: caFile, ...extra });
+  const clientEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    EXPORTFACT_ADMIN_URL: t.server.url,
+    EXPORTFACT_ADMIN_CA: caFile,
+    ...extra,
+  });
 
   before(async () => {
     dir = tempDir('admin-cli');
@@ -39,7 +43,10 @@ describe('exportfact admin (the command)', function () {
 
   it('`admin token --create-key` creates admin-token.key (0600) in the current folder, says so on stderr, prints only the token', async () => {
     const cwd = tempDir('admin-cli-fresh');
-    const first = await runAdminCli(['admin', 'token', '--create-key', '--scope', 'secrets:read,audit:read', '--ttl', '15m', '--subject', 'ops-bob'], { cwd });
+    const first = await runAdminCli(
+      ['admin', 'token', '--create-key', '--scope', 'secrets:read,audit:read', '--ttl', '15m', '--subject', 'ops-bob'],
+      { cwd },
+    );
     expect(first.code).to.equal(0, first.stderr);
     expect(first.stdout).to.match(JWT);
     expect(first.stderr).to.match(/created admin token signing key .*admin-token\.key \(mode 0600\)/);
@@ -99,7 +106,9 @@ describe('exportfact admin (the command)', function () {
     fs.writeFileSync(agentKey, t.pki.clients.alice.keyPem, { mode: 0o600 });
     const a = await runAdminCli(['admin', 'whoami', '--admin-cert', agent, '--admin-key', agentKey], { env: clientEnv() });
     expect(a.stderr).to.match(/^exportfact: 403 not_an_admin_certificate: certificate alice\.test is not an admin certificate[^\n]*\n$/);
-    const expired = await runAdminCli(['admin', 'whoami'], { env: clientEnv({ EXPORTFACT_ADMIN_TOKEN: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' }) });
+    const expired = await runAdminCli(['admin', 'whoami'], {
+      env: clientEnv({ EXPORTFACT_ADMIN_TOKEN: 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.' }),
+    });
     expect(expired.stderr).to.match(/^exportfact: 401 token_invalid: [^\n]+\n$/);
   });
 
@@ -107,8 +116,13 @@ describe('exportfact admin (the command)', function () {
     const cwd = tempDir('admin-cli-noca'); // no certs/ca.pem here, so no default CA
     const untrusted = await runAdminCli(['admin', 'whoami', '--admin-url', t.server.url], { cwd, env: { EXPORTFACT_ADMIN_CA: undefined } });
     expect(untrusted.code).to.equal(2);
-    expect(untrusted.stderr).to.match(/^exportfact: the admin API's certificate at https:\/\/127\.0\.0\.1:\d+ is not trusted .*--admin-ca[^\n]*\n$/);
-    const refused = await runAdminCli(['admin', 'whoami', '--admin-url', 'https://127.0.0.1:1'], { cwd, env: { EXPORTFACT_ADMIN_CA: caFile } });
+    expect(untrusted.stderr).to.match(
+      /^exportfact: the admin API's certificate at https:\/\/127\.0\.0\.1:\d+ is not trusted .*--admin-ca[^\n]*\n$/,
+    );
+    const refused = await runAdminCli(['admin', 'whoami', '--admin-url', 'https://127.0.0.1:1'], {
+      cwd,
+      env: { EXPORTFACT_ADMIN_CA: caFile },
+    });
     expect(refused.code).to.equal(2);
     expect(refused.stderr).to.match(/^exportfact: cannot reach the admin API at https:\/\/127\.0\.0\.1:1 \(connection refused\)[^\n]*\n$/);
     const plain = await runAdminCli(['admin', 'whoami', '--admin-url', 'http://127.0.0.1:8151'], { cwd });
@@ -143,7 +157,9 @@ describe('exportfact admin (the command)', function () {
     fs.chmodSync(file, 0o644);
     const r = await runAdminCli(['admin', 'token', '--scope', 'audit:read', '--subject', 'ops'], { cwd });
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(/^exportfact: admin token signing key admin-token\.key is open to group or others \(mode 0644\).*Run: chmod 600 admin-token\.key\n$/);
+    expect(r.stderr).to.match(
+      /^exportfact: admin token signing key admin-token\.key is open to group or others \(mode 0644\).*Run: chmod 600 admin-token\.key\n$/,
+    );
     expect(r.stderr).to.not.contain('PRIVATE KEY');
     expect(r.stdout).to.equal('');
   });

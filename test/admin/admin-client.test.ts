@@ -4,7 +4,9 @@ import { parseTtl } from '../../src/cli/admin-command';
 
 describe('admin CLI helpers', () => {
   it('parseTtl reads 90s, 15m, 2h and bare seconds, and refuses 0, over 24h and other units', () => {
-    expect([parseTtl('90s'), parseTtl('15m'), parseTtl('2h'), parseTtl('24h'), parseTtl('600')]).to.deep.equal([90, 900, 7200, 86_400, 600]);
+    expect([parseTtl('90s'), parseTtl('15m'), parseTtl('2h'), parseTtl('24h'), parseTtl('600')]).to.deep.equal([
+      90, 900, 7200, 86_400, 600,
+    ]);
     for (const bad of ['0s', '25h', '1441m', '1d', '-5m', '1.5h', '']) expect(() => parseTtl(bad), bad).to.throw(/--ttl/);
   });
 
@@ -15,9 +17,7 @@ describe('admin CLI helpers', () => {
     ];
     const text = formatTable(rows, [{ header: 'node' }, { header: 'version', align: 'right' }, { header: 'seen' }]);
     expect(text).to.equal(
-      'NODE             VERSION  SEEN\n' +
-      'db1.example.com       12  2026-01-02T03:04:05.000Z\n' +
-      'evil [31mred           3  -\n',
+      'NODE             VERSION  SEEN\n' + 'db1.example.com       12  2026-01-02T03:04:05.000Z\n' + 'evil [31mred           3  -\n',
     );
     expect(text).to.not.contain('\u001b');
   });

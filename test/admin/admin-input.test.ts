@@ -35,8 +35,19 @@ describe('admin API input: 400 naming the parameter, never a 5xx', function () {
   }
 
   it('answers any query string on every read route with 2xx or 4xx', async () => {
-    const routes = ['/admin/v1/secrets', '/admin/v1/secrets/db/pw', '/admin/v1/secrets/db/pw/status', '/admin/v1/audit/events', '/admin/v1/audit/facts/db/pw/sightings', '/admin/v1/keys', '/admin/v1/health'];
-    const query = fc.array(fc.tuple(fc.constantFrom('environment', 'version', 'limit', 'since', 'actor', 'x', 'environment[a]'), fc.string()), { maxLength: 4 });
+    const routes = [
+      '/admin/v1/secrets',
+      '/admin/v1/secrets/db/pw',
+      '/admin/v1/secrets/db/pw/status',
+      '/admin/v1/audit/events',
+      '/admin/v1/audit/facts/db/pw/sightings',
+      '/admin/v1/keys',
+      '/admin/v1/health',
+    ];
+    const query = fc.array(
+      fc.tuple(fc.constantFrom('environment', 'version', 'limit', 'since', 'actor', 'x', 'environment[a]'), fc.string()),
+      { maxLength: 4 },
+    );
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), query, async (route, pairs) => {
         const qs = new URLSearchParams(pairs).toString();

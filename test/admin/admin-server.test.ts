@@ -26,7 +26,10 @@ describe('admin listener: admin certificates and tokens (real TLS)', () => {
   before(async () => {
     t = await startTestAdminServer({ tokenPublicKeyPem: keys.publicKeyPem });
     admin = await t.pki.issueClientCert({ certname: 'ops.admin.test' });
-    roleAdmin = await t.pki.issueClientCert({ certname: 'robot.test', extensions: { pp_auth_role: 'admin', pp_environment: 'production' } });
+    roleAdmin = await t.pki.issueClientCert({
+      certname: 'robot.test',
+      extensions: { pp_auth_role: 'admin', pp_environment: 'production' },
+    });
     otherRole = await t.pki.issueClientCert({ certname: 'web1.test', extensions: { pp_auth_role: 'operator' } });
   });
   after(() => t?.close());
@@ -35,7 +38,10 @@ describe('admin listener: admin certificates and tokens (real TLS)', () => {
     const r = await t.client(admin).get('/admin/v1/whoami');
     expect(r.status).to.equal(200, r.text);
     expect(r.json).to.deep.equal({ subject: 'ops.admin.test', kind: 'certificate', scopes: [...ADMIN_SCOPES] });
-    expect((await t.client(admin).request('POST', '/admin/v1/test/rotate', { body: { n: 1 } })).json).to.deep.equal({ rotated_by: 'ops.admin.test', body: { n: 1 } });
+    expect((await t.client(admin).request('POST', '/admin/v1/test/rotate', { body: { n: 1 } })).json).to.deep.equal({
+      rotated_by: 'ops.admin.test',
+      body: { n: 1 },
+    });
   });
 
   it('takes a certificate whose pp_auth_role is a configured admin role, with every scope', async () => {
@@ -49,7 +55,11 @@ describe('admin listener: admin certificates and tokens (real TLS)', () => {
     ['a certificate with another pp_auth_role', () => otherRole],
   ] as const) {
     it(`gives ${label} without a token no rights: 403 not_an_admin_certificate`, async () => {
-      for (const [method, path] of [['GET', '/admin/v1/whoami'], ['POST', '/admin/v1/test/rotate'], ['GET', '/admin/v1/nope']]) {
+      for (const [method, path] of [
+        ['GET', '/admin/v1/whoami'],
+        ['POST', '/admin/v1/test/rotate'],
+        ['GET', '/admin/v1/nope'],
+      ]) {
         const r = await t.client(cert()).request(method, path);
         expect(r.status).to.equal(403, `${method} ${path}`);
         expect(r.json.error.code).to.equal('not_an_admin_certificate');
@@ -86,7 +96,9 @@ describe('admin listener: admin certificates and tokens (real TLS)', () => {
   });
 
   it('refuses a token without the scope a route needs: 403 insufficient_scope naming it', async () => {
-    const r = await t.client().request('POST', '/admin/v1/test/rotate', { ...bearer(await token(['secrets:read', 'audit:read'])), body: {} });
+    const r = await t
+      .client()
+      .request('POST', '/admin/v1/test/rotate', { ...bearer(await token(['secrets:read', 'audit:read'])), body: {} });
     expect(r.status).to.equal(403);
     expect(r.json.error.code).to.equal('insufficient_scope');
     expect(r.json.error.message).to.contain('secrets:rotate');
@@ -101,7 +113,11 @@ describe('admin listener: admin certificates and tokens (real TLS)', () => {
     ['an expired token', () => signEd25519(keys.privateKeyPem, claims({ iat: now() - 3600, exp: now() - 60 })), 'token_expired'],
     ['a token signed by another key', () => signEd25519(ed25519Pair().privateKeyPem, claims()), 'token_invalid'],
     ['an alg:none token', () => unsignedToken(claims({ scope: ADMIN_SCOPES.join(' ') })), 'token_invalid'],
-    ['an HS256 token keyed with the public key', () => hs256Token(keys.publicKeyPem, claims({ scope: ADMIN_SCOPES.join(' ') })), 'token_invalid'],
+    [
+      'an HS256 token keyed with the public key',
+      () => hs256Token(keys.publicKeyPem, claims({ scope: ADMIN_SCOPES.join(' ') })),
+      'token_invalid',
+    ],
     ['a token for another audience', () => signEd25519(keys.privateKeyPem, claims({ aud: 'other' })), 'token_invalid'],
     ['garbage', () => 'garbage', 'token_invalid'],
   ];
@@ -174,7 +190,13 @@ describe('admin listener: admin certificates and tokens (real TLS)', () => {
     const lines = t.logs.lines.map((l) => JSON.parse(l));
     const line = lines.find((l) => l.admin === 'log-check');
     // The same shape as the agent port's request lines.
-    expect(line, 'request line for the token subject').to.deep.include({ auth: 'token', listener: 'admin', msg: 'request', method: 'GET', status: 200 });
+    expect(line, 'request line for the token subject').to.deep.include({
+      auth: 'token',
+      listener: 'admin',
+      msg: 'request',
+      method: 'GET',
+      status: 200,
+    });
     expect(line.url).to.equal('/admin/v1/whoami?access_token=[redacted]');
     for (const l of t.logs.lines) expect(l.match(/"listener":/g) ?? [], 'one listener key per line').to.have.length.below(2);
     const refusedLine = lines.find((l) => l.refused === 'token_expired');

@@ -64,14 +64,26 @@ describe('admin tokens (EdDSA JWT)', () => {
     const keys = ed25519Pair();
 
     it('round-trips subject, scopes and the standard claims', async () => {
-      const token = await issueAdminToken(keys.privateKeyPem, { subject: 'ops-alice', scopes: ['audit:read', 'secrets:read', 'audit:read'], ttlSeconds: 120 });
-      const [header, payload] = token.split('.').slice(0, 2).map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
+      const token = await issueAdminToken(keys.privateKeyPem, {
+        subject: 'ops-alice',
+        scopes: ['audit:read', 'secrets:read', 'audit:read'],
+        ttlSeconds: 120,
+      });
+      const [header, payload] = token
+        .split('.')
+        .slice(0, 2)
+        .map((p) => JSON.parse(Buffer.from(p, 'base64url').toString()));
       expect(header).to.deep.equal({ alg: 'EdDSA', typ: 'JWT' });
       expect(payload).to.include({ sub: 'ops-alice', scope: 'secrets:read audit:read', iss: 'exportfact', aud: 'exportfact-admin' });
       expect(payload.exp - payload.iat).to.equal(120);
       expect(payload.jti).to.match(/^[0-9a-f-]{36}$/);
       const principal = await verifyAdminToken(keys.publicKeyPem, token);
-      expect(principal).to.deep.include({ subject: 'ops-alice', kind: 'token', scopes: ['secrets:read', 'audit:read'], tokenId: payload.jti });
+      expect(principal).to.deep.include({
+        subject: 'ops-alice',
+        kind: 'token',
+        scopes: ['secrets:read', 'audit:read'],
+        tokenId: payload.jti,
+      });
     });
 
     it('defaults to 15 minutes and allows exactly 24h', async () => {
@@ -100,21 +112,52 @@ describe('admin tokens (EdDSA JWT)', () => {
     });
 
     it('knows exactly the documented scopes', () => {
-      expect(ADMIN_SCOPES).to.deep.equal(['secrets:read', 'secrets:rotate', 'keys:rotate', 'audit:read', 'audit:prune', 'nodes:read', 'nodes:write', 'graph:read', 'backup:read', 'facts:import']);
+      expect(ADMIN_SCOPES).to.deep.equal([
+        'secrets:read',
+        'secrets:rotate',
+        'keys:rotate',
+        'audit:read',
+        'audit:prune',
+        'nodes:read',
+        'nodes:write',
+        'graph:read',
+        'backup:read',
+        'facts:import',
+      ]);
     });
 
     const now = () => Math.floor(Date.now() / 1000);
     const cases: [string, () => Promise<string>, string, RegExp][] = [
-      ['an expired token', () => signEd25519(keys.privateKeyPem, claims({ iat: now() - 3600, exp: now() - 600 })), 'token_expired', /expired/],
+      [
+        'an expired token',
+        () => signEd25519(keys.privateKeyPem, claims({ iat: now() - 3600, exp: now() - 600 })),
+        'token_expired',
+        /expired/,
+      ],
       ['a token signed by another key', async () => signEd25519(ed25519Pair().privateKeyPem, claims()), 'token_invalid', /signature/],
       ['an alg:none token', async () => unsignedToken(), 'token_invalid', /./],
       ['an HS256 token keyed with the public key', async () => hs256Token(keys.publicKeyPem), 'token_invalid', /not signed with EdDSA/],
       ['a token for another audience', () => signEd25519(keys.privateKeyPem, claims({ aud: 'puppetdb' })), 'token_invalid', /"aud"/],
       ['a token from another issuer', () => signEd25519(keys.privateKeyPem, claims({ iss: 'vault' })), 'token_invalid', /"iss"/],
-      ['a token with an unknown scope', () => signEd25519(keys.privateKeyPem, claims({ scope: 'secrets:read root' })), 'token_invalid', /unknown scope "root"/],
+      [
+        'a token with an unknown scope',
+        () => signEd25519(keys.privateKeyPem, claims({ scope: 'secrets:read root' })),
+        'token_invalid',
+        /unknown scope "root"/,
+      ],
       ['a token with no scope claim', () => signEd25519(keys.privateKeyPem, claims({ scope: undefined })), 'token_invalid', /"scope"/],
-      ['a token living longer than 24h', () => signEd25519(keys.privateKeyPem, claims({ exp: now() + 2 * 86_400 })), 'token_invalid', /24h/],
-      ['a token issued in the future', () => signEd25519(keys.privateKeyPem, claims({ iat: now() + 3600, exp: now() + 4000 })), 'token_invalid', /"iat"/],
+      [
+        'a token living longer than 24h',
+        () => signEd25519(keys.privateKeyPem, claims({ exp: now() + 2 * 86_400 })),
+        'token_invalid',
+        /24h/,
+      ],
+      [
+        'a token issued in the future',
+        () => signEd25519(keys.privateKeyPem, claims({ iat: now() + 3600, exp: now() + 4000 })),
+        'token_invalid',
+        /"iat"/,
+      ],
       ['a token without typ JWT', () => signEd25519(keys.privateKeyPem, claims(), { typ: 'at+jwt' }), 'token_invalid', /./],
       ['garbage', async () => 'not.a.token', 'token_invalid', /well-formed/],
       ['a huge string', async () => 'a'.repeat(100_000), 'token_invalid', /well-formed/],

@@ -33,12 +33,25 @@ describe('authentication by Puppet certificate (real TLS handshakes)', () => {
       expect(r.status).to.equal(200);
     }
     const nodes = await t.client(t.pki.clients.alice).get('/v1/nodes');
-    expect(nodes.json.nodes.map((n: { certname: string }) => n.certname)).to.include.members([t.pki.clients.alice.certname, t.pki.clients.bob.certname]);
+    expect(nodes.json.nodes.map((n: { certname: string }) => n.certname)).to.include.members([
+      t.pki.clients.alice.certname,
+      t.pki.clients.bob.certname,
+    ]);
   });
 
   it('takes the identity from the certificate, never from headers', async () => {
     const bob = t.client(t.pki.clients.bob);
-    const r = await bob.put('/v1/facts/spoof/who', { value: 1 }, { headers: { 'X-Certname': t.pki.clients.alice.certname, 'X-Client-Verify': 'SUCCESS', 'X-Client-DN': `CN=${t.pki.clients.alice.certname}` } });
+    const r = await bob.put(
+      '/v1/facts/spoof/who',
+      { value: 1 },
+      {
+        headers: {
+          'X-Certname': t.pki.clients.alice.certname,
+          'X-Client-Verify': 'SUCCESS',
+          'X-Client-DN': `CN=${t.pki.clients.alice.certname}`,
+        },
+      },
+    );
     expect(r.status).to.equal(201);
     const own = await bob.get('/v1/exports');
     expect(own.json.exports.map((e: { category: string }) => e.category)).to.include('spoof');
@@ -53,10 +66,13 @@ describe('authentication by Puppet certificate (real TLS handshakes)', () => {
   ] as const) {
     it(`refuses ${label} in the handshake`, async () => {
       const cert = key ? t.pki.clients[key] : undefined;
-      const err = await t.client(cert).get('/v1/facts').then(
-        (r) => new Error(`got HTTP ${r.status}`),
-        (e: Error) => e,
-      );
+      const err = await t
+        .client(cert)
+        .get('/v1/facts')
+        .then(
+          (r) => new Error(`got HTTP ${r.status}`),
+          (e: Error) => e,
+        );
       expect(err.message).to.not.match(/^got HTTP/);
     });
   }

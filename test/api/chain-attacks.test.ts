@@ -12,7 +12,10 @@ const PRODUCTION = { pp_environment: 'production', pp_role: 'db' };
 const joinPem = (...blocks: string[]) => blocks.map((b) => (b.endsWith('\n') ? b : `${b}\n`)).join('');
 
 /** A client certificate sent together with an intermediate, as `cert` PEM chain. */
-const withChain = (leaf: TestCert, ...cas: TestAuthority[]): TestCert => ({ ...leaf, certPem: joinPem(leaf.certPem, ...cas.map((ca) => ca.pem)) });
+const withChain = (leaf: TestCert, ...cas: TestAuthority[]): TestCert => ({
+  ...leaf,
+  certPem: joinPem(leaf.certPem, ...cas.map((ca) => ca.pem)),
+});
 
 describe('certificate chains: only CAs of the bundle vouch for a client (real TLS)', () => {
   let pki: TestPki;
@@ -37,7 +40,11 @@ describe('certificate chains: only CAs of the bundle vouch for a client (real TL
     sameName = await pki.newAuthority('CN=Puppet CA: puppet.test', 'root');
     const crl = pki.writeFile(
       'chain-attacks/crl.pem',
-      joinPem(await pki.rootCrlRevoking([revokedInBundle.serial, revokedOutside.serial], 5), pki.intermediateCrlPem, await revokedInBundle.crl([], 1)),
+      joinPem(
+        await pki.rootCrlRevoking([revokedInBundle.serial, revokedOutside.serial], 5),
+        pki.intermediateCrlPem,
+        await revokedInBundle.crl([], 1),
+      ),
     );
     t = await startTestBroker({
       caBundle: joinPem(pki.caBundlePem, revokedInBundle.pem, withoutCrl.pem),
@@ -70,7 +77,12 @@ describe('certificate chains: only CAs of the bundle vouch for a client (real TL
 
   it('refuses a leaf from a sibling intermediate the client sends along, even named as an existing node or admin', async () => {
     const asAlice = withChain(await sibling.issue({ certname: 'alice.test', extensions: PRODUCTION }), sibling);
-    expect(await refusals(asAlice)).to.deep.equal({ agent: '401 certificate_untrusted', secret: '401 certificate_untrusted', write: '401 certificate_untrusted', admin: '401 certificate_untrusted' });
+    expect(await refusals(asAlice)).to.deep.equal({
+      agent: '401 certificate_untrusted',
+      secret: '401 certificate_untrusted',
+      write: '401 certificate_untrusted',
+      admin: '401 certificate_untrusted',
+    });
     const asAdmin = withChain(await sibling.issue({ certname: 'ops.admin.test' }), sibling);
     expect((await refusals(asAdmin)).admin).to.equal('401 certificate_untrusted');
     // Nothing was overwritten.
@@ -82,14 +94,24 @@ describe('certificate chains: only CAs of the bundle vouch for a client (real TL
     expect((await refusals(cert)).agent).to.equal('401 certificate_untrusted');
   });
 
-  it('refuses a leaf signed by another key under the name of the bundle\'s intermediate', async () => {
+  it("refuses a leaf signed by another key under the name of the bundle's intermediate", async () => {
     const cert = withChain(await sameName.issue({ certname: 'alice.test', extensions: PRODUCTION }), sameName);
-    expect(await refusals(cert)).to.deep.equal({ agent: '401 certificate_untrusted', secret: '401 certificate_untrusted', write: '401 certificate_untrusted', admin: '401 certificate_untrusted' });
+    expect(await refusals(cert)).to.deep.equal({
+      agent: '401 certificate_untrusted',
+      secret: '401 certificate_untrusted',
+      write: '401 certificate_untrusted',
+      admin: '401 certificate_untrusted',
+    });
   });
 
-  it('refuses a leaf of a bundle intermediate that the root\'s CRL revokes', async () => {
+  it("refuses a leaf of a bundle intermediate that the root's CRL revokes", async () => {
     const cert = await revokedInBundle.issue({ certname: 'under-revoked.test', extensions: PRODUCTION });
-    expect(await refusals(cert)).to.deep.equal({ agent: '401 certificate_revoked', secret: '401 certificate_revoked', write: '401 certificate_revoked', admin: '401 certificate_revoked' });
+    expect(await refusals(cert)).to.deep.equal({
+      agent: '401 certificate_revoked',
+      secret: '401 certificate_revoked',
+      write: '401 certificate_revoked',
+      admin: '401 certificate_revoked',
+    });
   });
 
   it('refuses a leaf of a bundle CA that has no CRL (fails closed), and reports that CA', async () => {
@@ -106,8 +128,15 @@ describe('certificate chains: only CAs of the bundle vouch for a client (real TL
     expect(t.broker.revocation.status().error).to.match(/older CRL of CA "CN=Puppet Root CA: 5e1f0a7c2b9d".*CRL number 1 is lower than 5/);
     expect((await t.client(underRevoked).get('/v1/facts')).json.error.code).to.equal('certificate_revoked');
     // A file that drops a CA's CRL altogether is refused too.
-    fs.writeFileSync(crlFile, joinPem(await pki.rootCrlRevoking([revokedInBundle.serial, revokedOutside.serial], 6), pki.intermediateCrlPem));
-    await eventually('the CRL without the revoked CA\'s CRL is refused', () => /holds no CRL of CA "CN=Revoked Intermediate CA"/.test(t.broker.revocation.status().error ?? ''), 5000);
+    fs.writeFileSync(
+      crlFile,
+      joinPem(await pki.rootCrlRevoking([revokedInBundle.serial, revokedOutside.serial], 6), pki.intermediateCrlPem),
+    );
+    await eventually(
+      "the CRL without the revoked CA's CRL is refused",
+      () => /holds no CRL of CA "CN=Revoked Intermediate CA"/.test(t.broker.revocation.status().error ?? ''),
+      5000,
+    );
     expect(t.broker.revocation.status().crls.find((c) => c.issuer === 'CN=Puppet Root CA: 5e1f0a7c2b9d')?.crl_number).to.equal('5');
   });
 });

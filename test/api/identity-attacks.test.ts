@@ -2,15 +2,15 @@
 // must be refused at authentication (401 certificate_unusable), and must neither reach the
 // database nor take an identity the broker keeps for itself.
 import 'reflect-metadata';
-import { expect } from 'chai';
 import { Extension } from '@peculiar/x509';
+import { expect } from 'chai';
+import { createLogger } from '../../src/log/logger';
 import { NodeService } from '../../src/nodes/node-service';
 import { NodeStore } from '../../src/nodes/node-store';
-import { createLogger } from '../../src/log/logger';
 import { puppetExtensionOid } from '../../src/tls/certificate';
 import { startTestBroker, type TestBroker } from '../support/broker';
-import { derTlv, type TestCertOptions } from '../support/pki';
 import { pgStoreConfigs } from '../support/pg';
+import { derTlv, type TestCertOptions } from '../support/pki';
 
 const utf16be = (text: string) => Buffer.from(text, 'utf16le').swap16();
 
@@ -35,7 +35,7 @@ describe('identities no Puppet CA would sign are refused (real TLS)', () => {
         ['a CN that is not ASCII', { certname: 'évil.test' }],
         ['a CN with "/"', { certname: 'a/b.test' }],
         ['an upper-case CN', { certname: 'Alice.test' }],
-        ['the CN @broker (the broker\'s own identity)', { certname: '@broker' }],
+        ["the CN @broker (the broker's own identity)", { certname: '@broker' }],
         ['another reserved-looking CN, @admin', { certname: '@admin' }],
         ['a NUL byte in pp_environment', { certname: 'nulenv.test', extensions: { pp_environment: 'production\u0000' } }],
         ['a NUL byte in pp_role', { certname: 'nulrole.test', extensions: { pp_role: 'db\u0000' } }],
@@ -43,14 +43,22 @@ describe('identities no Puppet CA would sign are refused (real TLS)', () => {
         ['a pp_environment that is no environment name', { certname: 'badenv.test', extensions: { pp_environment: 'prod uction' } }],
         [
           'pp_environment as a BMPString',
-          { certname: 'bmp.test', rawExtensions: [new Extension(puppetExtensionOid('pp_environment'), false, derTlv(0x1e, utf16be('production')))] },
+          {
+            certname: 'bmp.test',
+            rawExtensions: [new Extension(puppetExtensionOid('pp_environment'), false, derTlv(0x1e, utf16be('production')))],
+          },
         ],
       ];
       for (const [label, options] of cases) {
         it(`refuses ${label}: 401 certificate_unusable on every route, nothing recorded`, async () => {
           const cert = await t.pki.issueClientCert(options);
           const client = t.client(cert);
-          for (const [method, path] of [['GET', '/v1/facts'], ['PUT', '/v1/facts/evil/fact'], ['GET', '/v1/secrets/db/root_password'], ['DELETE', '/v1/facts/db/root_password']] as const) {
+          for (const [method, path] of [
+            ['GET', '/v1/facts'],
+            ['PUT', '/v1/facts/evil/fact'],
+            ['GET', '/v1/secrets/db/root_password'],
+            ['DELETE', '/v1/facts/db/root_password'],
+          ] as const) {
             const r = await client.request(method, path, method === 'PUT' ? { body: { value: 1 } } : {});
             expect([r.status, r.json?.error?.code], `${method} ${path}`).to.deep.equal([401, 'certificate_unusable']);
           }
@@ -74,7 +82,9 @@ describe('identities no Puppet CA would sign are refused (real TLS)', () => {
         service.seen({ certname: 'nul\u0000.test', environment: 'production', extensions: {} });
         service.seen({ certname: 'after.test', environment: 'production', extensions: {} });
         await service.close();
-        const { rows } = await t.broker.store.query<{ certname: string }>("SELECT certname FROM nodes WHERE certname IN ('before.test', 'after.test') ORDER BY 1");
+        const { rows } = await t.broker.store.query<{ certname: string }>(
+          "SELECT certname FROM nodes WHERE certname IN ('before.test', 'after.test') ORDER BY 1",
+        );
         expect(rows.map((r) => r.certname)).to.deep.equal(['after.test', 'before.test']);
       });
     });

@@ -70,7 +70,9 @@ describe('hostile input: 4xx or stored as sent, never a 5xx (property-based)', (
                 expect((await alice.get('/v1/facts', { agent })).headers.etag).to.equal(before.headers.etag);
                 return;
               }
-              const back = sensitive ? (await alice.get(`/v1/secrets/fuzz/${name}`, { agent })).json.value : (await alice.get('/v1/facts/fuzz', { agent })).json.facts.fuzz[name];
+              const back = sensitive
+                ? (await alice.get(`/v1/secrets/fuzz/${name}`, { agent })).json.value
+                : (await alice.get('/v1/facts/fuzz', { agent })).json.facts.fuzz[name];
               expect(back).to.deep.equal(asSent(value));
             }),
             { numRuns: 120 },
@@ -82,7 +84,11 @@ describe('hostile input: 4xx or stored as sent, never a 5xx (property-based)', (
         await fc.assert(
           fc.asyncProperty(segment, segment, async (category, name) => {
             const path = `/v1/facts/${category}/${name}`;
-            for (const r of [await alice.put(path, { value: 1 }, { agent }), await alice.get(`/v1/secrets/${category}/${name}`, { agent }), await alice.get(`/v1/facts/${category}`, { agent })]) {
+            for (const r of [
+              await alice.put(path, { value: 1 }, { agent }),
+              await alice.get(`/v1/secrets/${category}/${name}`, { agent }),
+              await alice.get(`/v1/facts/${category}`, { agent }),
+            ]) {
               expect(r.status, `${path}: ${r.text}`).to.be.below(500);
             }
           }),
@@ -98,7 +104,11 @@ describe('hostile input: 4xx or stored as sent, never a 5xx (property-based)', (
           ['{"value": ["ok", {"deep": "\\udc00"}]}', /field value: holds an unpaired UTF-16 surrogate.* at \[1\]\."deep"/],
           ['{"value": "a\\u0000b", "sensitive": true}', /field value: holds the character U\+0000/],
         ] as const) {
-          const r = await alice.request('PUT', '/v1/facts/probe/fact', { rawBody: raw, headers: { 'Content-Type': 'application/json' }, agent });
+          const r = await alice.request('PUT', '/v1/facts/probe/fact', {
+            rawBody: raw,
+            headers: { 'Content-Type': 'application/json' },
+            agent,
+          });
           expect([r.status, r.json.error.code], raw).to.deep.equal([400, 'invalid_body']);
           expect(r.json.error.message, raw).to.match(message);
         }
@@ -106,20 +116,31 @@ describe('hostile input: 4xx or stored as sent, never a 5xx (property-based)', (
 
       it('generates with alphabets named like Object properties as the literal characters they are', async () => {
         for (const alphabet of ['constructor', '__proto__', 'toString']) {
-          const r = await alice.request('POST', `/v1/secrets/gen/${alphabet.replace(/_/g, '').toLowerCase()}/generate`, { body: { alphabet, length: 16 }, agent });
+          const r = await alice.request('POST', `/v1/secrets/gen/${alphabet.replace(/_/g, '').toLowerCase()}/generate`, {
+            body: { alphabet, length: 16 },
+            agent,
+          });
           expect(r.status, r.text).to.equal(201);
           expect(r.json.value).to.have.length(16);
-          expect([...r.json.value].every((c: string) => alphabet.includes(c)), r.json.value).to.equal(true);
+          expect(
+            [...r.json.value].every((c: string) => alphabet.includes(c)),
+            r.json.value,
+          ).to.equal(true);
         }
       });
 
       it('answers 409 generate_parameters_differ rather than hand out a secret made for other parameters', async () => {
         const bob = t.client(t.pki.clients.bob);
-        const first = await alice.request('POST', '/v1/secrets/gen/strong/generate', { body: { length: 48, alphabet: 'printable' }, agent });
+        const first = await alice.request('POST', '/v1/secrets/gen/strong/generate', {
+          body: { length: 48, alphabet: 'printable' },
+          agent,
+        });
         expect(first.status).to.equal(201);
         const weaker = await bob.request('POST', '/v1/secrets/gen/strong/generate', { body: { length: 12, alphabet: 'hex' } });
         expect([weaker.status, weaker.json.error.code]).to.deep.equal([409, 'generate_parameters_differ']);
-        expect(weaker.json.error.message).to.match(/generated with length 48 and alphabet "printable"; this request asks for length 12 and alphabet "hex"/);
+        expect(weaker.json.error.message).to.match(
+          /generated with length 48 and alphabet "printable"; this request asks for length 12 and alphabet "hex"/,
+        );
         expect(weaker.text).to.not.include(first.json.value);
         const same = await bob.request('POST', '/v1/secrets/gen/strong/generate', { body: { length: 48, alphabet: 'printable' } });
         expect([same.status, same.json.value]).to.deep.equal([200, first.json.value]);

@@ -15,17 +15,22 @@ describe('a client that trickles its request body', function () {
     const alice = t.pki.clients.alice;
     const started = Date.now();
     const answer = await new Promise<string>((resolve, reject) => {
-      const socket = tls.connect({ host: '127.0.0.1', port: Number(port), ca: t.pki.caBundlePem, cert: alice.certPem, key: alice.keyPem }, () => {
-        socket.write('PUT /v1/facts/slow/body HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"value": "');
-        const drip = setInterval(() => socket.write('x'), 200);
-        let received = '';
-        socket.on('data', (d) => (received += d));
-        socket.on('close', () => {
-          clearInterval(drip);
-          resolve(received);
-        });
-        socket.on('error', () => undefined);
-      });
+      const socket = tls.connect(
+        { host: '127.0.0.1', port: Number(port), ca: t.pki.caBundlePem, cert: alice.certPem, key: alice.keyPem },
+        () => {
+          socket.write(
+            'PUT /v1/facts/slow/body HTTP/1.1\r\nHost: broker\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"value": "',
+          );
+          const drip = setInterval(() => socket.write('x'), 200);
+          let received = '';
+          socket.on('data', (d) => (received += d));
+          socket.on('close', () => {
+            clearInterval(drip);
+            resolve(received);
+          });
+          socket.on('error', () => undefined);
+        },
+      );
       socket.on('error', reject);
     });
     const took = Date.now() - started;

@@ -1,10 +1,10 @@
 import { expect } from 'chai';
-import { AuditQueries } from '../../src/audit/audit-queries';
-import { verifyAuditChain, pruneAuditChain, type VerifyReport } from '../../src/audit/audit-verify';
 import { chainHash } from '../../src/audit/audit-entry';
+import { AuditQueries } from '../../src/audit/audit-queries';
+import { pruneAuditChain, type VerifyReport, verifyAuditChain } from '../../src/audit/audit-verify';
+import { leakFingerprints } from '../../src/cli/audit-command';
 import type { Queryable, Store } from '../../src/db/store';
 import { Keyring } from '../../src/secrets/keyring';
-import { leakFingerprints } from '../../src/cli/audit-command';
 import { READ_ALL_SECRETS, startTestBroker, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
@@ -74,7 +74,11 @@ for (const backend of ['embedded', 'postgres'] as const)
 
     it('answers who saw a secret, per version', async () => {
       const seen = await q.whoSaw('production', 'db', 'password');
-      const byVersion = (v: number) => seen.filter((s) => s.version === v).map((s) => `${s.certname}:${s.count}`).sort();
+      const byVersion = (v: number) =>
+        seen
+          .filter((s) => s.version === v)
+          .map((s) => `${s.certname}:${s.count}`)
+          .sort();
       expect(byVersion(v1)).to.deep.equal([`${t.pki.clients.bob.certname}:2`, `${t.pki.clients.carol.certname}:1`].sort());
       expect(byVersion(v1 + 1)).to.deep.equal([`${t.pki.clients.bob.certname}:1`]);
     });
@@ -82,7 +86,12 @@ for (const backend of ['embedded', 'postgres'] as const)
     it('answers what a node saw', async () => {
       const seen = await q.nodeSaw(t.pki.clients.carol.certname);
       expect(seen.map((s) => `${s.category}.${s.name}@${s.version}`).sort()).to.deep.equal(
-        [`db.password@${v1}`, ...(await q.whoSaw('production', 'nova', 'db_password')).filter((s) => s.certname === t.pki.clients.carol.certname).map((s) => `nova.db_password@${s.version}`)].sort(),
+        [
+          `db.password@${v1}`,
+          ...(await q.whoSaw('production', 'nova', 'db_password'))
+            .filter((s) => s.certname === t.pki.clients.carol.certname)
+            .map((s) => `nova.db_password@${s.version}`),
+        ].sort(),
       );
     });
 
@@ -135,7 +144,9 @@ for (const backend of ['embedded', 'postgres'] as const)
       const matches = await q.leaked((await leakFingerprints(keyring, `${LEAK}\n`)).map((h) => Buffer.from(h, 'hex')));
       expect(matches).to.have.length(1);
       expect(matches[0]).to.include({ category: 'db', name: 'password', version: v1, state: 'previous' });
-      expect(matches[0].received_by.map((r) => r.certname).sort()).to.deep.equal([t.pki.clients.bob.certname, t.pki.clients.carol.certname].sort());
+      expect(matches[0].received_by.map((r) => r.certname).sort()).to.deep.equal(
+        [t.pki.clients.bob.certname, t.pki.clients.carol.certname].sort(),
+      );
       expect(await q.leaked((await leakFingerprints(keyring, 'never-used')).map((h) => Buffer.from(h, 'hex')))).to.deep.equal([]);
     });
 
@@ -150,7 +161,9 @@ for (const backend of ['embedded', 'postgres'] as const)
       });
 
       it('names an altered entry', async () => {
-        const r = await tampered(t.broker.store, keys(), (tx) => tx.query("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 3").then(() => undefined));
+        const r = await tampered(t.broker.store, keys(), (tx) =>
+          tx.query("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 3").then(() => undefined),
+        );
         expect(r.ok).to.equal(false);
         expect(r.problems[0]).to.include({ seq: 3, kind: 'altered' });
       });
@@ -174,9 +187,21 @@ for (const backend of ['embedded', 'postgres'] as const)
         const r = await tampered(t.broker.store, keys(), async (tx) => {
           await tx.query("UPDATE audit_events SET actor = 'forged' WHERE seq = 2");
           // Recompute every hash from entry 2 on, as someone with write access could.
-          const { rows } = await tx.query<{ seq: number; at: Date; actor_kind: 'node'; actor: string; action: string; environment: string | null; category: string | null; name: string | null; version: number | null; count: number; detail: Record<string, unknown>; prev_hash: Buffer; hash: Buffer }>(
-            'SELECT * FROM audit_events ORDER BY seq',
-          );
+          const { rows } = await tx.query<{
+            seq: number;
+            at: Date;
+            actor_kind: 'node';
+            actor: string;
+            action: string;
+            environment: string | null;
+            category: string | null;
+            name: string | null;
+            version: number | null;
+            count: number;
+            detail: Record<string, unknown>;
+            prev_hash: Buffer;
+            hash: Buffer;
+          }>('SELECT * FROM audit_events ORDER BY seq');
           let prev = rows[0].hash;
           for (const row of rows.slice(1)) {
             const hash = await chainHash(prev, row);
@@ -195,7 +220,9 @@ for (const backend of ['embedded', 'postgres'] as const)
       it('catches a cut-off tail', async () => {
         await t.broker.audit.signHead();
         const r = await tampered(t.broker.store, keys(), async (tx) => {
-          const { rows } = await tx.query<{ seq: number; prev_hash: Buffer }>('SELECT seq, prev_hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+          const { rows } = await tx.query<{ seq: number; prev_hash: Buffer }>(
+            'SELECT seq, prev_hash FROM audit_events ORDER BY seq DESC LIMIT 1',
+          );
           await tx.query('DELETE FROM audit_events WHERE seq = $1', [rows[0].seq]);
           await tx.query('UPDATE audit_chain SET seq = $1, hash = $2', [rows[0].seq - 1, rows[0].prev_hash]);
         });
@@ -216,10 +243,15 @@ for (const backend of ['embedded', 'postgres'] as const)
     });
 
     it('answers 503 audit_unavailable, not 500, and changes nothing when the event of a change cannot be written', async () => {
-      await t.broker.store.query(`CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$`);
+      await t.broker.store.query(
+        `CREATE FUNCTION refuse_events() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$`,
+      );
       await t.broker.store.query('CREATE TRIGGER refuse BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION refuse_events()');
       try {
-        for (const r of [await alice.put('/v1/facts/db/refused', { value: 'x' }), await bob.request('POST', '/v1/secrets/db/refused_pw/generate', { body: {} })]) {
+        for (const r of [
+          await alice.put('/v1/facts/db/refused', { value: 'x' }),
+          await bob.request('POST', '/v1/secrets/db/refused_pw/generate', { body: {} }),
+        ]) {
           expect([r.status, r.json.error.code]).to.deep.equal([503, 'audit_unavailable']);
         }
         expect((await alice.get('/v1/facts')).json.facts.db?.refused).to.equal(undefined);
@@ -230,8 +262,12 @@ for (const backend of ['embedded', 'postgres'] as const)
     });
 
     it('fails closed: no secret is handed out when its sighting cannot be written, other reads go on', async () => {
-      await t.broker.store.query(`CREATE FUNCTION refuse_sightings() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$`);
-      await t.broker.store.query('CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON secret_sightings FOR EACH ROW EXECUTE FUNCTION refuse_sightings()');
+      await t.broker.store.query(
+        `CREATE FUNCTION refuse_sightings() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit disk full'; END $$`,
+      );
+      await t.broker.store.query(
+        'CREATE TRIGGER refuse BEFORE INSERT OR UPDATE ON secret_sightings FOR EACH ROW EXECUTE FUNCTION refuse_sightings()',
+      );
       try {
         const secret = await bob.get('/v1/secrets/db/password');
         expect(secret.status).to.equal(503);

@@ -16,10 +16,21 @@ const CANARY = 'tamper-canary-5520';
 
 /** Rewrites every hash from `fromSeq` on and the chain's end, as a database writer can. */
 async function recompute(db: Queryable, fromSeq: number): Promise<void> {
-  const { rows } = await db.query<{ seq: number; at: Date; actor_kind: 'node'; actor: string; action: string; environment: string | null; category: string | null; name: string | null; version: number | null; count: number; detail: Record<string, unknown>; prev_hash: Buffer; hash: Buffer }>(
-    'SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq',
-    [fromSeq - 1],
-  );
+  const { rows } = await db.query<{
+    seq: number;
+    at: Date;
+    actor_kind: 'node';
+    actor: string;
+    action: string;
+    environment: string | null;
+    category: string | null;
+    name: string | null;
+    version: number | null;
+    count: number;
+    detail: Record<string, unknown>;
+    prev_hash: Buffer;
+    hash: Buffer;
+  }>('SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq', [fromSeq - 1]);
   let prev = rows[0].hash;
   for (const row of rows.slice(1)) {
     const hash = await chainHash(prev, row);
@@ -66,7 +77,10 @@ describe('audit trail against a database writer (real tampering)', function () {
         expect(report.external_heads).to.be.at.least(1);
         expect(report.sightings).to.deep.equal({ covered: 1, uncovered: 0 });
         // The device copies every committed entry (it follows the chain within a second).
-        await eventually('the device holds every entry', async () => (await t.broker.auditService.verify()).device_entries >= report.events);
+        await eventually(
+          'the device holds every entry',
+          async () => (await t.broker.auditService.verify()).device_entries >= report.events,
+        );
         expect(fs.readFileSync(deviceFile, 'utf8')).to.not.include(CANARY);
         expect(fs.statSync(headsFile).mode & 0o777).to.equal(0o600);
       });
@@ -74,7 +88,9 @@ describe('audit trail against a database writer (real tampering)', function () {
       it('catches an entry altered, the chain recomputed and every head in the database deleted', async () => {
         await brokerWithHistory();
         const store = t.broker.store;
-        await store.query("UPDATE audit_events SET actor = 'someone-else.test' WHERE action = 'fact.create' AND category = 'db' AND name = 'url'");
+        await store.query(
+          "UPDATE audit_events SET actor = 'someone-else.test' WHERE action = 'fact.create' AND category = 'db' AND name = 'url'",
+        );
         const { rows } = await store.query<{ seq: number }>("SELECT seq FROM audit_events WHERE actor = 'someone-else.test'");
         await recompute(store, rows[0].seq);
         await store.query('DELETE FROM audit_heads');
@@ -95,7 +111,9 @@ describe('audit trail against a database writer (real tampering)', function () {
       it('catches a tail cut after the last head in the database was deleted too', async () => {
         await brokerWithHistory();
         const store = t.broker.store;
-        const { rows } = await store.query<{ seq: number; prev_hash: Buffer }>('SELECT seq, prev_hash FROM audit_events ORDER BY seq DESC LIMIT 1');
+        const { rows } = await store.query<{ seq: number; prev_hash: Buffer }>(
+          'SELECT seq, prev_hash FROM audit_events ORDER BY seq DESC LIMIT 1',
+        );
         await store.query('DELETE FROM audit_events WHERE seq = $1', [rows[0].seq]);
         await store.query('UPDATE audit_chain SET seq = $1, hash = $2', [rows[0].seq - 1, rows[0].prev_hash]);
         await store.query('DELETE FROM audit_heads');
@@ -104,7 +122,7 @@ describe('audit trail against a database writer (real tampering)', function () {
         expect(report.problems.find((p) => p.kind === 'truncated')?.message).to.match(/kept outside the database|audit device/);
       });
 
-      it('catches a deleted sighting, and one inserted behind the broker\'s back', async () => {
+      it("catches a deleted sighting, and one inserted behind the broker's back", async () => {
         await brokerWithHistory();
         const store = t.broker.store;
         await store.query("DELETE FROM secret_sightings WHERE certname = 'bob.test'");
@@ -112,7 +130,9 @@ describe('audit trail against a database writer (real tampering)', function () {
         expect(deleted.problems.map((p) => p.kind)).to.deep.equal(['sighting_deleted']);
         expect(deleted.problems[0].message).to.match(/sighting of production\/db\.password version 1 by bob\.test/);
         // An invented sighting pointing at an entry that recorded something else.
-        const { rows } = await store.query<{ seq: number }>("SELECT seq FROM audit_events WHERE action = 'fact.create' ORDER BY seq LIMIT 1");
+        const { rows } = await store.query<{ seq: number }>(
+          "SELECT seq FROM audit_events WHERE action = 'fact.create' ORDER BY seq LIMIT 1",
+        );
         await store.query(
           `INSERT INTO secret_sightings (fact_id, exporter, version, certname, audit_seq)
            SELECT fact_id, exporter, version, 'carol.test', $1 FROM secret_versions LIMIT 1`,
@@ -127,7 +147,12 @@ describe('audit trail against a database writer (real tampering)', function () {
         const config = t.config;
         await t.close();
         // Same files, same store: the heads file is read back and signing goes on from it.
-        t = await startTestBroker({ store: config.store, policy: READ_ALL_SECRETS, auditDevice: true, reuseDir: path.dirname(config.audit.keyFile) });
+        t = await startTestBroker({
+          store: config.store,
+          policy: READ_ALL_SECRETS,
+          auditDevice: true,
+          reuseDir: path.dirname(config.audit.keyFile),
+        });
         await t.client(t.pki.clients.alice).put('/v1/facts/db/host', { value: 'db1' });
         expect(await t.broker.audit.signHead()).to.not.equal(undefined);
         const report = await t.broker.auditService.verify();

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../support/broker';
+import { runCli, type ServeProcess, startServe } from '../support/cli';
 import { Client } from '../support/client';
-import { runCli, startServe, type ServeProcess } from '../support/cli';
 
 /** The README's admin walkthrough, as a user types it: dev CA, token, generate, rotate, status. */
 describe('admin walkthrough with the exportfact command', function () {
@@ -27,7 +27,16 @@ describe('admin walkthrough with the exportfact command', function () {
         keyPem: fs.readFileSync(path.join(ssl, 'private_keys', `${certname}.pem`), 'utf8'),
       });
     };
-    const token = await cli(['admin', 'token', '--scope', 'secrets:read,secrets:rotate,keys:rotate,audit:read', '--subject', 'ops-alice', '--ttl', '10m']);
+    const token = await cli([
+      'admin',
+      'token',
+      '--scope',
+      'secrets:read,secrets:rotate,keys:rotate,audit:read',
+      '--subject',
+      'ops-alice',
+      '--ttl',
+      '10m',
+    ]);
     expect(token.code).to.equal(0, token.stderr);
     admin = ['--admin-url', serve.adminUrl!, '--token', token.stdout.trim()];
   });
@@ -38,7 +47,9 @@ describe('admin walkthrough with the exportfact command', function () {
     const compute = node('compute1.example.com');
     const first = await keystone.request('POST', '/v1/secrets/nova/db_password/generate', { body: { length: 20 } });
     expect(first.status).to.equal(201);
-    expect((await compute.request('POST', '/v1/secrets/nova/db_password/generate', { body: { length: 20 } })).json.value).to.equal(first.json.value);
+    expect((await compute.request('POST', '/v1/secrets/nova/db_password/generate', { body: { length: 20 } })).json.value).to.equal(
+      first.json.value,
+    );
 
     const list = await cli(['secrets', 'list', ...admin]);
     expect(list.stdout).to.match(/production\s+nova\s+db_password\s+true\s+\d+/);

@@ -4,8 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../support/broker';
-import { Client } from '../support/client';
 import { runCli, startServe } from '../support/cli';
+import { Client } from '../support/client';
 import { getTestPki, type TestPki } from '../support/pki';
 
 describe('the configuration file of serve', function () {
@@ -24,29 +24,53 @@ describe('the configuration file of serve', function () {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('config check prints the effective configuration and where each value comes from', async () => {
-    const f = file('ok.yaml', 'dev-ca: true\nlisten: 0.0.0.0:8150\ndatabase-url: postgres://exportfact@db.example.com/exportfact\nadmin-certname: [ops1, ops2]\n# a comment\ndefault-environment: staging\n');
+    const f = file(
+      'ok.yaml',
+      'dev-ca: true\nlisten: 0.0.0.0:8150\ndatabase-url: postgres://exportfact@db.example.com/exportfact\nadmin-certname: [ops1, ops2]\n# a comment\ndefault-environment: staging\n',
+    );
     const r = await runCli(['config', 'check', f, '--json'], { env: { EXPORTFACT_DEFAULT_ENVIRONMENT: 'qa' } });
     expect(r.code, r.stderr).to.equal(0);
-    const options = Object.fromEntries((JSON.parse(r.stdout).options as { option: string; value: string; source: string; where: string }[]).map((o) => [o.option, o]));
+    const options = Object.fromEntries(
+      (JSON.parse(r.stdout).options as { option: string; value: string; source: string; where: string }[]).map((o) => [o.option, o]),
+    );
     expect(options.listen).to.deep.include({ value: '0.0.0.0:8150', source: 'file', where: `${f}:2` });
     expect(options['admin-certname']).to.deep.include({ value: 'ops1,ops2', source: 'file' });
     // The environment wins over the file.
     expect(options['default-environment']).to.deep.include({ value: 'qa', source: 'environment' });
     expect(options.keyring).to.deep.include({ value: '(default)', source: 'default' });
     // A password from the environment is never printed.
-    const withPassword = await runCli(['config', 'check', f, '--json'], { env: { EXPORTFACT_DATABASE_URL: 'postgres://u:hunter2@db/x?password=hunter3' } });
+    const withPassword = await runCli(['config', 'check', f, '--json'], {
+      env: { EXPORTFACT_DATABASE_URL: 'postgres://u:hunter2@db/x?password=hunter3' },
+    });
     expect(withPassword.stdout).to.not.match(/hunter[23]/);
     expect(withPassword.stdout).to.include('postgres://u:redacted@db/x?password=redacted');
     // And a flag wins over both.
-    const flagged = await runCli(['config', 'check', f, '--json', '--listen', '127.0.0.1:9999'], { env: { EXPORTFACT_LISTEN: '127.0.0.1:8888' } });
-    expect(JSON.parse(flagged.stdout).options.find((o: { option: string }) => o.option === 'listen')).to.deep.include({ value: '127.0.0.1:9999', source: 'flag' });
+    const flagged = await runCli(['config', 'check', f, '--json', '--listen', '127.0.0.1:9999'], {
+      env: { EXPORTFACT_LISTEN: '127.0.0.1:8888' },
+    });
+    expect(JSON.parse(flagged.stdout).options.find((o: { option: string }) => o.option === 'listen')).to.deep.include({
+      value: '127.0.0.1:9999',
+      source: 'flag',
+    });
   });
 
   for (const [label, text, message] of [
-    ['an unknown key, with a suggestion', 'listen: 127.0.0.1:8150\nlistn: 0.0.0.0:1\n', /bad\.yaml:2: unknown key "listn" \(did you mean listen\?\)/],
+    [
+      'an unknown key, with a suggestion',
+      'listen: 127.0.0.1:8150\nlistn: 0.0.0.0:1\n',
+      /bad\.yaml:2: unknown key "listn" \(did you mean listen\?\)/,
+    ],
     ['a bad value, at its line', 'data-dir: d\nlisten: 0.0.0.0:x\n', /bad\.yaml:2: listen "0\.0\.0\.0:x" is not HOST:PORT/],
-    ['a database password (no secret in the file)', 'database-url: postgres://u:hunter2@db/x\n', /bad\.yaml:1: database-url holds a password; .*~\/\.pgpass/],
-    ['a database password as a parameter', 'database-url: postgres://u@db/x?sslmode=require&password=hunter2\n', /bad\.yaml:1: database-url holds a password/],
+    [
+      'a database password (no secret in the file)',
+      'database-url: postgres://u:hunter2@db/x\n',
+      /bad\.yaml:1: database-url holds a password; .*~\/\.pgpass/,
+    ],
+    [
+      'a database password as a parameter',
+      'database-url: postgres://u@db/x?sslmode=require&password=hunter2\n',
+      /bad\.yaml:1: database-url holds a password/,
+    ],
     ['YAML that does not parse', 'listen: [\n', /bad\.yaml:\d+: not valid YAML/],
     ['a list where one value goes', 'listen: [a, b]\n', /bad\.yaml:1: listen takes one value/],
     ['a key given twice', 'listen: a:1\nlisten: b:2\n', /bad\.yaml:\d+: not valid YAML: .*unique/i],

@@ -7,8 +7,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { tempDir } from '../support/broker';
-import { Client } from '../support/client';
 import { REPO_ROOT, runCommand } from '../support/cli';
+import { Client } from '../support/client';
 
 const exec = promisify(execFile);
 
@@ -24,14 +24,23 @@ describe('the installed command (npm pack, npm install -g)', function () {
     const { stdout } = await exec('npm', ['pack', '--ignore-scripts', '--pack-destination', dir], { cwd: REPO_ROOT });
     const tarball = path.join(dir, stdout.trim().split('\n').pop()!);
     const prefix = path.join(dir, 'prefix');
-    await exec('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: dir, maxBuffer: 16 * 1024 * 1024 });
+    await exec('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tarball], {
+      cwd: dir,
+      maxBuffer: 16 * 1024 * 1024,
+    });
     bin = path.join(prefix, 'bin', 'exportfact');
     installed = path.join(prefix, 'lib', 'node_modules', 'exportfact');
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('packs what the command needs, and nothing of the tests', async () => {
-    for (const wanted of ['dist/src/cli/main.js', 'sql/0001_facts.sql', 'packaging/exportfact.service', 'packaging/exportfact.yaml.example', 'README.md']) {
+    for (const wanted of [
+      'dist/src/cli/main.js',
+      'sql/0001_facts.sql',
+      'packaging/exportfact.service',
+      'packaging/exportfact.yaml.example',
+      'README.md',
+    ]) {
       expect(fs.existsSync(path.join(installed, wanted)), wanted).to.equal(true);
     }
     expect(fs.existsSync(path.join(installed, 'dist/test'))).to.equal(false);
@@ -41,7 +50,11 @@ describe('the installed command (npm pack, npm install -g)', function () {
   it('`exportfact serve --dev-ca --data-dir D` runs from another folder, no node or npx in front', async () => {
     const cwd = path.join(dir, 'elsewhere');
     fs.mkdirSync(cwd);
-    const serve = await runCommand(bin, ['serve', '--dev-ca', '--data-dir', path.join(cwd, 'D'), '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'], { cwd, untilListening: true });
+    const serve = await runCommand(
+      bin,
+      ['serve', '--dev-ca', '--data-dir', path.join(cwd, 'D'), '--listen', '127.0.0.1:0', '--admin-listen', '127.0.0.1:0'],
+      { cwd, untilListening: true },
+    );
     try {
       const node = path.join(cwd, 'certs', 'nodes', 'db.example.com');
       const client = new Client(serve.url!, fs.readFileSync(path.join(cwd, 'certs', 'ca.pem'), 'utf8'), {
@@ -63,7 +76,7 @@ describe('the installed command (npm pack, npm install -g)', function () {
     expect(r.stdout).to.match(/exportfact\.yaml\.example: ok/);
   });
 
-  it('the shipped systemd unit passes systemd-analyze verify, with ExecStart pointing at the installed command', async function () {
+  it('the shipped systemd unit passes systemd-analyze verify, with ExecStart pointing at the installed command', async () => {
     const unit = fs.readFileSync(path.join(installed, 'packaging', 'exportfact.service'), 'utf8');
     expect(unit).to.match(/^ExecStart=\/usr\/local\/bin\/exportfact serve --config \/etc\/exportfact\/exportfact\.yaml/m);
     const local = path.join(dir, 'exportfact.service');
@@ -77,7 +90,18 @@ describe('the installed command (npm pack, npm install -g)', function () {
     }
     // verify exits 0 on an unknown value too, and only warns: any output is a failure.
     expect(verified.stderr + verified.stdout).to.equal('');
-    for (const hardening of ['NoNewPrivileges=yes', 'ProtectSystem=strict', 'ProtectHome=yes', 'PrivateTmp=yes', 'CapabilityBoundingSet=', 'RestrictAddressFamilies=', 'SystemCallFilter=@system-service', 'StateDirectory=exportfact', 'Restart=on-failure', 'ExecReload=/bin/kill -HUP $MAINPID']) {
+    for (const hardening of [
+      'NoNewPrivileges=yes',
+      'ProtectSystem=strict',
+      'ProtectHome=yes',
+      'PrivateTmp=yes',
+      'CapabilityBoundingSet=',
+      'RestrictAddressFamilies=',
+      'SystemCallFilter=@system-service',
+      'StateDirectory=exportfact',
+      'Restart=on-failure',
+      'ExecReload=/bin/kill -HUP $MAINPID',
+    ]) {
       expect(unit).to.include(hardening);
     }
   });

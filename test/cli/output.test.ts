@@ -35,7 +35,14 @@ describe('command line output for people (one line, exit 2)', function () {
       fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
       return path.join(dir, name);
     };
-    tls = ['--ca', write('ca.pem', pki.caBundlePem), '--cert', write('server.pem', pki.server.certPem), '--key', write('server_key.pem', pki.server.keyPem)];
+    tls = [
+      '--ca',
+      write('ca.pem', pki.caBundlePem),
+      '--cert',
+      write('server.pem', pki.server.certPem),
+      '--key',
+      write('server_key.pem', pki.server.keyPem),
+    ];
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -47,19 +54,35 @@ describe('command line output for people (one line, exit 2)', function () {
     it('an unknown role, on serve and on migrate', async () => {
       const url = new URL(DATABASE_URL);
       url.username = 'nosuchuser';
-      expectOneLine(await runCli(['serve', ...tls, '--listen', '127.0.0.1:0', '--database-url', url.toString()]), 2, /--database-url .*PostgreSQL refused nosuchuser: role "nosuchuser" does not exist/);
+      expectOneLine(
+        await runCli(['serve', ...tls, '--listen', '127.0.0.1:0', '--database-url', url.toString()]),
+        2,
+        /--database-url .*PostgreSQL refused nosuchuser: role "nosuchuser" does not exist/,
+      );
       expectOneLine(await runCli(['migrate', '--database-url', url.toString()]), 2, /--database-url .*PostgreSQL refused nosuchuser/);
     });
 
     it('a database that does not exist', async () => {
-      expectOneLine(await runCli(['migrate', '--database-url', other('no_such_database_here')]), 2, /database "no_such_database_here" does not exist; create it/);
+      expectOneLine(
+        await runCli(['migrate', '--database-url', other('no_such_database_here')]),
+        2,
+        /database "no_such_database_here" does not exist; create it/,
+      );
     });
 
     it('a host that does not resolve, and one that does not answer', async () => {
-      expectOneLine(await runCli(['migrate', '--database-url', 'postgres://postgres@no-such-host.invalid:5432/x']), 2, /cannot reach PostgreSQL: getaddrinfo ENOTFOUND no-such-host\.invalid/);
+      expectOneLine(
+        await runCli(['migrate', '--database-url', 'postgres://postgres@no-such-host.invalid:5432/x']),
+        2,
+        /cannot reach PostgreSQL: getaddrinfo ENOTFOUND no-such-host\.invalid/,
+      );
       // Nothing listens on this port of loopback.
       const closed = await freePort();
-      expectOneLine(await runCli(['migrate', '--database-url', `postgres://postgres@127.0.0.1:${closed}/x`]), 2, /cannot reach PostgreSQL: connect ECONNREFUSED 127\.0\.0\.1/);
+      expectOneLine(
+        await runCli(['migrate', '--database-url', `postgres://postgres@127.0.0.1:${closed}/x`]),
+        2,
+        /cannot reach PostgreSQL: connect ECONNREFUSED 127\.0\.0\.1/,
+      );
     });
   });
 
@@ -79,7 +102,11 @@ describe('command line output for people (one line, exit 2)', function () {
     after(() => db?.drop());
 
     it('--listen on an address this machine does not have', async () => {
-      expectOneLine(await runCli(['serve', ...tls, '--listen', '192.0.2.77:8150', '--database-url', db!.url]), 2, /^exportfact: --listen 192\.0\.2\.77:8150: this machine has no address 192\.0\.2\.77/);
+      expectOneLine(
+        await runCli(['serve', ...tls, '--listen', '192.0.2.77:8150', '--database-url', db!.url]),
+        2,
+        /^exportfact: --listen 192\.0\.2\.77:8150: this machine has no address 192\.0\.2\.77/,
+      );
       expect(await migrated()).to.equal(false);
     });
 
@@ -88,9 +115,15 @@ describe('command line output for people (one line, exit 2)', function () {
       await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
       const taken = (holder.address() as net.AddressInfo).port;
       try {
-        expectOneLine(await runCli(['serve', ...tls, '--listen', `127.0.0.1:${taken}`, '--database-url', db!.url]), 2, /^exportfact: --listen 127\.0\.0\.1:\d+: the port is in use/);
         expectOneLine(
-          await runCli(['serve', ...tls, '--listen', '127.0.0.1:0', '--database-url', db!.url], { env: { EXPORTFACT_ADMIN_LISTEN: `127.0.0.1:${taken}` } }),
+          await runCli(['serve', ...tls, '--listen', `127.0.0.1:${taken}`, '--database-url', db!.url]),
+          2,
+          /^exportfact: --listen 127\.0\.0\.1:\d+: the port is in use/,
+        );
+        expectOneLine(
+          await runCli(['serve', ...tls, '--listen', '127.0.0.1:0', '--database-url', db!.url], {
+            env: { EXPORTFACT_ADMIN_LISTEN: `127.0.0.1:${taken}` },
+          }),
           2,
           /^exportfact: --admin-listen 127\.0\.0\.1:\d+: the port is in use/,
         );
@@ -104,16 +137,32 @@ describe('command line output for people (one line, exit 2)', function () {
   it('ca issue with a misspelt extension, and ca revoke of a node never issued', async () => {
     const ca = path.join(dir, 'devca');
     expect((await runCli(['ca', 'init', '--dir', ca])).code).to.equal(0);
-    expectOneLine(await runCli(['ca', 'issue', '--dir', ca, '--node', 'x.example.com:pp_rol=web']), 2, /--node "x\.example\.com:pp_rol=web": unknown Puppet certificate extension name "pp_rol"/);
-    expectOneLine(await runCli(['ca', 'revoke', '--dir', ca, 'nosuch.example.com']), 2, /never issued a certificate to nosuch\.example\.com/);
+    expectOneLine(
+      await runCli(['ca', 'issue', '--dir', ca, '--node', 'x.example.com:pp_rol=web']),
+      2,
+      /--node "x\.example\.com:pp_rol=web": unknown Puppet certificate extension name "pp_rol"/,
+    );
+    expectOneLine(
+      await runCli(['ca', 'revoke', '--dir', ca, 'nosuch.example.com']),
+      2,
+      /never issued a certificate to nosuch\.example\.com/,
+    );
   });
 
   it('audit options checked before anything is sent: --since, --limit', async () => {
-    expectOneLine(await runCli(['audit', 'events', '--since', 'yesterday']), 2, /option '--since <time>' argument 'yesterday' is invalid\. must be a date .*ISO 8601/);
-    expectOneLine(await runCli(['audit', 'events', '--limit', 'abc']), 2, /option '--limit <n>' argument 'abc' is invalid\. must be a whole number from 1 to 10000/);
+    expectOneLine(
+      await runCli(['audit', 'events', '--since', 'yesterday']),
+      2,
+      /option '--since <time>' argument 'yesterday' is invalid\. must be a date .*ISO 8601/,
+    );
+    expectOneLine(
+      await runCli(['audit', 'events', '--limit', 'abc']),
+      2,
+      /option '--limit <n>' argument 'abc' is invalid\. must be a whole number from 1 to 10000/,
+    );
   });
 
-  it('commander\'s own usage errors exit 2; --help and --version exit 0', async () => {
+  it("commander's own usage errors exit 2; --help and --version exit 0", async () => {
     expectOneLine(await runCli(['serve', '--no-such-option']), 2, /unknown option '--no-such-option'/);
     expectOneLine(await runCli(['frobnicate']), 2, /unknown command 'frobnicate'/);
     expect((await runCli(['--help'])).code).to.equal(0);
@@ -129,7 +178,10 @@ describe('command line output for people (one line, exit 2)', function () {
       expectOneLine(refused, 2, /admin token signing key .*admin-token\.key does not exist; .*--create-key/);
       expect(refused.stdout).to.equal('');
       expect(fs.existsSync(key)).to.equal(false);
-      const created = await runCli(['admin', 'token', '--scope', 'audit:read', '--subject', 'ops', '--create-key'], { cwd: elsewhere, env });
+      const created = await runCli(['admin', 'token', '--scope', 'audit:read', '--subject', 'ops', '--create-key'], {
+        cwd: elsewhere,
+        env,
+      });
       expect(created.code).to.equal(0);
       expect(created.stderr).to.include(`created admin token signing key ${key}`);
       const again = await runCli(['admin', 'token', '--scope', 'audit:read', '--subject', 'ops'], { cwd: elsewhere, env });
@@ -155,7 +207,14 @@ describe('command line output for people (one line, exit 2)', function () {
         [[], /^\{"level":30,.*"msg":"exportfact broker listening"/m],
         [['--log-format', 'pretty'], /^\[\d\d:\d\d:\d\d\] INFO: exportfact broker listening .*"store":"embedded"/m],
       ] as const) {
-        const serve = await startServe([...tls, '--listen', '127.0.0.1:0', '--data-dir', path.join(dir, `logs-${format.length}`), ...format]);
+        const serve = await startServe([
+          ...tls,
+          '--listen',
+          '127.0.0.1:0',
+          '--data-dir',
+          path.join(dir, `logs-${format.length}`),
+          ...format,
+        ]);
         try {
           expect(serve.output()).to.match(looks);
         } finally {

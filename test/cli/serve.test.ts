@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../support/broker';
-import { Client } from '../support/client';
 import { runCli, startServe } from '../support/cli';
-import { getTestPki, type TestPki } from '../support/pki';
+import { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
+import { getTestPki, type TestPki } from '../support/pki';
 
 describe('exportfact serve (the installed command)', function () {
   this.timeout(90_000);
@@ -21,18 +21,58 @@ describe('exportfact serve (the installed command)', function () {
       fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
       return path.join(dir, name);
     };
-    files = { ca: write('ca.pem', pki.caBundlePem), crl: write('crl.pem', pki.crlBundlePem), cert: write('server.pem', pki.server.certPem), key: write('server_key.pem', pki.server.keyPem) };
+    files = {
+      ca: write('ca.pem', pki.caBundlePem),
+      crl: write('crl.pem', pki.crlBundlePem),
+      cert: write('server.pem', pki.server.certPem),
+      key: write('server_key.pem', pki.server.keyPem),
+    };
   });
 
   describe('refuses to start with a one-line error naming the problem', () => {
     const cases: [string, () => string[], RegExp][] = [
-      ['a missing CA file', () => ['--ca', path.join(dir, 'nope.pem'), '--cert', files.cert, '--key', files.key], /^exportfact: --ca .*nope\.pem does not exist\n$/],
-      ['a key that does not match the certificate', () => ['--ca', files.ca, '--cert', files.cert, '--key', writeOtherKey()], /^exportfact: --key .* does not match the certificate in --cert .*\n$/],
-      ['a file that is not a certificate', () => ['--ca', files.ca, '--cert', files.key, '--key', files.key], /^exportfact: --cert .* is not a PEM certificate\n$/],
-      ['a bad database URL', () => [...tlsArgs(), '--database-url', 'mysql://db/x'], /^exportfact: --database-url must start with postgres:\/\/.*\n$/],
+      [
+        'a missing CA file',
+        () => ['--ca', path.join(dir, 'nope.pem'), '--cert', files.cert, '--key', files.key],
+        /^exportfact: --ca .*nope\.pem does not exist\n$/,
+      ],
+      [
+        'a key that does not match the certificate',
+        () => ['--ca', files.ca, '--cert', files.cert, '--key', writeOtherKey()],
+        /^exportfact: --key .* does not match the certificate in --cert .*\n$/,
+      ],
+      [
+        'a file that is not a certificate',
+        () => ['--ca', files.ca, '--cert', files.key, '--key', files.key],
+        /^exportfact: --cert .* is not a PEM certificate\n$/,
+      ],
+      [
+        'a bad database URL',
+        () => [...tlsArgs(), '--database-url', 'mysql://db/x'],
+        /^exportfact: --database-url must start with postgres:\/\/.*\n$/,
+      ],
       ['a bad listen address', () => [...tlsArgs(), '--listen', 'localhost'], /^exportfact: --listen "localhost" is not HOST:PORT.*\n$/],
-      ['a CRL past its nextUpdate', () => ['--ca', files.ca, '--crl', writeFile('expired-crl.pem', pki.expiredCrlBundlePem), '--cert', files.cert, '--key', files.key, '--data-dir', tempDir('x')], /^exportfact: --crl .*crl\.pem: CRL #2 .* nextUpdate .* has passed.*\n$/],
-      ['an unreachable database', () => [...tlsArgs(), '--database-url', 'postgres://postgres@127.0.0.1:1/none'], /^exportfact: .*ECONNREFUSED|connect.*\n$/],
+      [
+        'a CRL past its nextUpdate',
+        () => [
+          '--ca',
+          files.ca,
+          '--crl',
+          writeFile('expired-crl.pem', pki.expiredCrlBundlePem),
+          '--cert',
+          files.cert,
+          '--key',
+          files.key,
+          '--data-dir',
+          tempDir('x'),
+        ],
+        /^exportfact: --crl .*crl\.pem: CRL #2 .* nextUpdate .* has passed.*\n$/,
+      ],
+      [
+        'an unreachable database',
+        () => [...tlsArgs(), '--database-url', 'postgres://postgres@127.0.0.1:1/none'],
+        /^exportfact: .*ECONNREFUSED|connect.*\n$/,
+      ],
     ];
     function writeFile(name: string, content: string): string {
       fs.writeFileSync(path.join(dir, name), content);
@@ -79,20 +119,27 @@ describe('exportfact serve (the installed command)', function () {
     const issued = await runCli(['ca', 'init', '--dir', ca, '--node', 'localhost', '--node', 'agent1.example.com:pp_role=compute']);
     expect(issued.code).to.equal(0, issued.stderr);
     const db = await createTestDatabase('ssldir');
-    const serve = await startServe(['--ssldir', path.join(ca, 'nodes', 'localhost'), '--certname', 'localhost', '--listen', '127.0.0.1:0'], {
-      env: { EXPORTFACT_DATABASE_URL: db.url },
-      cwd: ca,
-    });
+    const serve = await startServe(
+      ['--ssldir', path.join(ca, 'nodes', 'localhost'), '--certname', 'localhost', '--listen', '127.0.0.1:0'],
+      {
+        env: { EXPORTFACT_DATABASE_URL: db.url },
+        cwd: ca,
+      },
+    );
     try {
       expect(serve.output()).to.contain('"store":"postgres"');
       const agentSsl = path.join(ca, 'nodes', 'agent1.example.com');
       // The broker's certificate is a node certificate: CN=localhost, no IP in it.
-      const agent = new Client(serve.url.replace('127.0.0.1', 'localhost'), fs.readFileSync(path.join(agentSsl, 'certs', 'ca.pem'), 'utf8'), {
-        certname: 'agent1.example.com',
-        serial: '',
-        certPem: fs.readFileSync(path.join(agentSsl, 'certs', 'agent1.example.com.pem'), 'utf8'),
-        keyPem: fs.readFileSync(path.join(agentSsl, 'private_keys', 'agent1.example.com.pem'), 'utf8'),
-      });
+      const agent = new Client(
+        serve.url.replace('127.0.0.1', 'localhost'),
+        fs.readFileSync(path.join(agentSsl, 'certs', 'ca.pem'), 'utf8'),
+        {
+          certname: 'agent1.example.com',
+          serial: '',
+          certPem: fs.readFileSync(path.join(agentSsl, 'certs', 'agent1.example.com.pem'), 'utf8'),
+          keyPem: fs.readFileSync(path.join(agentSsl, 'private_keys', 'agent1.example.com.pem'), 'utf8'),
+        },
+      );
       expect((await agent.get('/v1/exports')).status).to.equal(200);
     } finally {
       await serve.stop();

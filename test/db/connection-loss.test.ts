@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import type https from 'node:https';
 import path from 'node:path';
 import { expect } from 'chai';
-import pg from 'pg';
-import { startTestBroker, tempDir, type TestBroker } from '../support/broker';
-import { startServe, type ServeProcess } from '../support/cli';
+import type pg from 'pg';
+import { startTestBroker, type TestBroker, tempDir } from '../support/broker';
+import { type ServeProcess, startServe } from '../support/cli';
 import { Client, type Reply } from '../support/client';
 import { skipPg } from '../support/pg';
 import { PgCluster } from '../support/pg-cluster';
@@ -61,7 +61,20 @@ describe('PostgreSQL connections dropping under load (own cluster, real mTLS)', 
       };
       // A broker process of its own: if a database error ends it, the test sees the exit.
       serve = await startServe(
-        ['--ca', write('ca.pem', pki.caBundlePem), '--crl', write('crl.pem', pki.crlBundlePem), '--cert', write('server.pem', pki.server.certPem), '--key', write('server_key.pem', pki.server.keyPem), '--listen', '127.0.0.1:0', '--database-url', url],
+        [
+          '--ca',
+          write('ca.pem', pki.caBundlePem),
+          '--crl',
+          write('crl.pem', pki.crlBundlePem),
+          '--cert',
+          write('server.pem', pki.server.certPem),
+          '--key',
+          write('server_key.pem', pki.server.keyPem),
+          '--listen',
+          '127.0.0.1:0',
+          '--database-url',
+          url,
+        ],
         { timeoutMs: 60_000 },
       );
       serve.child.once('exit', (code, signal) => (exitCode = code ?? (signal as unknown as number)));
@@ -129,7 +142,7 @@ describe('PostgreSQL connections dropping under load (own cluster, real mTLS)', 
       expect(serve!.output()).not.to.match(/Unhandled|uncaught/i);
     });
 
-    it("answers every request 2xx or 503 store_unavailable with Retry-After, and some were cut mid-write", () => {
+    it('answers every request 2xx or 503 store_unavailable with Retry-After, and some were cut mid-write', () => {
       const ok = outcomes.filter((o) => o.status === 200 || o.status === 201);
       const unavailable = outcomes.filter((o) => o.status === 503);
       const other = outcomes.filter((o) => !ok.includes(o) && !unavailable.includes(o));
@@ -208,7 +221,8 @@ describe('PostgreSQL connections dropping under load (own cluster, real mTLS)', 
       for (;;) {
         const r = await read(etag);
         if (r.status === 200 && r.json.facts.probe?.value === value) return { etag: r.headers.etag as string, ms: Date.now() - started };
-        if (Date.now() - started > withinMs) throw new Error(`the first broker still answers ${r.status} ${r.text} after ${withinMs} ms (wanted value ${value})`);
+        if (Date.now() - started > withinMs)
+          throw new Error(`the first broker still answers ${r.status} ${r.text} after ${withinMs} ms (wanted value ${value})`);
         await sleep(100);
       }
     }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../support/broker';
-import { startServe, type ServeProcess } from '../support/cli';
+import { type ServeProcess, startServe } from '../support/cli';
 import { Client } from '../support/client';
 import { getTestPki, type TestPki } from '../support/pki';
 
@@ -29,7 +29,20 @@ describe('embedded store: the data folder lock lost while serving (broker proces
       return path.join(dir, name);
     };
     dataDir = path.join(dir, 'data');
-    args = ['--ca', write('ca.pem', pki.caBundlePem), '--crl', write('crl.pem', pki.crlBundlePem), '--cert', write('server.pem', pki.server.certPem), '--key', write('server_key.pem', pki.server.keyPem), '--listen', '127.0.0.1:0', '--data-dir', dataDir];
+    args = [
+      '--ca',
+      write('ca.pem', pki.caBundlePem),
+      '--crl',
+      write('crl.pem', pki.crlBundlePem),
+      '--cert',
+      write('server.pem', pki.server.certPem),
+      '--key',
+      write('server_key.pem', pki.server.keyPem),
+      '--listen',
+      '127.0.0.1:0',
+      '--data-dir',
+      dataDir,
+    ];
     serve = await startServe(args, { cwd: dir, timeoutMs: 60_000 });
     serve.child.once('exit', (code, signal) => (exitCode = code ?? (signal as unknown as number)));
   });

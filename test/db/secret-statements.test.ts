@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../support/broker';
-import { runCli, startServe, type ServeProcess } from '../support/cli';
+import { runCli, type ServeProcess, startServe } from '../support/cli';
 import { Client, type Reply } from '../support/client';
 import { skipPg } from '../support/pg';
 import { PgCluster } from '../support/pg-cluster';
@@ -53,7 +53,16 @@ describe('no secret in any SQL statement or parameter (own cluster, statement lo
         keyPem: fs.readFileSync(path.join(ssl, 'private_keys', `${certname}.pem`), 'utf8'),
       });
     };
-    const token = await cli(['admin', 'token', '--scope', 'secrets:read,secrets:rotate,keys:rotate,audit:read', '--subject', 'ops-test', '--ttl', '10m']);
+    const token = await cli([
+      'admin',
+      'token',
+      '--scope',
+      'secrets:read,secrets:rotate,keys:rotate,audit:read',
+      '--subject',
+      'ops-test',
+      '--ttl',
+      '10m',
+    ]);
     expect(token.code).to.equal(0, token.stderr);
     admin = ['--admin-url', serve.adminUrl!, '--token', token.stdout.trim()];
   });
@@ -108,7 +117,17 @@ describe('no secret in any SQL statement or parameter (own cluster, statement lo
     expect(rotate.code).to.equal(0, rotate.stderr);
     expect((await keystone.get('/v1/secrets/nova/db_password')).json.value).to.equal(rotated);
     fs.writeFileSync(valueFile, `${pending}\n`, { mode: 0o600 });
-    const rotatePending = await cli(['secrets', 'rotate', 'nova', 'db_password', '--pending', '--value-file', valueFile, '--json', ...admin]);
+    const rotatePending = await cli([
+      'secrets',
+      'rotate',
+      'nova',
+      'db_password',
+      '--pending',
+      '--value-file',
+      valueFile,
+      '--json',
+      ...admin,
+    ]);
     expect(rotatePending.code).to.equal(0, rotatePending.stderr);
     const promote = await cli(['secrets', 'promote', 'nova', 'db_password', String(JSON.parse(rotatePending.stdout).version), ...admin]);
     expect(promote.code).to.equal(0, promote.stderr);
@@ -134,7 +153,13 @@ describe('no secret in any SQL statement or parameter (own cluster, statement lo
     expect(log, 'the server logs statements with their parameters').to.contain(plain);
     expect(log).to.match(/parameters: \$1 = /);
     expect(log).to.match(/Query Text: /); // auto_explain
-    expect(secrets.filter((s) => log.includes(s)), 'secrets in the PostgreSQL log').to.deep.equal([]);
-    expect(secrets.filter((s) => serve.output().includes(s)), "secrets in the broker's log").to.deep.equal([]);
+    expect(
+      secrets.filter((s) => log.includes(s)),
+      'secrets in the PostgreSQL log',
+    ).to.deep.equal([]);
+    expect(
+      secrets.filter((s) => serve.output().includes(s)),
+      "secrets in the broker's log",
+    ).to.deep.equal([]);
   });
 });

@@ -39,7 +39,7 @@ const backends: Backend[] = [
 ];
 
 for (const backend of backends) {
-  describe(`store: ${backend.label}`, function () {
+  describe(`store: ${backend.label}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
     let facts: Awaited<ReturnType<typeof testServices>>['facts'];
@@ -57,13 +57,18 @@ for (const backend of backends) {
       const { rows } = await store.query<{ n: number }>('SELECT count(*)::int AS n FROM schema_migrations');
       expect(rows[0].n).to.equal(loadMigrations().length);
       await store.query("INSERT INTO schema_migrations (version, name) VALUES (9999, '9999_future')");
-      const err = await migrate(store).then(() => null, (e: Error) => e);
+      const err = await migrate(store).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(err?.message).to.match(/newer than this exportfact knows/);
       await store.query('DELETE FROM schema_migrations WHERE version = 9999');
     });
 
     it('returns int8 as number and bytea as Buffer on both drivers', async () => {
-      const { rows } = await store.query<{ big: number; bytes: Buffer }>("SELECT 9007199254740991::int8 AS big, '\\x0102ff'::bytea AS bytes");
+      const { rows } = await store.query<{ big: number; bytes: Buffer }>(
+        "SELECT 9007199254740991::int8 AS big, '\\x0102ff'::bytea AS bytes",
+      );
       expect(rows[0].big).to.equal(9007199254740991);
       expect(Buffer.isBuffer(rows[0].bytes)).to.equal(true);
       expect([...rows[0].bytes]).to.deep.equal([1, 2, 255]);
@@ -83,7 +88,11 @@ for (const backend of backends) {
 
     it('loses no update and leaves no gap in versions under 50 concurrent publishes of one fact', async () => {
       const node = caller('db1.example.com');
-      const results = await Promise.all(Array.from({ length: 50 }, (_, i) => facts.publish(node, { category: 'race', name: 'url', value: `v${i}`, sensitive: false, multi: false })));
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          facts.publish(node, { category: 'race', name: 'url', value: `v${i}`, sensitive: false, multi: false }),
+        ),
+      );
       const versions = results.map((r) => r.version).sort((a, b) => a - b);
       expect(versions).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 1));
       const { rows } = await store.query<{ version: number; value: string }>(
@@ -109,7 +118,11 @@ for (const backend of backends) {
     });
 
     it('keeps every value of a per-node fact written by 50 nodes at once', async () => {
-      await Promise.all(Array.from({ length: 50 }, (_, i) => facts.publish(caller(`mq${i}.example.com`), { category: 'race', name: 'mq', value: i, sensitive: false, multi: true })));
+      await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          facts.publish(caller(`mq${i}.example.com`), { category: 'race', name: 'mq', value: i, sensitive: false, multi: true }),
+        ),
+      );
       const view = JSON.parse((await facts.view(caller('reader')), (await facts.view(caller('reader'), 'race')).body));
       expect(Object.keys(view.per_node.race.mq)).to.have.length(50);
       const { rows } = await store.query<{ version: number }>("SELECT f.version FROM facts f WHERE f.category = 'race' AND f.name = 'mq'");
@@ -118,7 +131,8 @@ for (const backend of backends) {
 
     it('prunes atomically while other writes go on', async () => {
       const node = caller('pruner.example.com');
-      for (const name of ['a', 'b', 'c']) await facts.publish(node, { category: 'prune', name, value: name, sensitive: false, multi: false });
+      for (const name of ['a', 'b', 'c'])
+        await facts.publish(node, { category: 'prune', name, value: name, sensitive: false, multi: false });
       const [withdrawn] = await Promise.all([
         facts.prune(node, [{ category: 'prune', name: 'a' }]),
         facts.publish(caller('other.example.com'), { category: 'prune', name: 'z', value: 1, sensitive: false, multi: false }),
@@ -129,7 +143,7 @@ for (const backend of backends) {
   });
 }
 
-describe('store: several brokers starting on one PostgreSQL at once', function () {
+describe('store: several brokers starting on one PostgreSQL at once', () => {
   it('apply each migration exactly once', async function () {
     if (skipPg()) this.skip();
     const db = await createTestDatabase('migrate');
@@ -151,7 +165,13 @@ describe('store: embedded data folder', () => {
     const dir = tempDir('lock');
     const first = await EmbeddedStore.open(dir);
     await migrate(first);
-    await (await testServices(first)).facts.publish(caller('db1'), { category: 'keep', name: 'me', value: 'still here', sensitive: false, multi: false });
+    await (await testServices(first)).facts.publish(caller('db1'), {
+      category: 'keep',
+      name: 'me',
+      value: 'still here',
+      sensitive: false,
+      multi: false,
+    });
     const err = await EmbeddedStore.open(dir).then(
       (s) => s.close().then(() => null),
       (e: Error) => e,

@@ -1,13 +1,14 @@
 /// <reference types="mocha" />
-import { expect } from 'chai';
-import { X509Certificate, createPrivateKey, createPublicKey } from 'node:crypto';
+
+import { createPrivateKey, createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { TLSSocket } from 'node:tls';
-import { devNodeSslDir, ensureDevCa, issueDevNode, revokeDevNode, type DevCaPaths } from '../../src/devca/dev-ca';
+import { expect } from 'chai';
+import { type DevCaPaths, devNodeSslDir, ensureDevCa, issueDevNode, revokeDevNode } from '../../src/devca/dev-ca';
 import { parsePuppetCertificate } from '../../src/tls/certificate';
 import { parseCrlBundle } from '../../src/tls/crl-set';
 import { TrustStore } from '../../src/tls/trust-store';
@@ -32,7 +33,14 @@ const modeOf = (file: string) => fs.statSync(file).mode & 0o777;
 /** One HTTPS request through a server built from the dev CA; resolves with the CN the server saw. */
 async function handshake(paths: DevCaPaths, client: { cert: string; key: string }, serverCrl?: string): Promise<string> {
   const server = https.createServer(
-    { cert: read(paths.serverCert), key: read(paths.serverKey), ca: read(paths.caCert), crl: serverCrl, requestCert: true, rejectUnauthorized: true },
+    {
+      cert: read(paths.serverCert),
+      key: read(paths.serverKey),
+      ca: read(paths.caCert),
+      crl: serverCrl,
+      requestCert: true,
+      rejectUnauthorized: true,
+    },
     (req, res) => res.end((req.socket as TLSSocket).getPeerCertificate().subject.CN),
   );
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -178,7 +186,10 @@ describe('devca/dev-ca', function () {
     expect(read(web.crl)).to.equal(read(paths.crl));
     expect(read(nodeFiles(dir, 'db.example.com').crl)).to.equal(read(paths.crl));
     // OpenSSL refuses the revoked node once it is given the new CRL, and still admits the others.
-    const refused = await handshake(paths, web, read(paths.crl)).then(() => 'accepted', (err: Error) => err.message);
+    const refused = await handshake(paths, web, read(paths.crl)).then(
+      () => 'accepted',
+      (err: Error) => err.message,
+    );
     expect(refused).to.match(/certificate revoked|socket hang up|ECONNRESET|alert/i);
     expect(await handshake(paths, nodeFiles(dir, 'db.example.com'), read(paths.crl))).to.equal('db.example.com');
     // Revoking twice changes nothing.
@@ -199,22 +210,40 @@ describe('devca/dev-ca', function () {
   it('refuses bad input with clear errors', async () => {
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'exportfact-devca-empty-'));
     try {
-      const noCa = await issueDevNode(empty, DB).then(() => null, (err: Error) => err);
+      const noCa = await issueDevNode(empty, DB).then(
+        () => null,
+        (err: Error) => err,
+      );
       expect(noCa?.message).to.match(/no complete development CA/);
     } finally {
       fs.rmSync(empty, { recursive: true, force: true });
     }
     const missing = path.join(os.tmpdir(), `exportfact-devca-missing-${process.pid}`);
-    const noDir = await revokeDevNode(missing, 'db.example.com').then(() => null, (err: Error) => err);
+    const noDir = await revokeDevNode(missing, 'db.example.com').then(
+      () => null,
+      (err: Error) => err,
+    );
     expect(noDir?.message).to.match(/folder does not exist/);
     expect(fs.existsSync(missing)).to.equal(false);
-    const badName = await ensureDevCa(dir, [{ certname: '../escape' }]).then(() => null, (err: Error) => err);
+    const badName = await ensureDevCa(dir, [{ certname: '../escape' }]).then(
+      () => null,
+      (err: Error) => err,
+    );
     expect(badName?.message).to.match(/not a valid certname/);
-    const unknown = await revokeDevNode(dir, 'never.example.com').then(() => null, (err: Error) => err);
+    const unknown = await revokeDevNode(dir, 'never.example.com').then(
+      () => null,
+      (err: Error) => err,
+    );
     expect(unknown?.message).to.match(/never issued a certificate to never\.example\.com/);
-    const badExt = await issueDevNode(dir, { certname: 'x.example.com', extensions: { pp_bogus: '1' } }).then(() => null, (err: Error) => err);
+    const badExt = await issueDevNode(dir, { certname: 'x.example.com', extensions: { pp_bogus: '1' } }).then(
+      () => null,
+      (err: Error) => err,
+    );
     expect(badExt?.message).to.match(/unknown Puppet certificate extension name "pp_bogus"/);
-    const outside = await issueDevNode(dir, { certname: 'y.example.com', extensions: { '1.2.3.4': 'v' } }).then(() => null, (err: Error) => err);
+    const outside = await issueDevNode(dir, { certname: 'y.example.com', extensions: { '1.2.3.4': 'v' } }).then(
+      () => null,
+      (err: Error) => err,
+    );
     expect(outside?.message).to.match(/outside Puppet's OID arc/);
   });
 
@@ -222,7 +251,10 @@ describe('devca/dev-ca', function () {
     const half = fs.mkdtempSync(path.join(os.tmpdir(), 'exportfact-devca-half-'));
     try {
       fs.writeFileSync(path.join(half, 'ca_key.pem'), 'placeholder');
-      const err = await ensureDevCa(half, []).then(() => null, (e: Error) => e);
+      const err = await ensureDevCa(half, []).then(
+        () => null,
+        (e: Error) => e,
+      );
       expect(err?.message).to.match(/no complete development CA/);
       expect(read(path.join(half, 'ca_key.pem'))).to.equal('placeholder');
     } finally {

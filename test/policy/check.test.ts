@@ -2,9 +2,10 @@
  * Trust warnings: a grant of secrets to whatever a node wrote into its own CSR is flagged;
  * grants anchored on a certname or on pp_auth_role (which the CA refuses unless allowed) are not.
  */
-import { expect } from 'chai';
+
 import fs from 'node:fs';
 import path from 'node:path';
+import { expect } from 'chai';
 import { checkPolicy, compilePolicy, DEFAULT_POLICY } from '../../src/policy';
 
 const EXAMPLE = path.resolve(__dirname, '..', '..', '..', 'puppet-module', 'examples', 'policy.yaml');
@@ -15,11 +16,31 @@ const warningsOf = (rule: string) => checkPolicy(compilePolicy(`rules:\n${WRITES
 
 describe('policy check: trust warnings', () => {
   const flagged: [string, string, RegExp][] = [
-    ['sensitive reads by pp_role alone', '  - {match: {pp_role: keystone}, allow: read, facts: [db.pw], sensitive: true}\n', /rules\[1\] grants read of sensitive facts to any node whose certificate claims pp_role=keystone; these extensions are chosen by the node in its CSR/],
-    ['reads of any sensitivity by pp_role and pp_environment', '  - {match: {pp_role: keystone, pp_environment: production}, allow: read, facts: ["db.*"]}\n', /claims pp_role=keystone pp_environment=production/],
-    ['generate by environment alone', '  - {match: {environment: production}, allow: generate, facts: [db.pw]}\n', /grants generate \(and so read\) of secrets to any node whose certificate claims environment=production/],
-    ['sensitive reads to every node', '  - {allow: read, facts: ["*.*"], sensitive: true}\n', /grants read of sensitive facts to every node; add a certname match or match pp_auth_role/],
-    ['a certname of wildcards only', '  - {match: {certname: "**", pp_role: x}, allow: read, facts: [db.pw]}\n', /rules\[1\] grants read of sensitive facts/],
+    [
+      'sensitive reads by pp_role alone',
+      '  - {match: {pp_role: keystone}, allow: read, facts: [db.pw], sensitive: true}\n',
+      /rules\[1\] grants read of sensitive facts to any node whose certificate claims pp_role=keystone; these extensions are chosen by the node in its CSR/,
+    ],
+    [
+      'reads of any sensitivity by pp_role and pp_environment',
+      '  - {match: {pp_role: keystone, pp_environment: production}, allow: read, facts: ["db.*"]}\n',
+      /claims pp_role=keystone pp_environment=production/,
+    ],
+    [
+      'generate by environment alone',
+      '  - {match: {environment: production}, allow: generate, facts: [db.pw]}\n',
+      /grants generate \(and so read\) of secrets to any node whose certificate claims environment=production/,
+    ],
+    [
+      'sensitive reads to every node',
+      '  - {allow: read, facts: ["*.*"], sensitive: true}\n',
+      /grants read of sensitive facts to every node; add a certname match or match pp_auth_role/,
+    ],
+    [
+      'a certname of wildcards only',
+      '  - {match: {certname: "**", pp_role: x}, allow: read, facts: [db.pw]}\n',
+      /rules\[1\] grants read of sensitive facts/,
+    ],
   ];
   for (const [what, rule, message] of flagged) {
     it(`warns about ${what}, naming the rule's line`, () => {
@@ -48,7 +69,9 @@ describe('policy check: trust warnings', () => {
   it('warns when nothing restricts exports and generate, the built-in defaults included', () => {
     const open = checkPolicy(compilePolicy('rules:\n  - {match: {certname: a}, allow: read, facts: [db.pw]}\n', 'p.yaml'));
     expect(open.map((w) => w.rule)).to.deep.equal([null]);
-    expect(open[0].message).to.match(/no rule allows export or generate, so every node may still export any fact and ask for any secret to be generated/);
+    expect(open[0].message).to.match(
+      /no rule allows export or generate, so every node may still export any fact and ask for any secret to be generated/,
+    );
     expect(checkPolicy(DEFAULT_POLICY).map((w) => w.message)).to.deep.equal([open[0].message]);
   });
 

@@ -2,10 +2,11 @@
  * `exportfact policy check|explain` as processes. Until src/cli/main.ts registers the
  * command, a small entry (support/policy-cli.ts) runs it with main.ts's error handling.
  */
-import { expect } from 'chai';
+
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { expect } from 'chai';
 import { tempDir } from '../support/broker';
 
 const ENTRY = path.join(__dirname, 'support', 'policy-cli.js');
@@ -43,15 +44,25 @@ describe('exportfact policy (CLI)', function () {
   });
 
   it('check: prints trust warnings with their line, and still exits 0', async () => {
-    const file = write('warn.yaml', 'rules:\n  - {match: {certname: db.example.com}, allow: export, facts: ["db.*"]}\n  - match: {pp_role: keystone}\n    allow: read\n    facts: [db.password]\n');
+    const file = write(
+      'warn.yaml',
+      'rules:\n  - {match: {certname: db.example.com}, allow: export, facts: ["db.*"]}\n  - match: {pp_role: keystone}\n    allow: read\n    facts: [db.password]\n',
+    );
     const r = await run(['check', file]);
     expect(r.code).to.equal(0);
-    expect(r.stderr).to.match(new RegExp(`^${file}:3: warning: rules\\[1\\] grants read of sensitive facts to any node whose certificate claims pp_role=keystone;.*\\n$`));
+    expect(r.stderr).to.match(
+      new RegExp(
+        `^${file}:3: warning: rules\\[1\\] grants read of sensitive facts to any node whose certificate claims pp_role=keystone;.*\\n$`,
+      ),
+    );
     expect(r.stdout).to.include('valid, 2 rules').and.include('1 warning');
   });
 
   it('check: prints every error with file:line:col, then one line, and exits 2', async () => {
-    const file = write('broken.yaml', 'rules:\n  - allow: [read, wrte]\n    facts: [db.Url]\n  - deny: read\n    facts: [db.x]\n    colour: red\n');
+    const file = write(
+      'broken.yaml',
+      'rules:\n  - allow: [read, wrte]\n    facts: [db.Url]\n  - deny: read\n    facts: [db.x]\n    colour: red\n',
+    );
     const r = await run(['check', file]);
     expect(r.code).to.equal(2);
     expect(r.stdout).to.equal('');
@@ -80,20 +91,47 @@ describe('exportfact policy (CLI)', function () {
   });
 
   it('explain: a table naming the deciding rule and its line for each action', async () => {
-    const r = await run(['explain', EXAMPLE, '--certname', 'keystone.kickstack.test', '--ext', 'pp_role=keystone', '--sensitive', 'db', 'keystone_password']);
+    const r = await run([
+      'explain',
+      EXAMPLE,
+      '--certname',
+      'keystone.kickstack.test',
+      '--ext',
+      'pp_role=keystone',
+      '--sensitive',
+      'db',
+      'keystone_password',
+    ]);
     expect(r.code, r.stderr).to.equal(0);
     const lines = r.stdout.split('\n');
     expect(lines[0]).to.equal('caller  keystone.kickstack.test  environment=production  pp_role=keystone');
     expect(lines[1]).to.equal('fact    db.keystone_password  sensitive');
     expect(lines[4]).to.match(/^ACTION\s+DECISION\s+BY\s+REASON$/);
-    expect(lines[5]).to.match(/^read\s+allow\s+rules\[5\] line 52\s+rules\[5\] \(line 52, "keystone reads its database password"\) allows it: allow read db\.keystone_password \(sensitive only\) for certname=keystone\.kickstack\.test pp_role=keystone$/);
+    expect(lines[5]).to.match(
+      /^read\s+allow\s+rules\[5\] line 52\s+rules\[5\] \(line 52, "keystone reads its database password"\) allows it: allow read db\.keystone_password \(sensitive only\) for certname=keystone\.kickstack\.test pp_role=keystone$/,
+    );
     expect(lines[6]).to.match(/^export\s+deny\s+default restricted\s+no rule applies; the policy has rules allowing export or generate/);
     expect(lines[7]).to.match(/^generate\s+deny\s+default restricted/);
-    expect(r.stdout).to.include('  generate: rules[4] (line 45) did not apply: certname is "keystone.kickstack.test", not db.kickstack.test|allinone.kickstack.test\n');
+    expect(r.stdout).to.include(
+      '  generate: rules[4] (line 45) did not apply: certname is "keystone.kickstack.test", not db.kickstack.test|allinone.kickstack.test\n',
+    );
   });
 
   it('explain --json --action: one decision as data; exporters and requesters count', async () => {
-    const base = ['explain', EXAMPLE, '--json', '--action', 'read', '--certname', 'rogue.kickstack.test', '--ext', 'pp_role=keystone', '--sensitive', 'db', 'keystone_password'];
+    const base = [
+      'explain',
+      EXAMPLE,
+      '--json',
+      '--action',
+      'read',
+      '--certname',
+      'rogue.kickstack.test',
+      '--ext',
+      'pp_role=keystone',
+      '--sensitive',
+      'db',
+      'keystone_password',
+    ];
     const denied = JSON.parse((await run(base)).stdout);
     expect(denied.policy.file).to.equal(EXAMPLE);
     expect(denied.decisions).to.have.length(1);
@@ -112,16 +150,22 @@ describe('exportfact policy (CLI)', function () {
     expect(JSON.parse((await ask('--default-environment', 'staging')).stdout).decisions[0].allowed).to.equal(false);
     const clash = await ask('--ext', 'pp_environment=production', '--environment', 'staging');
     expect(clash.code).to.equal(2);
-    expect(clash.stderr).to.equal('exportfact: --environment staging contradicts --ext pp_environment=production (the broker takes the environment from pp_environment)\n');
+    expect(clash.stderr).to.equal(
+      'exportfact: --environment staging contradicts --ext pp_environment=production (the broker takes the environment from pp_environment)\n',
+    );
   });
 
-  it('explain: bad --ext, names and actions are one line, exit 2 (or commander\'s usage error)', async () => {
+  it("explain: bad --ext, names and actions are one line, exit 2 (or commander's usage error)", async () => {
     const bad = await run(['explain', EXAMPLE, '--certname', 'n', '--ext', 'pp_rol=x', 'db', 'url']);
     expect(bad.code).to.equal(2);
-    expect(bad.stderr).to.equal('exportfact: --ext: unknown Puppet certificate extension name "pp_rol" (expected a pp_* short name or a dotted OID)\n');
+    expect(bad.stderr).to.equal(
+      'exportfact: --ext: unknown Puppet certificate extension name "pp_rol" (expected a pp_* short name or a dotted OID)\n',
+    );
     const name = await run(['explain', EXAMPLE, '--certname', 'n', 'db', 'Url']);
     expect(name.code).to.equal(2);
-    expect(name.stderr).to.equal('exportfact: name "Url" is not a Facter-style name (lowercase letter, then lowercase letters, digits or _)\n');
+    expect(name.stderr).to.equal(
+      'exportfact: name "Url" is not a Facter-style name (lowercase letter, then lowercase letters, digits or _)\n',
+    );
     const action = await run(['explain', EXAMPLE, '--certname', 'n', '--action', 'write', 'db', 'url']);
     expect(action.code).to.not.equal(0);
     expect(action.stderr).to.match(/argument 'write' is invalid. Allowed choices are read, export, generate, all/);

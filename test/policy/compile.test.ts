@@ -4,10 +4,10 @@
  * the per-caller cache cannot be tricked into handing one identity another's rules.
  */
 import { expect } from 'chai';
-import type { Caller } from '../../src/identity/caller';
-import { compileGlob, type Glob } from '../../src/policy/glob';
 import { ConfigError } from '../../src/errors/config-error';
+import type { Caller } from '../../src/identity/caller';
 import { compilePolicy, PolicyError, type PolicyProblem } from '../../src/policy';
+import { compileGlob, type Glob } from '../../src/policy/glob';
 
 function problemsOf(text: string): PolicyProblem[] {
   try {
@@ -26,27 +26,102 @@ describe('policy compilation: errors with line numbers', () => {
   const cases: { what: string; text: string; where: string; message: RegExp }[] = [
     { what: 'malformed YAML', text: 'rules:\n  - allow: read\n    facts: [db.url\n', where: '4:1', message: /flow sequence/i },
     { what: 'a repeated key', text: 'rules:\n  - allow: read\n    facts: [db.url]\n    facts: [db.x]\n', where: '4:5', message: /unique/i },
-    { what: 'an unknown top-level key', text: 'rules: []\nrulez: []\n', where: '2:1', message: /unknown key "rulez" in the policy \(expected rules, version\)/ },
-    { what: 'an unknown rule key', text: 'rules:\n  - allow: read\n    facts: [db.url]\n    action: read\n', where: '4:5', message: /unknown key "action" in rules\[0\] \(expected name, match, allow, deny, facts, sensitive\)/ },
-    { what: 'a bad action', text: 'rules:\n  - facts: [db.url]\n    allow: [read, write]\n', where: '3:19', message: /unknown action "write" \(expected read, export, generate\)/ },
-    { what: 'a bad certname glob', text: 'rules:\n  - match:\n      certname: "web[0-9].example.com"\n    allow: read\n    facts: [db.url]\n', where: '3:17', message: /certname pattern "web\[0-9\]\.example\.com" may hold only/ },
-    { what: 'three stars', text: 'rules:\n  - match: {pp_role: "***"}\n    allow: read\n    facts: [db.url]\n', where: '2:22', message: /three stars/ },
-    { what: 'an uppercase fact pattern', text: 'rules:\n  - allow: read\n    facts: [db.URL]\n', where: '3:13', message: /fact pattern "db\.URL": "URL" is not a fact name pattern/ },
-    { what: 'a fact pattern without a dot', text: 'rules:\n  - allow: read\n    facts: "db"\n', where: '3:12', message: /must be CATEGORY\.NAME/ },
-    { what: 'an unknown extension', text: 'rules:\n  - match: {pp_rol: db}\n    allow: read\n    facts: [db.url]\n', where: '2:13', message: /unknown match key "pp_rol"/ },
-    { what: 'an OID outside the Puppet arc', text: 'rules:\n  - match: {"1.2.3.4": x}\n    allow: read\n    facts: [db.url]\n', where: '2:13', message: /outside Puppet's arc/ },
-    { what: 'sensitive: yes', text: 'rules:\n  - allow: read\n    facts: [db.url]\n    sensitive: yes\n', where: '4:16', message: /sensitive must be true, false or any/ },
-    { what: 'allow and deny together', text: 'rules:\n  - allow: read\n    deny: export\n    facts: [db.url]\n', where: '3:5', message: /both allow and deny/ },
+    {
+      what: 'an unknown top-level key',
+      text: 'rules: []\nrulez: []\n',
+      where: '2:1',
+      message: /unknown key "rulez" in the policy \(expected rules, version\)/,
+    },
+    {
+      what: 'an unknown rule key',
+      text: 'rules:\n  - allow: read\n    facts: [db.url]\n    action: read\n',
+      where: '4:5',
+      message: /unknown key "action" in rules\[0\] \(expected name, match, allow, deny, facts, sensitive\)/,
+    },
+    {
+      what: 'a bad action',
+      text: 'rules:\n  - facts: [db.url]\n    allow: [read, write]\n',
+      where: '3:19',
+      message: /unknown action "write" \(expected read, export, generate\)/,
+    },
+    {
+      what: 'a bad certname glob',
+      text: 'rules:\n  - match:\n      certname: "web[0-9].example.com"\n    allow: read\n    facts: [db.url]\n',
+      where: '3:17',
+      message: /certname pattern "web\[0-9\]\.example\.com" may hold only/,
+    },
+    {
+      what: 'three stars',
+      text: 'rules:\n  - match: {pp_role: "***"}\n    allow: read\n    facts: [db.url]\n',
+      where: '2:22',
+      message: /three stars/,
+    },
+    {
+      what: 'an uppercase fact pattern',
+      text: 'rules:\n  - allow: read\n    facts: [db.URL]\n',
+      where: '3:13',
+      message: /fact pattern "db\.URL": "URL" is not a fact name pattern/,
+    },
+    {
+      what: 'a fact pattern without a dot',
+      text: 'rules:\n  - allow: read\n    facts: "db"\n',
+      where: '3:12',
+      message: /must be CATEGORY\.NAME/,
+    },
+    {
+      what: 'an unknown extension',
+      text: 'rules:\n  - match: {pp_rol: db}\n    allow: read\n    facts: [db.url]\n',
+      where: '2:13',
+      message: /unknown match key "pp_rol"/,
+    },
+    {
+      what: 'an OID outside the Puppet arc',
+      text: 'rules:\n  - match: {"1.2.3.4": x}\n    allow: read\n    facts: [db.url]\n',
+      where: '2:13',
+      message: /outside Puppet's arc/,
+    },
+    {
+      what: 'sensitive: yes',
+      text: 'rules:\n  - allow: read\n    facts: [db.url]\n    sensitive: yes\n',
+      where: '4:16',
+      message: /sensitive must be true, false or any/,
+    },
+    {
+      what: 'allow and deny together',
+      text: 'rules:\n  - allow: read\n    deny: export\n    facts: [db.url]\n',
+      where: '3:5',
+      message: /both allow and deny/,
+    },
     { what: 'a rule without facts', text: 'rules:\n  - allow: read\n', where: '2:5', message: /needs facts:/ },
     { what: 'a rule without allow or deny', text: 'rules:\n  - facts: [db.url]\n', where: '2:5', message: /needs allow: or deny:/ },
-    { what: 'generate on non-sensitive facts', text: 'rules:\n  - allow: generate\n    facts: [db.x]\n    sensitive: false\n', where: '4:5', message: /generated secrets are always sensitive/ },
-    { what: 'a number where a string belongs', text: 'rules:\n  - match: {pp_cluster: 42}\n    allow: read\n    facts: [db.url]\n', where: '2:25', message: /must be a string: quote it \("42"\)/ },
-    { what: 'a YAML alias', text: 'rules:\n  - allow: &a read\n    facts: [db.url]\n  - allow: *a\n    facts: [db.url]\n', where: '4:12', message: /aliases are not supported/ },
+    {
+      what: 'generate on non-sensitive facts',
+      text: 'rules:\n  - allow: generate\n    facts: [db.x]\n    sensitive: false\n',
+      where: '4:5',
+      message: /generated secrets are always sensitive/,
+    },
+    {
+      what: 'a number where a string belongs',
+      text: 'rules:\n  - match: {pp_cluster: 42}\n    allow: read\n    facts: [db.url]\n',
+      where: '2:25',
+      message: /must be a string: quote it \("42"\)/,
+    },
+    {
+      what: 'a YAML alias',
+      text: 'rules:\n  - allow: &a read\n    facts: [db.url]\n  - allow: *a\n    facts: [db.url]\n',
+      where: '4:12',
+      message: /aliases are not supported/,
+    },
     { what: 'an empty file', text: '\n# nothing\n', where: '1:1', message: /the policy is empty; write `rules: \[\]`/ },
     { what: 'a list instead of a mapping', text: '- allow: read\n', where: '1:1', message: /a policy is a mapping with a `rules` list/ },
     { what: 'no rules key', text: 'version: 1\n', where: '1:1', message: /has no `rules` list/ },
     { what: 'a bad version', text: 'version: 2\nrules: []\n', where: '1:10', message: /version must be 1/ },
-    { what: 'an empty list', text: 'rules:\n  - allow: []\n    facts: [db.url]\n', where: '2:12', message: /empty list, which would match nothing/ },
+    {
+      what: 'an empty list',
+      text: 'rules:\n  - allow: []\n    facts: [db.url]\n',
+      where: '2:12',
+      message: /empty list, which would match nothing/,
+    },
   ];
   for (const c of cases) {
     it(`${c.what}: line:col ${c.where}`, () => {
@@ -59,7 +134,14 @@ describe('policy compilation: errors with line numbers', () => {
   }
 
   it('reports every problem at once, in file order, and names the first in the message', () => {
-    const text = ['rules:', '  - allow: [read, wrte]', '    facts: [db.Url]', '  - deny: read', '    facts: [db.x]', '    colour: red'].join('\n');
+    const text = [
+      'rules:',
+      '  - allow: [read, wrte]',
+      '    facts: [db.Url]',
+      '  - deny: read',
+      '    facts: [db.x]',
+      '    colour: red',
+    ].join('\n');
     let err: PolicyError | undefined;
     try {
       compilePolicy(text, 'policy.yaml');
@@ -67,7 +149,9 @@ describe('policy compilation: errors with line numbers', () => {
       err = e as PolicyError;
     }
     expect(err?.problems.map(at)).to.deep.equal(['2:19', '3:13', '6:5']);
-    expect(err?.message).to.equal('policy policy.yaml:2:19: unknown action "wrte" (expected read, export, generate) (and 2 more problems; see exportfact policy check)');
+    expect(err?.message).to.equal(
+      'policy policy.yaml:2:19: unknown action "wrte" (expected read, export, generate) (and 2 more problems; see exportfact policy check)',
+    );
   });
 
   it('accepts JSON, which is YAML', () => {
@@ -124,7 +208,13 @@ describe('policy globs', () => {
     const p = compilePolicy('rules:\n  - match: {certname: r}\n    deny: read\n    facts: ["db.*_password", "*.root"]\n', 'p.yaml');
     const r = p.forCaller({ certname: 'r', environment: 'production', extensions: {} });
     const read = (category: string, name: string) => r.canRead({ category, name, sensitive: false, exporters: [] });
-    expect([read('db', 'keystone_password'), read('db', 'password'), read('db', 'url'), read('any', 'root'), read('any', 'roots')]).to.deep.equal([false, true, true, false, true]);
+    expect([
+      read('db', 'keystone_password'),
+      read('db', 'password'),
+      read('db', 'url'),
+      read('any', 'root'),
+      read('any', 'roots'),
+    ]).to.deep.equal([false, true, true, false, true]);
   });
 
   it('never matches an extension the caller lacks, not even with **', () => {
@@ -142,7 +232,9 @@ describe('policy version and the per-caller cache', () => {
     const v = compilePolicy(base, 'a').version;
     expect(v).to.match(/^[0-9a-f]{16}$/);
     expect(compilePolicy(`# header\n\n${base}`, 'b').version).to.equal(v);
-    expect(compilePolicy('{"rules": [{"facts": "*.*", "allow": "read", "name": "x", "match": {"pp_auth_role": ["admin"]}}]}', 'c').version).to.equal(v);
+    expect(
+      compilePolicy('{"rules": [{"facts": "*.*", "allow": "read", "name": "x", "match": {"pp_auth_role": ["admin"]}}]}', 'c').version,
+    ).to.equal(v);
     expect(compilePolicy(base.replace('admin', 'admins'), 'd').version).to.not.equal(v);
     const two = (a: string, b: string) => `rules:\n  - {allow: read, facts: [${a}]}\n  - {deny: read, facts: [${b}]}\n`;
     expect(compilePolicy(two('a.b', 'c.d'), 'e').version).to.not.equal(compilePolicy(two('c.d', 'a.b'), 'f').version);
@@ -155,7 +247,7 @@ describe('policy version and the per-caller cache', () => {
     expect(p.forCaller({ ...c, extensions: { pp_role: 'x' } })).to.not.equal(p.forCaller(c));
   });
 
-  it('tags each caller\'s view with the policy version and the identity, for ETags', () => {
+  it("tags each caller's view with the policy version and the identity, for ETags", () => {
     const p = compilePolicy(base, 'a');
     const c: Caller = { certname: 'n', environment: 'production', extensions: { pp_role: 'x' } };
     const tag = p.forCaller(c).tag;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { expect } from 'chai';
 import { AuditQueries } from '../../src/audit/audit-queries';
-import { startTestBroker, tempDir, type TestBroker } from '../support/broker';
+import { startTestBroker, type TestBroker, tempDir } from '../support/broker';
 import { runCli } from '../support/cli';
 import type { Client } from '../support/client';
 
@@ -84,7 +84,11 @@ describe('access policy enforced by the broker', function () {
 
   it('records refusals in the audit trail', async () => {
     await t.broker.audit.flushRefusals();
-    const events = await new AuditQueries(t.broker.store).events({ actor: t.pki.clients.carol.certname, action: 'access.refused', limit: 50 });
+    const events = await new AuditQueries(t.broker.store).events({
+      actor: t.pki.clients.carol.certname,
+      action: 'access.refused',
+      limit: 50,
+    });
     // The first refusal of a reason is an event of its own; later ones in the window are summed
     // into one event per node and reason that names its targets.
     const refused = events.flatMap((e) => {
@@ -92,15 +96,13 @@ describe('access policy enforced by the broker', function () {
       const targets = e.category ? [`${e.category}.${e.name}`] : (detail.targets ?? []).map((t) => t.slice(t.indexOf('/') + 1));
       return targets.map((target) => `${target}:${detail.reason}`);
     });
-    expect(refused).to.include.members([
-      'db.password:policy_denied',
-      'keystone.admin_password:policy_denied',
-    ]);
+    expect(refused).to.include.members(['db.password:policy_denied', 'keystone.admin_password:policy_denied']);
   });
 
-  it('sums a node\'s refusals per reason and window: 1,000 refused writes to distinct names are two events', async () => {
+  it("sums a node's refusals per reason and window: 1,000 refused writes to distinct names are two events", async () => {
     await t.broker.audit.flushRefusals();
-    const count = async () => (await t.broker.store.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_events WHERE actor = 'bob.test'")).rows[0].n;
+    const count = async () =>
+      (await t.broker.store.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_events WHERE actor = 'bob.test'")).rows[0].n;
     const before = await count();
     const agent = bob.keepAliveAgent();
     for (let i = 0; i < 1000; i++) expect((await bob.put(`/v1/facts/probe/name_${i}`, { value: i }, { agent })).status).to.equal(403);
@@ -109,7 +111,9 @@ describe('access policy enforced by the broker', function () {
     expect((await count()) - before).to.equal(2);
     const [repeated] = await new AuditQueries(t.broker.store).events({ actor: 'bob.test', action: 'access.refused.repeated', limit: 1 });
     expect(repeated.count).to.equal(999);
-    expect((repeated.detail as { targets: string[] }).targets).to.have.length(20).and.include('production/probe.name_1');
+    expect((repeated.detail as { targets: string[] }).targets)
+      .to.have.length(20)
+      .and.include('production/probe.name_1');
   });
 
   it('puts the policy version in the view’s ETag: a changed policy is never answered with 304', async () => {
@@ -151,13 +155,39 @@ describe('policy files at the command line', function () {
     const dir = tempDir('policy-cli');
     fs.writeFileSync(`${dir}/bad.yaml`, 'rules:\n  - allow: raed\n    facts: [db.url]\n');
     fs.writeFileSync(`${dir}/good.yaml`, POLICY);
-    const serve = await runCli(['serve', '--dev-ca', `${dir}/certs`, '--listen', '127.0.0.1:0', '--data-dir', `${dir}/data`, '--policy', `${dir}/bad.yaml`]);
+    const serve = await runCli([
+      'serve',
+      '--dev-ca',
+      `${dir}/certs`,
+      '--listen',
+      '127.0.0.1:0',
+      '--data-dir',
+      `${dir}/data`,
+      '--policy',
+      `${dir}/bad.yaml`,
+    ]);
     expect(serve.code).to.equal(2);
     expect(serve.stderr).to.match(/bad\.yaml:2:\d+: unknown action "raed"/);
-    expect(serve.stderr.trim().split('\n').filter((l) => l.startsWith('exportfact:'))).to.have.length(1);
+    expect(
+      serve.stderr
+        .trim()
+        .split('\n')
+        .filter((l) => l.startsWith('exportfact:')),
+    ).to.have.length(1);
     const check = await runCli(['policy', 'check', `${dir}/good.yaml`]);
     expect(check.code).to.equal(0, check.stderr);
-    const explain = await runCli(['policy', 'explain', `${dir}/good.yaml`, '--certname', 'bob.test', '--ext', 'pp_role=keystone', '--sensitive', 'db', 'password']);
+    const explain = await runCli([
+      'policy',
+      'explain',
+      `${dir}/good.yaml`,
+      '--certname',
+      'bob.test',
+      '--ext',
+      'pp_role=keystone',
+      '--sensitive',
+      'db',
+      'password',
+    ]);
     expect(explain.code).to.equal(0, explain.stderr);
     expect(explain.stdout).to.match(/keystone reads the database password/);
   });

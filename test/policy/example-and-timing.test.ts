@@ -2,11 +2,12 @@
  * The Kickstack example's policy against what the example's roles publish and wait for
  * (puppet-module/examples/kickstack), and the cost of one view: 10,000 facts × 500 rules.
  */
-import { expect } from 'chai';
+
 import fs from 'node:fs';
 import path from 'node:path';
+import { expect } from 'chai';
 import type { Caller } from '../../src/identity/caller';
-import { compilePolicy, type CompiledPolicy, type ReadableFact } from '../../src/policy';
+import { type CompiledPolicy, compilePolicy, type ReadableFact } from '../../src/policy';
 
 const EXAMPLE = path.resolve(__dirname, '..', '..', '..', 'puppet-module', 'examples', 'policy.yaml');
 
@@ -36,7 +37,11 @@ describe('the Kickstack example policy', () => {
     { caller: node('db', 'database'), exports: ['db.keystone_url', 'db.nova_url'], reads: [] },
     { caller: node('mq1', 'mq'), exports: ['mq.rpc_backend', 'rabbitmq.host', 'qpid.host'], reads: [] },
     { caller: node('keystone', 'keystone'), exports: ['keystone.url'], reads: ['db.keystone_url', 'mq.rpc_backend', 'rabbitmq.host'] },
-    { caller: node('nova', 'nova_api'), exports: ['nova.api_url'], reads: ['db.nova_url', 'keystone.url', 'mq.rpc_backend', 'rabbitmq.host'] },
+    {
+      caller: node('nova', 'nova_api'),
+      exports: ['nova.api_url'],
+      reads: ['db.nova_url', 'keystone.url', 'mq.rpc_backend', 'rabbitmq.host'],
+    },
     { caller: node('compute', 'compute'), exports: [], reads: ['nova.api_url', 'mq.rpc_backend', 'rabbitmq.host'] },
     {
       caller: node('allinone', 'allinone', 'stacked'),
@@ -94,19 +99,36 @@ describe('policy evaluation cost (one view: 10,000 facts × 500 rules)', functio
     for (let i = 0; i < 500; i++) {
       const role = `role${i % 50}`;
       const shape = i % 5;
-      const facts = shape === 0 ? `cat${i % 100}.name${i % 100}` : shape === 1 ? `cat${i % 100}.name*` : shape === 2 ? `cat${i % 10}?.n*e${i % 7}` : shape === 3 ? `*.name${i % 100}` : `cat${i % 100}.*`;
+      const facts =
+        shape === 0
+          ? `cat${i % 100}.name${i % 100}`
+          : shape === 1
+            ? `cat${i % 100}.name*`
+            : shape === 2
+              ? `cat${i % 10}?.n*e${i % 7}`
+              : shape === 3
+                ? `*.name${i % 100}`
+                : `cat${i % 100}.*`;
       const who = i % 4 === 0 ? `{certname: "node${i % 50}*.example.com", pp_role: ${role}}` : i % 7 === 0 ? '{}' : `{pp_role: ${role}}`;
-      lines.push(`  - {match: ${who}, ${i % 9 === 0 ? 'deny' : 'allow'}: [read${i % 3 === 0 ? ', export' : ''}], facts: ["${facts}"]${i % 2 ? ', sensitive: true' : ''}}`);
+      lines.push(
+        `  - {match: ${who}, ${i % 9 === 0 ? 'deny' : 'allow'}: [read${i % 3 === 0 ? ', export' : ''}], facts: ["${facts}"]${i % 2 ? ', sensitive: true' : ''}}`,
+      );
     }
     return `${lines.join('\n')}\n`;
   }
 
   const facts: ReadableFact[] = [];
   for (let i = 0; i < 10_000; i++) {
-    facts.push({ category: `cat${i % 100}`, name: `name${Math.floor(i / 100)}`, sensitive: i % 3 === 0, exporters: [`node${i % 200}.example.com`], requesters: i % 30 === 0 ? ['node7.example.com'] : undefined });
+    facts.push({
+      category: `cat${i % 100}`,
+      name: `name${Math.floor(i / 100)}`,
+      sensitive: i % 3 === 0,
+      exporters: [`node${i % 200}.example.com`],
+      requesters: i % 30 === 0 ? ['node7.example.com'] : undefined,
+    });
   }
 
-  it('stays well inside one request\'s budget, cold and warm', () => {
+  it("stays well inside one request's budget, cold and warm", () => {
     const t0 = process.hrtime.bigint();
     const policy = compilePolicy(bigPolicy(), 'big.yaml');
     const compileMs = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -130,8 +152,11 @@ describe('policy evaluation cost (one view: 10,000 facts × 500 rules)', functio
       const warm = time();
       expect(warm.readable).to.equal(cold.readable);
       // Independent check of a sample against explain (which takes the slow path's bookkeeping).
-      for (let i = 0; i < facts.length; i += 97) expect(policy.forCaller(caller).canRead(facts[i])).to.equal(policy.explain(caller, 'read', facts[i]).allowed);
-      report.push(`${caller.certname} (${caller.extensions.pp_role ?? 'no role'}, ${policy.forCaller(caller).ruleCount} of 500 rules apply): cold ${cold.ms.toFixed(1)} ms, warm ${warm.ms.toFixed(1)} ms, ${cold.readable} readable`);
+      for (let i = 0; i < facts.length; i += 97)
+        expect(policy.forCaller(caller).canRead(facts[i])).to.equal(policy.explain(caller, 'read', facts[i]).allowed);
+      report.push(
+        `${caller.certname} (${caller.extensions.pp_role ?? 'no role'}, ${policy.forCaller(caller).ruleCount} of 500 rules apply): cold ${cold.ms.toFixed(1)} ms, warm ${warm.ms.toFixed(1)} ms, ${cold.readable} readable`,
+      );
       // Generous: a view is one request; the real figure (printed) is what docs/policy.md quotes.
       expect(cold.ms).to.be.below(1000);
     }

@@ -3,13 +3,14 @@
  * start stops the start; later, it is logged and the old policy stays (real files, real
  * watcher, real pino logger).
  */
-import { expect } from 'chai';
+
 import fs from 'node:fs';
 import path from 'node:path';
+import { expect } from 'chai';
 import { ConfigError } from '../../src/errors/config-error';
 import type { Caller } from '../../src/identity/caller';
 import { createLogger } from '../../src/log/logger';
-import { DEFAULT_POLICY, PolicyError, PolicyHolder, type CompiledPolicy } from '../../src/policy';
+import { type CompiledPolicy, DEFAULT_POLICY, PolicyError, PolicyHolder } from '../../src/policy';
 import { LogCapture, tempDir } from '../support/broker';
 
 const KEYSTONE: Caller = { certname: 'keystone.example.com', environment: 'production', extensions: { pp_role: 'keystone' } };

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import type { Caller } from '../../src/identity/caller';
-import { compilePolicy, DEFAULT_POLICY, type CompiledPolicy, type ReadableFact } from '../../src/policy';
+import { type CompiledPolicy, compilePolicy, DEFAULT_POLICY, type ReadableFact } from '../../src/policy';
 
 const POLICY = `
 rules:
@@ -59,7 +59,13 @@ const FACTS: Record<string, ReadableFact> = {
   'db.keystone_password': { category: 'db', name: 'keystone_password', sensitive: true, exporters: [], requesters: ['db.example.com'] },
   'db.root_password': { category: 'db', name: 'root_password', sensitive: true, exporters: ['db.example.com'] },
   'nova.compute_host': { category: 'nova', name: 'compute_host', sensitive: false, exporters: ['compute01.example.com'] },
-  'mq.password': { category: 'mq', name: 'password', sensitive: true, exporters: [], requesters: ['keystone.example.com', 'compute01.example.com'] },
+  'mq.password': {
+    category: 'mq',
+    name: 'password',
+    sensitive: true,
+    exporters: [],
+    requesters: ['keystone.example.com', 'compute01.example.com'],
+  },
   'keystone.url': { category: 'keystone', name: 'url', sensitive: false, exporters: ['keystone.example.com'] },
 };
 
@@ -68,22 +74,106 @@ type Expected = Record<string, Record<keyof typeof FACTS, string>>;
 
 const WITH_RULES: Expected = {
   //          db.url  db.keystone_password  db.root_password  nova.compute_host  mq.password  keystone.url
-  db:        { 'db.url': 'REG', 'db.keystone_password': 'REG', 'db.root_password': 'REG', 'nova.compute_host': 'R--', 'mq.password': '---', 'keystone.url': 'R--' },
-  keystone:  { 'db.url': 'R--', 'db.keystone_password': 'R--', 'db.root_password': '---', 'nova.compute_host': 'R--', 'mq.password': '---', 'keystone.url': 'RE-' },
-  rogue:     { 'db.url': 'R--', 'db.keystone_password': '---', 'db.root_password': '---', 'nova.compute_host': 'R--', 'mq.password': '---', 'keystone.url': 'RE-' },
-  compute:   { 'db.url': '---', 'db.keystone_password': '---', 'db.root_password': '---', 'nova.compute_host': 'RE-', 'mq.password': 'R--', 'keystone.url': 'R--' },
-  stagingDb: { 'db.url': 'R--', 'db.keystone_password': '---', 'db.root_password': '---', 'nova.compute_host': 'R--', 'mq.password': '---', 'keystone.url': 'R--' },
-  ops:       { 'db.url': 'R--', 'db.keystone_password': 'R--', 'db.root_password': 'R--', 'nova.compute_host': 'R--', 'mq.password': 'R--', 'keystone.url': 'R--' },
+  db: {
+    'db.url': 'REG',
+    'db.keystone_password': 'REG',
+    'db.root_password': 'REG',
+    'nova.compute_host': 'R--',
+    'mq.password': '---',
+    'keystone.url': 'R--',
+  },
+  keystone: {
+    'db.url': 'R--',
+    'db.keystone_password': 'R--',
+    'db.root_password': '---',
+    'nova.compute_host': 'R--',
+    'mq.password': '---',
+    'keystone.url': 'RE-',
+  },
+  rogue: {
+    'db.url': 'R--',
+    'db.keystone_password': '---',
+    'db.root_password': '---',
+    'nova.compute_host': 'R--',
+    'mq.password': '---',
+    'keystone.url': 'RE-',
+  },
+  compute: {
+    'db.url': '---',
+    'db.keystone_password': '---',
+    'db.root_password': '---',
+    'nova.compute_host': 'RE-',
+    'mq.password': 'R--',
+    'keystone.url': 'R--',
+  },
+  stagingDb: {
+    'db.url': 'R--',
+    'db.keystone_password': '---',
+    'db.root_password': '---',
+    'nova.compute_host': 'R--',
+    'mq.password': '---',
+    'keystone.url': 'R--',
+  },
+  ops: {
+    'db.url': 'R--',
+    'db.keystone_password': 'R--',
+    'db.root_password': 'R--',
+    'nova.compute_host': 'R--',
+    'mq.password': 'R--',
+    'keystone.url': 'R--',
+  },
 };
 
 // No policy file: non-sensitive for all, sensitive for exporter and requesters, writes open.
 const DEFAULTS: Expected = {
-  db:        { 'db.url': 'REG', 'db.keystone_password': 'REG', 'db.root_password': 'REG', 'nova.compute_host': 'REG', 'mq.password': '-EG', 'keystone.url': 'REG' },
-  keystone:  { 'db.url': 'REG', 'db.keystone_password': '-EG', 'db.root_password': '-EG', 'nova.compute_host': 'REG', 'mq.password': 'REG', 'keystone.url': 'REG' },
-  rogue:     { 'db.url': 'REG', 'db.keystone_password': '-EG', 'db.root_password': '-EG', 'nova.compute_host': 'REG', 'mq.password': '-EG', 'keystone.url': 'REG' },
-  compute:   { 'db.url': 'REG', 'db.keystone_password': '-EG', 'db.root_password': '-EG', 'nova.compute_host': 'REG', 'mq.password': 'REG', 'keystone.url': 'REG' },
-  stagingDb: { 'db.url': 'REG', 'db.keystone_password': '-EG', 'db.root_password': '-EG', 'nova.compute_host': 'REG', 'mq.password': '-EG', 'keystone.url': 'REG' },
-  ops:       { 'db.url': 'REG', 'db.keystone_password': '-EG', 'db.root_password': '-EG', 'nova.compute_host': 'REG', 'mq.password': '-EG', 'keystone.url': 'REG' },
+  db: {
+    'db.url': 'REG',
+    'db.keystone_password': 'REG',
+    'db.root_password': 'REG',
+    'nova.compute_host': 'REG',
+    'mq.password': '-EG',
+    'keystone.url': 'REG',
+  },
+  keystone: {
+    'db.url': 'REG',
+    'db.keystone_password': '-EG',
+    'db.root_password': '-EG',
+    'nova.compute_host': 'REG',
+    'mq.password': 'REG',
+    'keystone.url': 'REG',
+  },
+  rogue: {
+    'db.url': 'REG',
+    'db.keystone_password': '-EG',
+    'db.root_password': '-EG',
+    'nova.compute_host': 'REG',
+    'mq.password': '-EG',
+    'keystone.url': 'REG',
+  },
+  compute: {
+    'db.url': 'REG',
+    'db.keystone_password': '-EG',
+    'db.root_password': '-EG',
+    'nova.compute_host': 'REG',
+    'mq.password': 'REG',
+    'keystone.url': 'REG',
+  },
+  stagingDb: {
+    'db.url': 'REG',
+    'db.keystone_password': '-EG',
+    'db.root_password': '-EG',
+    'nova.compute_host': 'REG',
+    'mq.password': '-EG',
+    'keystone.url': 'REG',
+  },
+  ops: {
+    'db.url': 'REG',
+    'db.keystone_password': '-EG',
+    'db.root_password': '-EG',
+    'nova.compute_host': 'REG',
+    'mq.password': '-EG',
+    'keystone.url': 'REG',
+  },
 };
 
 function actual(policy: CompiledPolicy, caller: Caller, fact: ReadableFact): string {
@@ -127,7 +217,11 @@ describe('policy matrix', () => {
   it('names the deciding rule and the basis of each decision', () => {
     const e = (who: string, action: 'read' | 'export' | 'generate', fact: string) => compiled.explain(CALLERS[who], action, FACTS[fact]);
     expect(e('keystone', 'read', 'db.keystone_password')).to.include({ allowed: true, basis: 'rule' });
-    expect(e('keystone', 'read', 'db.keystone_password').rule).to.include({ index: 1, line: 7, name: 'keystone reads its database password' });
+    expect(e('keystone', 'read', 'db.keystone_password').rule).to.include({
+      index: 1,
+      line: 7,
+      name: 'keystone reads its database password',
+    });
     // First match: rules[5] lets the compute node in before rules[6] shuts everyone else out.
     expect(e('compute', 'read', 'mq.password').rule?.index).to.equal(5);
     expect(e('keystone', 'read', 'mq.password')).to.deep.include({ allowed: false, basis: 'rule' });

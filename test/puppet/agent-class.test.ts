@@ -3,10 +3,22 @@
  * finds the broker with it in that very run (its publishes are ordered after the file) and in
  * every run after (its facts). On Puppet 7 and on Puppet 8.
  */
-import { expect } from 'chai';
+
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, DevCa, PuppetNode, explain, freePort, makeModulepath, puppetRuntimes, removeTempDir, succeeded, tempDir } from './support';
+import { expect } from 'chai';
+import {
+  BrokerProcess,
+  DevCa,
+  explain,
+  freePort,
+  makeModulepath,
+  PuppetNode,
+  puppetRuntimes,
+  removeTempDir,
+  succeeded,
+  tempDir,
+} from './support';
 
 const NODE = 'fresh.agent-class.test';
 
@@ -18,7 +30,8 @@ for (const puppet of puppetRuntimes()) {
     let node: PuppetNode;
     let dead: string;
     // The fact comes first in the manifest: only its autorequire puts it after the file.
-    const code = () => ({ code: `
+    const code = () => ({
+      code: `
       include exportfact
       exportfact_fact { 'demo.hello': value => 'world' }
       class { 'exportfact::agent':
@@ -26,7 +39,8 @@ for (const puppet of puppetRuntimes()) {
         connect_timeout => 2,
         read_timeout    => 5,
       }
-      notify { "seen \${exportfact::value('demo.hello', 'nothing')} from \${facts.dig('exportfact_status', 'source')}": }` });
+      notify { "seen \${exportfact::value('demo.hello', 'nothing')} from \${facts.dig('exportfact_status', 'source')}": }`,
+    });
 
     before(async function () {
       this.timeout(1800000); // the Puppet 8 chroot is built once per machine

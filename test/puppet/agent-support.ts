@@ -3,18 +3,22 @@
  * one temp folder, on a free port), the broker trusting that CA and its CRLs, and simulated
  * agents running `puppet agent -t`, each with its own confdir, vardir, ssldir, logdir, rundir.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
-import { REPO, freePort, sleep, type RunResult } from './support';
+import { freePort, REPO, type RunResult, sleep } from './support';
 
 const SCRIPT = path.join(REPO, 'scripts', 'puppetserver.sh');
 const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 const FIXTURES = path.join(REPO, 'test', 'puppet', 'fixtures');
 
-export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -29,7 +33,10 @@ export function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv
 /** A puppetserver with its own CA in `dir`, started and stopped by scripts/puppetserver.sh. */
 export class PuppetServer {
   info: Record<string, string> = {};
-  constructor(readonly dir: string, readonly port: number) {}
+  constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {}
 
   /** Installs puppetserver if missing, sets it up in `dir` (CA included), starts it, waits until it answers. */
   async start(): Promise<void> {
@@ -49,11 +56,21 @@ export class PuppetServer {
     await this.script('stop');
   }
 
-  get ssldir(): string { return this.info.ssldir; }
-  get confdir(): string { return this.info.confdir; }
-  get production(): string { return path.join(this.info.codedir, 'environments', 'production'); }
-  get url(): string { return `https://localhost:${this.port}`; }
-  get crlUrl(): string { return `${this.url}/puppet-ca/v1/certificate_revocation_list/ca`; }
+  get ssldir(): string {
+    return this.info.ssldir;
+  }
+  get confdir(): string {
+    return this.info.confdir;
+  }
+  get production(): string {
+    return path.join(this.info.codedir, 'environments', 'production');
+  }
+  get url(): string {
+    return `https://localhost:${this.port}`;
+  }
+  get crlUrl(): string {
+    return `${this.url}/puppet-ca/v1/certificate_revocation_list/ca`;
+  }
 
   /** The facts the server received from a node (what it compiled the node's catalog from). */
   storedFacts(node: string): Record<string, unknown> | undefined {
@@ -77,18 +94,41 @@ export class PuppetServer {
 export class AgentBroker {
   private child?: ChildProcess;
   log = '';
-  constructor(readonly server: PuppetServer, readonly port: number, readonly workDir: string) {}
+  constructor(
+    readonly server: PuppetServer,
+    readonly port: number,
+    readonly workDir: string,
+  ) {}
 
   static async start(server: PuppetServer, workDir: string): Promise<AgentBroker> {
     fs.mkdirSync(workDir, { recursive: true });
     const b = new AgentBroker(server, await freePort(), workDir);
     const ssl = server.ssldir;
-    const args = [CLI, 'serve', '--ca', path.join(ssl, 'certs', 'ca.pem'), '--crl', path.join(ssl, 'crl.pem'),
-      '--crl-url', server.crlUrl, '--crl-interval', '2',
-      '--cert', path.join(ssl, 'certs', 'localhost.pem'), '--key', path.join(ssl, 'private_keys', 'localhost.pem'),
-      '--listen', `127.0.0.1:${b.port}`, '--data-dir', path.join(workDir, 'data'), '--admin-listen', '127.0.0.1:0',
+    const args = [
+      CLI,
+      'serve',
+      '--ca',
+      path.join(ssl, 'certs', 'ca.pem'),
+      '--crl',
+      path.join(ssl, 'crl.pem'),
+      '--crl-url',
+      server.crlUrl,
+      '--crl-interval',
+      '2',
+      '--cert',
+      path.join(ssl, 'certs', 'localhost.pem'),
+      '--key',
+      path.join(ssl, 'private_keys', 'localhost.pem'),
+      '--listen',
+      `127.0.0.1:${b.port}`,
+      '--data-dir',
+      path.join(workDir, 'data'),
+      '--admin-listen',
+      '127.0.0.1:0',
       // The server's own certificate is the admin's: the test reads health details with it.
-      '--admin-certname', 'localhost'];
+      '--admin-certname',
+      'localhost',
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: workDir });
     b.child = child;
     child.stdout!.on('data', (c) => (b.log += c));
@@ -103,10 +143,13 @@ export class AgentBroker {
   }
 
   /** The name in the broker's certificate is `localhost`. */
-  get url(): string { return `https://localhost:${this.port}`; }
+  get url(): string {
+    return `https://localhost:${this.port}`;
+  }
 
   /** The admin health report (CRLs, policy, audit), read with the server's certificate (an admin here). */
-  async adminHealth(): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies field by field
+  async adminHealth(): Promise<{ status: number; body: any }> {
     const admin = /"admin":"([^"]+)"/.exec(this.log)?.[1];
     if (!admin) throw new Error(`the broker logged no admin address: ${this.log}`);
     const ssl = this.server.ssldir;
@@ -149,33 +192,53 @@ function canConnect(port: number): Promise<boolean> {
 /** One simulated agent: its own confdir, vardir, ssldir, logdir, rundir, publicdir; `server = localhost`. */
 export class AgentNode {
   readonly dir: string;
-  constructor(readonly name: string, root: string, readonly server: PuppetServer) {
+  constructor(
+    readonly name: string,
+    root: string,
+    readonly server: PuppetServer,
+  ) {
     this.dir = path.join(root, 'agents', name);
   }
 
-  get confdir(): string { return path.join(this.dir, 'conf'); }
-  get vardir(): string { return path.join(this.dir, 'var'); }
-  get ssldir(): string { return path.join(this.dir, 'ssl'); }
-  get certFile(): string { return path.join(this.ssldir, 'certs', `${this.name}.pem`); }
-  get keyFile(): string { return path.join(this.ssldir, 'private_keys', `${this.name}.pem`); }
+  get confdir(): string {
+    return path.join(this.dir, 'conf');
+  }
+  get vardir(): string {
+    return path.join(this.dir, 'var');
+  }
+  get ssldir(): string {
+    return path.join(this.dir, 'ssl');
+  }
+  get certFile(): string {
+    return path.join(this.ssldir, 'certs', `${this.name}.pem`);
+  }
+  get keyFile(): string {
+    return path.join(this.ssldir, 'private_keys', `${this.name}.pem`);
+  }
 
   setup(brokerUrl: string): void {
     fs.mkdirSync(this.confdir, { recursive: true });
-    fs.writeFileSync(path.join(this.confdir, 'puppet.conf'), [
-      '[main]',
-      `certname = ${this.name}`,
-      'server = localhost',
-      `serverport = ${this.server.port}`,
-      `ssldir = ${this.ssldir}`,
-      `vardir = ${this.vardir}`,
-      `logdir = ${path.join(this.dir, 'log')}`,
-      `rundir = ${path.join(this.dir, 'run')}`,
-      `publicdir = ${path.join(this.dir, 'public')}`, // last_run_summary.yaml; as root it defaults to /var/cache/puppet/public
-      `codedir = ${path.join(this.dir, 'code')}`,
-      'environment = production',
-      '',
-    ].join('\n'));
-    fs.writeFileSync(path.join(this.confdir, 'exportfact.yaml'), `url: ${JSON.stringify(brokerUrl)}\nconnect_timeout: 2\nread_timeout: 5\n`);
+    fs.writeFileSync(
+      path.join(this.confdir, 'puppet.conf'),
+      [
+        '[main]',
+        `certname = ${this.name}`,
+        'server = localhost',
+        `serverport = ${this.server.port}`,
+        `ssldir = ${this.ssldir}`,
+        `vardir = ${this.vardir}`,
+        `logdir = ${path.join(this.dir, 'log')}`,
+        `rundir = ${path.join(this.dir, 'run')}`,
+        `publicdir = ${path.join(this.dir, 'public')}`, // last_run_summary.yaml; as root it defaults to /var/cache/puppet/public
+        `codedir = ${path.join(this.dir, 'code')}`,
+        'environment = production',
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(
+      path.join(this.confdir, 'exportfact.yaml'),
+      `url: ${JSON.stringify(brokerUrl)}\nconnect_timeout: 2\nread_timeout: 5\n`,
+    );
   }
 
   /** `puppet agent -t` (detailed exit codes: 0 no change, 2 changes, 1/4/6 failures). */
@@ -192,30 +255,51 @@ export class AgentNode {
   }
 
   /** An HTTPS request to the broker with this agent's Puppet certificate and key. */
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies field by field
   request(url: string, opts: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
-    return httpsJson(url, {
-      ca: fs.readFileSync(path.join(this.server.ssldir, 'certs', 'ca.pem')),
-      cert: fs.readFileSync(this.certFile),
-      key: fs.readFileSync(this.keyFile),
-    }, opts);
+    return httpsJson(
+      url,
+      {
+        ca: fs.readFileSync(path.join(this.server.ssldir, 'certs', 'ca.pem')),
+        cert: fs.readFileSync(this.certFile),
+        key: fs.readFileSync(this.keyFile),
+      },
+      opts,
+    );
   }
 }
 
-export function httpsJson(url: string, tls: { ca: Buffer; cert: Buffer; key: Buffer }, opts: { method?: string; body?: unknown } = {}): Promise<{ status: number; body: any }> {
+export function httpsJson(
+  url: string,
+  tls: { ca: Buffer; cert: Buffer; key: Buffer },
+  opts: { method?: string; body?: unknown } = {},
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies field by field
+): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const data = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-    const req = https.request(url, {
-      method: opts.method ?? 'GET', ...tls, agent: false, timeout: 5000,
-      headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {},
-    }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => {
-        let body: unknown = text;
-        try { body = JSON.parse(text); } catch { /* not JSON */ }
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
+    const req = https.request(
+      url,
+      {
+        method: opts.method ?? 'GET',
+        ...tls,
+        agent: false,
+        timeout: 5000,
+        headers: data ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) } : {},
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => {
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          resolve({ status: res.statusCode ?? 0, body });
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
     if (data) req.write(data);

@@ -10,12 +10,13 @@
  * Needs root and installs puppetserver if missing (CI is root): it fails, never skips, when
  * puppetserver cannot be installed or started. One JVM (~1.2 GB) for the whole file.
  */
-import { expect } from 'chai';
+
 import { X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { MODULE_DIR, explain, freePort, removeTempDir, sleep, succeeded, tempDir } from './support';
+import { expect } from 'chai';
 import { AgentBroker, AgentNode, PuppetServer } from './agent-support';
+import { explain, freePort, MODULE_DIR, removeTempDir, sleep, succeeded, tempDir } from './support';
 
 const A = 'a.agent.test';
 const B = 'b.agent.test';
@@ -39,7 +40,9 @@ describe('puppet module in agent mode: a real puppetserver, its CA, pluginsync, 
 
   /** site.pp: B's role waits for db.url; A exports it only once `exporting` (rewritten between runs; environment_timeout = 0). */
   const writeSite = (exporting: boolean) => {
-    fs.writeFileSync(path.join(server!.production, 'manifests', 'site.pp'), `
+    fs.writeFileSync(
+      path.join(server!.production, 'manifests', 'site.pp'),
+      `
 node '${A}' {
   include exportfact
 ${exporting ? `  exportfact_fact { 'db.url': value => "postgres://\${trusted['certname']}/app" }` : ''}
@@ -50,7 +53,8 @@ node '${B}' {
     file { '${gated}': content => $facts['exportfact']['db']['url'] }
   }
 }
-`);
+`,
+    );
   };
 
   before(async function () {
@@ -90,9 +94,15 @@ node '${B}' {
     // pluginsync: the module's fact, type, provider and Deferred function under each agent's
     // vardir/lib (the gates are Puppet-language functions: they run on the server only).
     for (const n of [a, b]) {
-      for (const f of ['facter/exportfact.rb', 'puppet/type/exportfact_fact.rb', 'puppet/provider/exportfact_fact/broker.rb',
-        'puppet/type/exportfact_gate.rb', 'puppet/provider/exportfact_gate/broker.rb',
-        'puppet/functions/exportfact/secret.rb', 'puppet_x/exportfact/client.rb']) {
+      for (const f of [
+        'facter/exportfact.rb',
+        'puppet/type/exportfact_fact.rb',
+        'puppet/provider/exportfact_fact/broker.rb',
+        'puppet/type/exportfact_gate.rb',
+        'puppet/provider/exportfact_gate/broker.rb',
+        'puppet/functions/exportfact/secret.rb',
+        'puppet_x/exportfact/client.rb',
+      ]) {
         const file = path.join(n.vardir, 'lib', f);
         expect(fs.existsSync(file), `${n.name}: ${file} not delivered by pluginsync`).to.equal(true);
         expect(fs.readFileSync(file, 'utf8')).to.equal(fs.readFileSync(path.join(MODULE_DIR, 'lib', f), 'utf8'));
@@ -108,7 +118,10 @@ node '${B}' {
     for (const n of [a, b]) {
       const cert = new X509Certificate(fs.readFileSync(n.certFile));
       expect(cert.subject).to.include(`CN=${n.name}`);
-      expect(cert.checkIssued(intermediate) && cert.verify(intermediate.publicKey), `${n.name}'s certificate is not issued by the intermediate CA`).to.equal(true);
+      expect(
+        cert.checkIssued(intermediate) && cert.verify(intermediate.publicKey),
+        `${n.name}'s certificate is not issued by the intermediate CA`,
+      ).to.equal(true);
       expect(cert.checkIssued(rootCa)).to.equal(false);
     }
     // Nothing published yet: B's gate, compiled on the server, is closed and says why.
@@ -121,7 +134,7 @@ node '${B}' {
     ]);
   });
 
-  it('A publishes db.url in its run; B\'s next run opens the gate, compiled on the server from B\'s facts', async () => {
+  it("A publishes db.url in its run; B's next run opens the gate, compiled on the server from B's facts", async () => {
     writeSite(true);
     const ra = await a.agent();
     expect(succeeded(ra), explain(ra)).to.equal(true);

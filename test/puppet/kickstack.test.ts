@@ -5,10 +5,24 @@
  * facts and dependents follow; a role removed from a node is withdrawn, and its gate forgotten;
  * roles stacked on one node converge in depth runs too.
  */
-import { expect } from 'chai';
+
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, DevCa, EXAMPLES_DIR, PuppetNode, RunResult, explain, makeModulepath, puppetRuntimes, runGroups, succeeded, tempDir, removeTempDir } from './support';
+import { expect } from 'chai';
+import {
+  BrokerProcess,
+  DevCa,
+  EXAMPLES_DIR,
+  explain,
+  makeModulepath,
+  PuppetNode,
+  puppetRuntimes,
+  type RunResult,
+  removeTempDir,
+  runGroups,
+  succeeded,
+  tempDir,
+} from './support';
 
 const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
 const DEPTH = 4; // database/mq -> keystone -> nova_api -> compute
@@ -24,7 +38,13 @@ const ROLES: Record<string, string[]> = {
 // Worst order: every node runs before the nodes it depends on. Only nodes that do not
 // depend on each other share a step (run concurrently), so the order is never a race.
 const WORST_ORDER = Object.keys(ROLES);
-const WORST_STEPS = [['compute.kickstack.test'], ['nova.kickstack.test'], ['keystone.kickstack.test'], ['mq1.kickstack.test', 'mq2.kickstack.test'], ['db.kickstack.test']];
+const WORST_STEPS = [
+  ['compute.kickstack.test'],
+  ['nova.kickstack.test'],
+  ['keystone.kickstack.test'],
+  ['mq1.kickstack.test', 'mq2.kickstack.test'],
+  ['db.kickstack.test'],
+];
 const ALL_IN_ONE = 'allinone.kickstack.test';
 
 function conf(node: PuppetNode, file: string): string | undefined {
@@ -82,13 +102,15 @@ for (const puppet of puppetRuntimes()) {
       const k1 = first.find((r) => r.node === 'keystone.kickstack.test')!;
       expect(k1.output).to.include('kickstack::role::keystone waits for db.keystone_url (absent)');
 
-      expect(conf(nodes['keystone.kickstack.test'], 'keystone.conf')).to.equal([
-        '# managed by Puppet (kickstack example)',
-        'database = mysql://db.kickstack.test/keystone',
-        'rpc_backend = rabbitmq',
-        'mq_hosts = mq1.kickstack.test,mq2.kickstack.test',
-        '',
-      ].join('\n'));
+      expect(conf(nodes['keystone.kickstack.test'], 'keystone.conf')).to.equal(
+        [
+          '# managed by Puppet (kickstack example)',
+          'database = mysql://db.kickstack.test/keystone',
+          'rpc_backend = rabbitmq',
+          'mq_hosts = mq1.kickstack.test,mq2.kickstack.test',
+          '',
+        ].join('\n'),
+      );
       expect(conf(compute, 'nova-compute.conf')).to.include('nova_api = http://nova.kickstack.test:8774/v2.1');
     });
 
@@ -97,7 +119,7 @@ for (const puppet of puppetRuntimes()) {
       for (const r of results) expect(r.code, explain(r)).to.equal(0);
     });
 
-    it('records a waiting gate in the agent\'s report', async () => {
+    it("records a waiting gate in the agent's report", async () => {
       const fresh = nodes[ALL_IN_ONE];
       const r = await fresh.apply(SITE);
       expect(succeeded(r), explain(r)).to.equal(true);
@@ -130,7 +152,11 @@ for (const puppet of puppetRuntimes()) {
       // Dependents ran before the queue nodes in that round; no gate closed meanwhile.
       for (const r of switched) expect(r.output).to.not.include('waits for');
       await round();
-      for (const [name, file] of [['keystone.kickstack.test', 'keystone.conf'], ['nova.kickstack.test', 'nova-api.conf'], ['compute.kickstack.test', 'nova-compute.conf']]) {
+      for (const [name, file] of [
+        ['keystone.kickstack.test', 'keystone.conf'],
+        ['nova.kickstack.test', 'nova-api.conf'],
+        ['compute.kickstack.test', 'nova-compute.conf'],
+      ]) {
         const text = conf(nodes[name], file)!;
         expect(text, name).to.include('rpc_backend = qpid');
         expect(text, name).to.include('mq_hosts = mq1.kickstack.test,mq2.kickstack.test');

@@ -3,10 +3,11 @@
  * old-module facts.d file; a single fact exported by two nodes; Sensitive refused; no
  * withdrawal in noop or tagged runs.
  */
-import { expect } from 'chai';
+
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, DevCa, PuppetNode, explain, makeModulepath, succeeded, tempDir, removeTempDir, puppetRuntimes } from './support';
+import { expect } from 'chai';
+import { BrokerProcess, DevCa, explain, makeModulepath, PuppetNode, puppetRuntimes, removeTempDir, succeeded, tempDir } from './support';
 
 const ALICE = 'alice.example.test';
 const BOB = 'bob.example.test';
@@ -52,7 +53,7 @@ for (const puppet of puppetRuntimes()) {
       removeTempDir(root);
     });
 
-    it('the old README example: the importer sees the value in its first run after the exporter\'s', async () => {
+    it("the old README example: the importer sees the value in its first run after the exporter's", async () => {
       // The importer runs first: nothing yet, and its run does not fail.
       const before = await bob.apply({ code: bobCode });
       expect(succeeded(before), explain(before)).to.equal(true);
@@ -78,11 +79,13 @@ for (const puppet of puppetRuntimes()) {
     });
 
     it('a single fact exported by a second node fails that resource (naming the owner) and its dependents only', async () => {
-      const c = await carol.apply({ code: `
+      const c = await carol.apply({
+        code: `
         include exportfact
         exportfact::export { 'http_proxy_host': value => 'carol', category => 'http_proxy' }
         -> file { '${path.join(carol.dir, 'after-export')}': ensure => file }
-        file { '${path.join(carol.dir, 'independent')}': ensure => file }` });
+        file { '${path.join(carol.dir, 'independent')}': ensure => file }`,
+      });
       expect(c.code, explain(c)).to.equal(6);
       expect(c.output).to.match(/another node already exports it.*alice\.example\.test/);
       expect(c.output).to.match(/after-export\]: Skipping because of failed dependencies/);
@@ -95,15 +98,19 @@ for (const puppet of puppetRuntimes()) {
     });
 
     it('refuses a Sensitive value instead of publishing the word "Sensitive"', async () => {
-      const c = await carol.apply({ code: `
+      const c = await carol.apply({
+        code: `
         include exportfact
-        exportfact::export { 'db_password': value => Sensitive('hunter2'), category => 'secretish' }` });
+        exportfact::export { 'db_password': value => Sensitive('hunter2'), category => 'secretish' }`,
+      });
       expect(c.code, explain(c)).to.equal(1);
       expect(c.output).to.include('refusing a Sensitive value');
-      const typed = await carol.apply({ code: `
+      const typed = await carol.apply({
+        code: `
         include exportfact
         exportfact_fact { 'secretish.db_password': value => Sensitive('hunter2') }
-        file { '${path.join(carol.dir, 'still-applied')}': ensure => file }` });
+        file { '${path.join(carol.dir, 'still-applied')}': ensure => file }`,
+      });
       expect(typed.code, explain(typed)).to.equal(6);
       expect(typed.output).to.include('refusing a Sensitive value');
       expect(typed.output).to.not.include('hunter2');
@@ -133,7 +140,7 @@ for (const puppet of puppetRuntimes()) {
       expect(b.output).to.include(`proxy=${ALICE}`);
     });
 
-    it('a fact removed from the exporter\'s manifests is withdrawn, and readers stop seeing it in their next run', async () => {
+    it("a fact removed from the exporter's manifests is withdrawn, and readers stop seeing it in their next run", async () => {
       const a = await alice.apply({ code: 'include exportfact' });
       expect(succeeded(a), explain(a)).to.equal(true);
       expect(a.output).to.match(/withdrew http_proxy\.http_proxy_host/);

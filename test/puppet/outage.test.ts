@@ -4,10 +4,24 @@
  * and its gated roles wait, the rest of its run applied, nothing failed (its gate's report
  * waits for the broker, with one warning). Failover to a second URL.
  */
-import { expect } from 'chai';
+
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, DevCa, EXAMPLES_DIR, PuppetNode, explain, freePort, makeModulepath, runInPairs, succeeded, tempDir, removeTempDir, puppetRuntimes } from './support';
+import { expect } from 'chai';
+import {
+  BrokerProcess,
+  DevCa,
+  EXAMPLES_DIR,
+  explain,
+  freePort,
+  makeModulepath,
+  PuppetNode,
+  puppetRuntimes,
+  removeTempDir,
+  runInPairs,
+  succeeded,
+  tempDir,
+} from './support';
 
 const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
 const DB = 'db.outage.test';
@@ -15,11 +29,13 @@ const MQ = 'mq.outage.test';
 const KS = 'keystone.outage.test';
 const FRESH = 'fresh.outage.test';
 // A reader gated on the database (its own role: keystone.url has one exporter).
-const freshCode = (dir: string) => ({ code: `
+const freshCode = (dir: string) => ({
+  code: `
   include exportfact
   if exportfact::gate('role::reader', ['db.keystone_url']) {
     file { '${dir}/reader.conf': content => exportfact::value('db.keystone_url') }
-  }` });
+  }`,
+});
 
 for (const puppet of puppetRuntimes()) {
   describe(`puppet module: broker unreachable (${puppet.label})`, function () {
@@ -63,7 +79,9 @@ for (const puppet of puppetRuntimes()) {
         // The run goes on; only the publishing resource fails (it cannot reach the broker).
         expect(r.code, explain(r)).to.be.oneOf([4, 6]);
         expect(r.output).to.match(/Warning: exportfact: broker unreachable, using the cached view from \S+ \(\d+[smhd] old\)/);
-        expect(r.output).to.match(/Exportfact_fact\[keystone\.url\].*exportfact: cannot publish keystone\.url: exportfact broker unreachable/);
+        expect(r.output).to.match(
+          /Exportfact_fact\[keystone\.url\].*exportfact: cannot publish keystone\.url: exportfact broker unreachable/,
+        );
         expect(r.output).to.not.include('waits for');
         expect(r.output).to.not.include('withdrew');
         expect(fs.readFileSync(path.join(n[KS].serviceRoot, 'keystone.conf'), 'utf8')).to.equal(conf);
@@ -74,7 +92,10 @@ for (const puppet of puppetRuntimes()) {
         // A read-only node: its gate's report waits for the broker with one warning, so an outage
         // does not turn every reader's run red.
         expect(r.code, explain(r)).to.be.oneOf([0, 2]);
-        expect(r.lines.filter((l) => l.startsWith('Error:')), explain(r)).to.have.length(0);
+        expect(
+          r.lines.filter((l) => l.startsWith('Error:')),
+          explain(r),
+        ).to.have.length(0);
         expect(r.output).to.match(/Warning: exportfact: gates not reported this run: exportfact broker unreachable/);
         expect(r.output).to.include('Warning: exportfact: broker unreachable and no cached view');
         expect(r.output).to.include('exportfact: role::reader waits for db.keystone_url (absent) (exportfact view from none)');

@@ -7,12 +7,23 @@
  * or the fact cache. With the broker down only the secret file resource and its dependents
  * fail, while a failed Deferred lookup stops the whole apply. On Puppet 7 and on Puppet 8.
  */
-import { expect } from 'chai';
+
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { type BrokerProcess, DevCa, PuppetNode, type RunResult, explain, makeModulepath, puppetRuntimes, removeTempDir, tempDir } from './support';
-import { SecretsBroker, filesContaining, listFiles, puppetFacts } from './secrets-support';
+import { expect } from 'chai';
+import { filesContaining, listFiles, puppetFacts, SecretsBroker } from './secrets-support';
+import {
+  type BrokerProcess,
+  DevCa,
+  explain,
+  makeModulepath,
+  PuppetNode,
+  puppetRuntimes,
+  type RunResult,
+  removeTempDir,
+  tempDir,
+} from './support';
 
 const PUBLISHER = 'db.secrets.test';
 const READER = 'app.secrets.test';
@@ -32,7 +43,15 @@ for (const puppet of puppetRuntimes()) {
     const uid = process.getuid!();
     const gid = process.getgid!();
     // A catalog cache (JSON) and stored reports, in the node's vardir.
-    const flags = (n: PuppetNode) => ['--catalog_cache_terminus', 'json', '--report', '--reports', 'store', '--reportdir', path.join(n.vardir, 'reports')];
+    const flags = (n: PuppetNode) => [
+      '--catalog_cache_terminus',
+      'json',
+      '--report',
+      '--reports',
+      'store',
+      '--reportdir',
+      path.join(n.vardir, 'reports'),
+    ];
     /**
      * `puppet apply` with a catalog cache terminus finds the cached catalog first and applies
      * it instead of compiling (measured here, Puppet 7.23): drop it before each run, so each
@@ -55,12 +74,15 @@ for (const puppet of puppetRuntimes()) {
       '',
     ].join('\n');
 
-    const publisherCode = (n: PuppetNode) => ({ code: `
+    const publisherCode = (n: PuppetNode) => ({
+      code: `
       exportfact_secret_export { 'app.node_token':
         source => '${path.join(n.dir, 'token')}',
-      }` });
+      }`,
+    });
 
-    const readerCode = () => ({ code: `
+    const readerCode = () => ({
+      code: `
       exportfact_secret_file { '${out}/node_token':
         secret => 'app.node_token',
         owner  => '${uid}',
@@ -84,7 +106,8 @@ for (const puppet of puppetRuntimes()) {
           { 'generate' => { 'length' => 32, 'alphabet' => 'alnum' } }]),
         mode    => '0400',
         backup  => false,
-      }` });
+      }`,
+    });
 
     /** Where a value must not be: the run's output and everything Puppet keeps in the vardir. */
     function expectNowhere(value: string, runs: RunResult[]) {
@@ -124,7 +147,9 @@ for (const puppet of puppetRuntimes()) {
       const r = await apply(pub, publisherCode(pub));
       runs.push(r);
       expect(r.code, explain(r)).to.equal(2);
-      expect(r.output).to.match(/Exportfact_secret_export\[app\.node_token\]\/ensure: published secret app\.node_token version \d+ from .*token \(value not shown\)/);
+      expect(r.output).to.match(
+        /Exportfact_secret_export\[app\.node_token\]\/ensure: published secret app\.node_token version \d+ from .*token \(value not shown\)/,
+      );
       const again = await apply(pub, publisherCode(pub));
       runs.push(again);
       expect(again.code, `publishing the same value again changes nothing\n${explain(again)}`).to.equal(0);
@@ -143,15 +168,23 @@ for (const puppet of puppetRuntimes()) {
       // The Deferred variants, through plain file resources.
       expect(fs.readFileSync(path.join(out, 'deferred_token'), 'utf8')).to.equal(NODE_CANARY);
       expect(fs.readFileSync(path.join(out, 'dsn'), 'utf8')).to.equal(`mysql+pymysql://nova:${generated}@db/nova`);
-      expect(r.output).to.include(`Exportfact_secret_file[${out}/db_password]/ensure: wrote secret app.db_password version 1 (content not shown)`);
+      expect(r.output).to.include(
+        `Exportfact_secret_file[${out}/db_password]/ensure: wrote secret app.db_password version 1 (content not shown)`,
+      );
       expect(r.output).to.match(/File\[.*\/deferred_token\]\/ensure: changed \[redacted\] to \[redacted\]/);
     });
 
     it('the values are in no report, catalog cache, state file, fact or fact cache', async () => {
       const kept = listFiles(reader.vardir);
       // The places we claim to have checked do exist.
-      expect(kept.some((f) => /^client_data\/catalog\/.*\.json$/.test(f)), kept.join('\n')).to.equal(true);
-      expect(kept.some((f) => /^reports\/.*\.yaml$/.test(f)), kept.join('\n')).to.equal(true);
+      expect(
+        kept.some((f) => /^client_data\/catalog\/.*\.json$/.test(f)),
+        kept.join('\n'),
+      ).to.equal(true);
+      expect(
+        kept.some((f) => /^reports\/.*\.yaml$/.test(f)),
+        kept.join('\n'),
+      ).to.equal(true);
       expect(kept).to.include('state/last_run_report.yaml');
       expect(kept).to.include('exportfact/view.json');
       const catalog = fs.readFileSync(path.join(reader.vardir, 'client_data', 'catalog', `${READER}.json`), 'utf8');
@@ -184,7 +217,9 @@ for (const puppet of puppetRuntimes()) {
       expect(r.code, explain(r)).to.equal(2);
       expect(fs.readFileSync(path.join(out, 'node_token'), 'utf8')).to.equal(ROTATED_CANARY);
       expect(fs.readFileSync(path.join(out, 'deferred_token'), 'utf8')).to.equal(ROTATED_CANARY);
-      expect(r.output).to.match(/Exportfact_secret_file\[.*\/node_token\]\/content: content changed: secret app\.node_token version \d+ \(value not shown\)/);
+      expect(r.output).to.match(
+        /Exportfact_secret_file\[.*\/node_token\]\/content: content changed: secret app\.node_token version \d+ \(value not shown\)/,
+      );
       const report = reader.lastReport();
       expect(report).to.include('previous_value: outdated');
       // Neither the old nor the new value: a rotation does not put both into a diff.
@@ -200,7 +235,7 @@ for (const puppet of puppetRuntimes()) {
       expect(r.output).to.not.include(generated);
     });
 
-    it('with preprocess_deferred = false (Puppet 8\'s default) a Deferred exportfact::secret refuses, and the secret shows nowhere', async () => {
+    it("with preprocess_deferred = false (Puppet 8's default) a Deferred exportfact::secret refuses, and the secret shows nowhere", async () => {
       const code = `
         file { '${out}/lazy_token':
           content => Deferred('exportfact::secret', ['app.node_token']),
@@ -231,7 +266,9 @@ for (const puppet of puppetRuntimes()) {
           file { '${out}/independent': content => 'no dependency' }`;
         const r = await apply(reader, { code });
         expect(r.code, explain(r)).to.be.oneOf([4, 6]);
-        expect(r.output).to.match(/Exportfact_secret_file\[.*db_password\].*exportfact: cannot fetch secret app\.db_password: exportfact broker unreachable/);
+        expect(r.output).to.match(
+          /Exportfact_secret_file\[.*db_password\].*exportfact: cannot fetch secret app\.db_password: exportfact broker unreachable/,
+        );
         expect(r.output).to.match(/File\[.*\/dependent\].*Skipping because of failed dependencies/);
         expect(fs.existsSync(path.join(out, 'dependent'))).to.equal(false);
         expect(fs.readFileSync(path.join(out, 'independent'), 'utf8')).to.equal('no dependency');

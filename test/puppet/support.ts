@@ -4,7 +4,7 @@
  * its own confdir, vardir, ssldir, Hiera data and certificate. At most two Puppet processes
  * run at once (the machines have two cores).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -41,7 +41,11 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function run(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -148,7 +152,12 @@ export interface BrokerOptions {
 export class BrokerProcess {
   private child?: ChildProcess;
   log = '';
-  constructor(readonly ca: DevCa, readonly port: number, readonly dataDir: string, readonly options: BrokerOptions = {}) {}
+  constructor(
+    readonly ca: DevCa,
+    readonly port: number,
+    readonly dataDir: string,
+    readonly options: BrokerOptions = {},
+  ) {}
 
   /** @param policy an access policy (YAML, docs/policy.md), written beside the data folder */
   static async start(ca: DevCa, dataDir: string, policy?: string, options: BrokerOptions = {}): Promise<BrokerProcess> {
@@ -184,10 +193,24 @@ export class BrokerProcess {
   async start(): Promise<void> {
     const d = this.ca.dir;
     const o = this.options;
-    const args = [CLI, 'serve', '--ca', path.join(d, 'ca.pem'), '--crl', path.join(d, 'crl.pem'), '--cert', path.join(d, 'server.pem'),
-      '--key', path.join(d, 'server_key.pem'), '--listen', `127.0.0.1:${this.port}`, '--admin-listen', `127.0.0.1:${o.adminPort ?? 0}`,
+    const args = [
+      CLI,
+      'serve',
+      '--ca',
+      path.join(d, 'ca.pem'),
+      '--crl',
+      path.join(d, 'crl.pem'),
+      '--cert',
+      path.join(d, 'server.pem'),
+      '--key',
+      path.join(d, 'server_key.pem'),
+      '--listen',
+      `127.0.0.1:${this.port}`,
+      '--admin-listen',
+      `127.0.0.1:${o.adminPort ?? 0}`,
       ...(o.databaseUrl ? ['--database-url', o.databaseUrl] : ['--data-dir', this.dataDir]),
-      ...(o.adminCertnames?.length ? ['--admin-certname', o.adminCertnames.join(',')] : [])];
+      ...(o.adminCertnames?.length ? ['--admin-certname', o.adminCertnames.join(',')] : []),
+    ];
     const policy = path.join(this.workDir, 'policy.yaml');
     if (fs.existsSync(policy)) args.push('--policy', policy);
     // The broker keeps keyring.json, admin-token.key and audit-signing.key in its working
@@ -240,7 +263,10 @@ export class BrokerProcess {
         pending += chunk.toString();
         const lines = pending.split('\n');
         pending = lines.pop() ?? '';
-        const hit = lines.filter((l) => l.startsWith('{') && l.includes('"msg":"request"')).map((l) => JSON.parse(l) as LoggedRequest).find(match);
+        const hit = lines
+          .filter((l) => l.startsWith('{') && l.includes('"msg":"request"'))
+          .map((l) => JSON.parse(l) as LoggedRequest)
+          .find(match);
         if (!hit) return;
         child.stdout!.off('data', onData);
         child.once('exit', () => resolve(hit));
@@ -274,8 +300,18 @@ export class BrokerProcess {
 
   /** An admin token signed with this broker's admin-token.key (`exportfact admin token`). */
   async adminToken(scopes: string[], subject = 'test'): Promise<string> {
-    const r = await runCli(['admin', 'token', '--scope', scopes.join(','), '--subject', subject, '--ttl', '30m',
-      '--signing-key', path.join(this.workDir, 'admin-token.key')]);
+    const r = await runCli([
+      'admin',
+      'token',
+      '--scope',
+      scopes.join(','),
+      '--subject',
+      subject,
+      '--ttl',
+      '30m',
+      '--signing-key',
+      path.join(this.workDir, 'admin-token.key'),
+    ]);
     if (r.code !== 0) throw new Error(`admin token failed: ${r.stderr}`);
     return r.stdout.trim();
   }
@@ -284,14 +320,21 @@ export class BrokerProcess {
   adminCli(args: string[], credentials: { token?: string; certname?: string }): Promise<{ code: number; stdout: string; stderr: string }> {
     const auth = credentials.token
       ? ['--token', credentials.token]
-      : ['--admin-cert', path.join(this.ca.ssldir(credentials.certname!), 'certs', `${credentials.certname}.pem`),
-          '--admin-key', path.join(this.ca.ssldir(credentials.certname!), 'private_keys', `${credentials.certname}.pem`)];
+      : [
+          '--admin-cert',
+          path.join(this.ca.ssldir(credentials.certname!), 'certs', `${credentials.certname}.pem`),
+          '--admin-key',
+          path.join(this.ca.ssldir(credentials.certname!), 'private_keys', `${credentials.certname}.pem`),
+        ];
     return runCli([...args, '--admin-url', this.adminUrl, '--admin-ca', path.join(this.ca.dir, 'ca.pem'), ...auth]);
   }
 }
 
 /** The built `exportfact` command (dist/), run as a process. */
-export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCli(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
   return run(process.execPath, [CLI, ...args], opts);
 }
 
@@ -319,47 +362,89 @@ export interface RunResult {
 /** One simulated node: confdir, vardir, codedir, Hiera data, ssldir from the dev CA. */
 export class PuppetNode {
   readonly dir: string;
-  constructor(readonly name: string, readonly root: string, readonly ca: DevCa, readonly modulepath: string, readonly puppet: PuppetRuntime = HOST_PUPPET) {
+  constructor(
+    readonly name: string,
+    readonly root: string,
+    readonly ca: DevCa,
+    readonly modulepath: string,
+    readonly puppet: PuppetRuntime = HOST_PUPPET,
+  ) {
     this.dir = path.join(root, 'nodes', name);
   }
 
-  get confdir(): string { return path.join(this.dir, 'conf'); }
-  get vardir(): string { return path.join(this.dir, 'var'); }
-  get cacheFile(): string { return path.join(this.vardir, 'exportfact', 'view.json'); }
+  get confdir(): string {
+    return path.join(this.dir, 'conf');
+  }
+  get vardir(): string {
+    return path.join(this.dir, 'var');
+  }
+  get cacheFile(): string {
+    return path.join(this.vardir, 'exportfact', 'view.json');
+  }
   /** Where the "old module" wrote external facts on this node (Facter reads it: pluginfactdest). */
-  get factsd(): string { return path.join(this.dir, 'facts.d'); }
+  get factsd(): string {
+    return path.join(this.dir, 'facts.d');
+  }
   /** Where the Kickstack example "installs" its services on this node. */
-  get serviceRoot(): string { return path.join(this.dir, 'srv'); }
+  get serviceRoot(): string {
+    return path.join(this.dir, 'srv');
+  }
 
   /** @param settings more Puppet settings for the node's puppet.conf ([main]) */
-  setup(brokerUrls: string | string[], hiera: Record<string, unknown> = {}, extraConfig: Record<string, unknown> = {}, settings: Record<string, string> = {}): void {
-    for (const d of [this.confdir, this.vardir, path.join(this.dir, 'hieradata'), path.join(this.dir, 'code')]) fs.mkdirSync(d, { recursive: true });
-    fs.writeFileSync(path.join(this.confdir, 'puppet.conf'), [
-      '[main]',
-      `certname = ${this.name}`,
-      `ssldir = ${this.ca.ssldir(this.name)}`,
-      `vardir = ${this.vardir}`,
-      `logdir = ${path.join(this.vardir, 'log')}`,
-      `rundir = ${path.join(this.vardir, 'run')}`,
-      // As root Puppet writes last_run_summary.yaml to the shared /var/cache/puppet/public otherwise.
-      `publicdir = ${path.join(this.vardir, 'public')}`,
-      `codedir = ${path.join(this.dir, 'code')}`,
-      `hiera_config = ${path.join(this.confdir, 'hiera.yaml')}`,
-      `pluginfactdest = ${this.factsd}`,
-      'server = localhost',
-      ...Object.entries(settings).map(([k, v]) => `${k} = ${v}`),
-      '',
-    ].join('\n'));
-    fs.writeFileSync(path.join(this.confdir, 'hiera.yaml'), [
-      '---', 'version: 5', 'defaults:', `  datadir: ${path.join(this.dir, 'hieradata')}`, '  data_hash: yaml_data',
-      'hierarchy:', '  - name: common', '    path: common.yaml', '',
-    ].join('\n'));
+  setup(
+    brokerUrls: string | string[],
+    hiera: Record<string, unknown> = {},
+    extraConfig: Record<string, unknown> = {},
+    settings: Record<string, string> = {},
+  ): void {
+    for (const d of [this.confdir, this.vardir, path.join(this.dir, 'hieradata'), path.join(this.dir, 'code')])
+      fs.mkdirSync(d, { recursive: true });
+    fs.writeFileSync(
+      path.join(this.confdir, 'puppet.conf'),
+      [
+        '[main]',
+        `certname = ${this.name}`,
+        `ssldir = ${this.ca.ssldir(this.name)}`,
+        `vardir = ${this.vardir}`,
+        `logdir = ${path.join(this.vardir, 'log')}`,
+        `rundir = ${path.join(this.vardir, 'run')}`,
+        // As root Puppet writes last_run_summary.yaml to the shared /var/cache/puppet/public otherwise.
+        `publicdir = ${path.join(this.vardir, 'public')}`,
+        `codedir = ${path.join(this.dir, 'code')}`,
+        `hiera_config = ${path.join(this.confdir, 'hiera.yaml')}`,
+        `pluginfactdest = ${this.factsd}`,
+        'server = localhost',
+        ...Object.entries(settings).map(([k, v]) => `${k} = ${v}`),
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(
+      path.join(this.confdir, 'hiera.yaml'),
+      [
+        '---',
+        'version: 5',
+        'defaults:',
+        `  datadir: ${path.join(this.dir, 'hieradata')}`,
+        '  data_hash: yaml_data',
+        'hierarchy:',
+        '  - name: common',
+        '    path: common.yaml',
+        '',
+      ].join('\n'),
+    );
     this.setHiera({ 'kickstack::root': this.serviceRoot, 'exportfact::old_factsdir': this.factsd, ...hiera });
     this.setBroker(brokerUrls, extraConfig);
   }
 
   setHiera(data: Record<string, unknown>): void {
-    fs.writeFileSync(path.join(this.dir, 'hieradata', 'common.yaml'), '---\n' + Object.entries(data).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
+    fs.writeFileSync(
+      path.join(this.dir, 'hieradata', 'common.yaml'),
+      '---\n' +
+        Object.entries(data)
+          .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+          .join('\n') +
+        '\n',
+    );
   }
 
   updateHiera(data: Record<string, unknown>): void {
@@ -374,7 +459,12 @@ export class PuppetNode {
 
   setBroker(urls: string | string[], extra: Record<string, unknown> = {}): void {
     const settings = { url: urls, connect_timeout: 2, read_timeout: 5, ...extra };
-    fs.writeFileSync(path.join(this.confdir, 'exportfact.yaml'), Object.entries(settings).map(([k, v]) => `${k}: ${JSON.stringify(v)}`).join('\n') + '\n');
+    fs.writeFileSync(
+      path.join(this.confdir, 'exportfact.yaml'),
+      Object.entries(settings)
+        .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+        .join('\n') + '\n',
+    );
   }
 
   /** `puppet apply` of a manifest file or of code (-e). */
@@ -413,7 +503,11 @@ export function makeModulepath(root: string): string {
 }
 
 /** Runs the nodes in order, two at a time (a pair runs concurrently). */
-export async function runInPairs(nodes: PuppetNode[], manifest: { file?: string; code?: string }, flags: string[] = []): Promise<RunResult[]> {
+export async function runInPairs(
+  nodes: PuppetNode[],
+  manifest: { file?: string; code?: string },
+  flags: string[] = [],
+): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (let i = 0; i < nodes.length; i += 2) {
     const pair = nodes.slice(i, i + 2);
@@ -426,7 +520,11 @@ export async function runInPairs(nodes: PuppetNode[], manifest: { file?: string;
  * Runs groups one after the other; the nodes of a group run concurrently (two at a time).
  * Put in one group only nodes that do not depend on each other, or the order is a race.
  */
-export async function runGroups(groups: PuppetNode[][], manifest: { file?: string; code?: string }, flags: string[] = []): Promise<RunResult[]> {
+export async function runGroups(
+  groups: PuppetNode[][],
+  manifest: { file?: string; code?: string },
+  flags: string[] = [],
+): Promise<RunResult[]> {
   const results: RunResult[] = [];
   for (const group of groups) results.push(...(await runInPairs(group, manifest, flags)));
   return results;

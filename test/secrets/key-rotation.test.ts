@@ -2,17 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import pino from 'pino';
-import { PgStore } from '../../src/db/pg-store';
-import { migrate } from '../../src/db/migrate';
-import type { Caller } from '../../src/identity/caller';
 import { auditFilesIn, openAudit } from '../../src/audit/open-audit';
+import { migrate } from '../../src/db/migrate';
+import { PgStore } from '../../src/db/pg-store';
+import type { Caller } from '../../src/identity/caller';
 import { KeyRotation } from '../../src/secrets/key-rotation';
 import { addKeyToFile, Keyring } from '../../src/secrets/keyring';
 import { openKeyring } from '../../src/secrets/keyring-bootstrap';
 import { SecretVault } from '../../src/secrets/secret-vault';
 import { createServices } from '../../src/services';
-import { startTestBroker, tempDir, type TestBroker } from '../support/broker';
-import { startServe, type ServeProcess } from '../support/cli';
+import { startTestBroker, type TestBroker, tempDir } from '../support/broker';
+import { type ServeProcess, startServe } from '../support/cli';
 import { createTestDatabase, skipPg } from '../support/pg';
 import { getTestPki } from '../support/pki';
 
@@ -31,14 +31,25 @@ async function until<T>(ms: number, fn: () => Promise<T | undefined | false>): P
 }
 
 async function rowsPerKey(store: PgStore): Promise<Record<string, number>> {
-  const { rows } = await store.query<{ key_id: string; n: number }>('SELECT key_id, count(*)::int AS n FROM secret_versions WHERE key_id IS NOT NULL GROUP BY key_id');
+  const { rows } = await store.query<{ key_id: string; n: number }>(
+    'SELECT key_id, count(*)::int AS n FROM secret_versions WHERE key_id IS NOT NULL GROUP BY key_id',
+  );
   return Object.fromEntries(rows.map((r) => [r.key_id, r.n]));
 }
 
 /** Every sealed value still opens under the keyring and equals what was written. */
 async function assertAllOpen(store: PgStore, keyring: Keyring, expected: (name: string) => unknown): Promise<number> {
   const vault = new SecretVault(keyring, keyring.newestId);
-  const { rows } = await store.query<{ environment: string; category: string; name: string; exporter: string; version: number; key_id: string; nonce: Buffer; ciphertext: Buffer }>(
+  const { rows } = await store.query<{
+    environment: string;
+    category: string;
+    name: string;
+    exporter: string;
+    version: number;
+    key_id: string;
+    nonce: Buffer;
+    ciphertext: Buffer;
+  }>(
     'SELECT f.environment, f.category, f.name, s.exporter, s.version, s.key_id, s.nonce, s.ciphertext FROM secret_versions s JOIN facts f ON f.id = s.fact_id WHERE s.ciphertext IS NOT NULL',
   );
   for (const row of rows) expect(await vault.open(row, row)).to.equal(expected(row.name));
@@ -60,7 +71,14 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
     try {
       b = await startTestBroker({ store: { kind: 'postgres', url: db.url }, keyringFile: bKeyring, reencryptBatch: 25 });
       const oldKey = a.broker.vault.currentWriteKeyId;
-      for (let i = 0; i < 300; i++) await a.broker.services.facts.publish(node(i), { category: 'svc', name: `pw${i}`, value: `value-${i}`, sensitive: true, multi: false });
+      for (let i = 0; i < 300; i++)
+        await a.broker.services.facts.publish(node(i), {
+          category: 'svc',
+          name: `pw${i}`,
+          value: `value-${i}`,
+          sensitive: true,
+          multi: false,
+        });
 
       const newKey = addKeyToFile(a.config.keyring.file);
       await a.broker.reloadKeyring();
@@ -103,7 +121,16 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
       fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
       return path.join(dir, name);
     };
-    const tls = ['--ca', write('ca.pem', pki.caBundlePem), '--cert', write('server.pem', pki.server.certPem), '--key', write('server_key.pem', pki.server.keyPem), '--listen', '127.0.0.1:0'];
+    const tls = [
+      '--ca',
+      write('ca.pem', pki.caBundlePem),
+      '--cert',
+      write('server.pem', pki.server.certPem),
+      '--key',
+      write('server_key.pem', pki.server.keyPem),
+      '--listen',
+      '127.0.0.1:0',
+    ];
     const db = await createTestDatabase('rotatekill');
     const store = new PgStore(db.url);
     const keyA = path.join(dir, 'keyring-a.json');
@@ -113,14 +140,31 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
       await migrate(store);
       const { keyring, writeKeyId } = await openKeyring(store, { file: keyA }, quiet);
       const audit = (await openAudit(store, auditFilesIn(dir), quiet)).log;
-      const services = createServices({ store, vault: new SecretVault(keyring, writeKeyId), secrets: { graceSeconds: 3600 }, log: quiet, audit });
+      const services = createServices({
+        store,
+        vault: new SecretVault(keyring, writeKeyId),
+        secrets: { graceSeconds: 3600 },
+        log: quiet,
+        audit,
+      });
       const N = 2000;
       for (let i = 0; i < N; i += 50) {
-        await Promise.all(Array.from({ length: 50 }, (_, j) => services.facts.publish(node(i + j), { category: 'svc', name: `pw${i + j}`, value: `value-${i + j}`, sensitive: true, multi: false })));
+        await Promise.all(
+          Array.from({ length: 50 }, (_, j) =>
+            services.facts.publish(node(i + j), {
+              category: 'svc',
+              name: `pw${i + j}`,
+              value: `value-${i + j}`,
+              sensitive: true,
+              multi: false,
+            }),
+          ),
+        );
       }
       const newKey = addKeyToFile(keyA);
       fs.copyFileSync(keyA, keyB);
-      for (const k of [keyA, keyB]) procs.push(await startServe([...tls, '--database-url', db.url, '--keyring', k, '--reencrypt-batch', '5']));
+      for (const k of [keyA, keyB])
+        procs.push(await startServe([...tls, '--database-url', db.url, '--keyring', k, '--reencrypt-batch', '5']));
 
       const requester = new KeyRotation(store, new SecretVault(Keyring.load(keyA), writeKeyId), quiet, audit);
       await requester.request(newKey, { kind: 'admin', name: 'test' });

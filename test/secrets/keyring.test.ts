@@ -23,7 +23,16 @@ describe('keyring at start and on reload (the serve command)', function () {
       fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
       return path.join(dir, name);
     };
-    tlsArgs = ['--ca', write('ca.pem', pki.caBundlePem), '--cert', write('server.pem', pki.server.certPem), '--key', write('server_key.pem', pki.server.keyPem), '--listen', '127.0.0.1:0'];
+    tlsArgs = [
+      '--ca',
+      write('ca.pem', pki.caBundlePem),
+      '--cert',
+      write('server.pem', pki.server.certPem),
+      '--key',
+      write('server_key.pem', pki.server.keyPem),
+      '--listen',
+      '127.0.0.1:0',
+    ];
     db = await createTestDatabase('keyring');
     // A store that holds a secret, sealed with the keyring this first start creates.
     const first = await startServe([...tlsArgs, '--database-url', db.url, '--keyring', keyring()]);
@@ -46,7 +55,9 @@ describe('keyring at start and on reload (the serve command)', function () {
     try {
       const r = await runCli(['serve', ...tlsArgs, '--database-url', db.url, '--keyring', keyring()]);
       expect(r.code).to.equal(2);
-      expect(r.stderr).to.match(/^exportfact: keyring .* is open to group or others \(mode 0644\); it must be 0600 or stricter.*chmod 600.*\n$/);
+      expect(r.stderr).to.match(
+        /^exportfact: keyring .* is open to group or others \(mode 0644\); it must be 0600 or stricter.*chmod 600.*\n$/,
+      );
     } finally {
       fs.chmodSync(keyring(), 0o600);
     }
@@ -82,12 +93,16 @@ describe('keyring at start and on reload (the serve command)', function () {
     const before = await brokersRows();
     const r = await runCli(['serve', ...tlsArgs, '--database-url', db.url, '--keyring', wrongFile]);
     expect(r.code).to.equal(2);
-    expect(r.stderr).to.match(/^exportfact: keyring .*wrong-fingerprint\.json: fingerprint_key is not the key this store's fingerprints were made with/);
+    expect(r.stderr).to.match(
+      /^exportfact: keyring .*wrong-fingerprint\.json: fingerprint_key is not the key this store's fingerprints were made with/,
+    );
     expect(await brokersRows()).to.deep.equal(before);
   });
 
   it('takes the keyring from EXPORTFACT_KEYRING_JSON, and reads the held secret with it', async () => {
-    const serve = await startServe([...tlsArgs, '--database-url', db.url], { env: { EXPORTFACT_KEYRING_JSON: fs.readFileSync(keyring(), 'utf8') } });
+    const serve = await startServe([...tlsArgs, '--database-url', db.url], {
+      env: { EXPORTFACT_KEYRING_JSON: fs.readFileSync(keyring(), 'utf8') },
+    });
     try {
       const r = await new Client(serve.url, pki.caBundlePem, pki.clients.alice).get('/v1/secrets/db/password');
       expect(r.json.value).to.equal('held-secret');
@@ -104,7 +119,9 @@ describe('keyring at start and on reload (the serve command)', function () {
       serve.child.kill('SIGHUP');
       await new Promise((r) => setTimeout(r, 1500));
       expect(serve.output()).to.match(/keyring refused; keeping the keys in force/);
-      expect((await new Client(serve.url, pki.caBundlePem, pki.clients.alice).get('/v1/secrets/db/password')).json.value).to.equal('held-secret');
+      expect((await new Client(serve.url, pki.caBundlePem, pki.clients.alice).get('/v1/secrets/db/password')).json.value).to.equal(
+        'held-secret',
+      );
       fs.writeFileSync(keyring(), saved, { mode: 0o600 });
       const added = await runCli(['keys', 'add', '--keyring', keyring()]);
       expect(added.code).to.equal(0, added.stderr);

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { READ_ALL_SECRETS, startTestBroker, tempDir, type TestBroker } from '../support/broker';
+import { READ_ALL_SECRETS, startTestBroker, type TestBroker, tempDir } from '../support/broker';
 import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 
@@ -59,7 +59,9 @@ for (const backend of ['embedded', 'postgres'] as const)
       expect(p.status).to.equal(201);
       const r = await bob.get('/v1/secrets/db/password');
       expect(r.json).to.include({ value: CANARY, version: p.json.version });
-      const { rows } = await t.broker.store.query<{ ciphertext: Buffer; key_id: string; state: string }>('SELECT ciphertext, key_id, state FROM secret_versions');
+      const { rows } = await t.broker.store.query<{ ciphertext: Buffer; key_id: string; state: string }>(
+        'SELECT ciphertext, key_id, state FROM secret_versions',
+      );
       expect(rows).to.have.length(1);
       expect(rows[0].ciphertext.includes(Buffer.from(CANARY))).to.equal(false);
       const { rows: values } = await t.broker.store.query<{ value: unknown }>('SELECT value FROM fact_values');
@@ -90,7 +92,9 @@ for (const backend of ['embedded', 'postgres'] as const)
     it('generates a secret once: 100 concurrent requests from several nodes get one value', async () => {
       const nodes = [alice, bob, carol];
       const replies = await Promise.all(
-        Array.from({ length: 100 }, (_, i) => nodes[i % 3].request('POST', '/v1/secrets/keystone/db_password/generate', { body: { length: 24, alphabet: 'alnum' } })),
+        Array.from({ length: 100 }, (_, i) =>
+          nodes[i % 3].request('POST', '/v1/secrets/keystone/db_password/generate', { body: { length: 24, alphabet: 'alnum' } }),
+        ),
       );
       const values = new Set(replies.map((r) => r.json.value));
       expect(values.size).to.equal(1);
@@ -145,9 +149,15 @@ for (const backend of ['embedded', 'postgres'] as const)
 
     it('keeps a pending version out of readers’ way until it is promoted', async () => {
       const current = (await bob.get('/v1/secrets/keystone/db_password')).json;
-      const pending = await t.broker.services.secrets.rotate(ADMIN, 'production', 'keystone', 'db_password', { pending: true, value: 'given-by-admin' });
+      const pending = await t.broker.services.secrets.rotate(ADMIN, 'production', 'keystone', 'db_password', {
+        pending: true,
+        value: 'given-by-admin',
+      });
       expect((await bob.get('/v1/secrets/keystone/db_password')).json.version).to.equal(current.version);
-      expect((await alice.get(`/v1/secrets/keystone/db_password?version=${pending.version}`)).json).to.include({ value: 'given-by-admin', state: 'pending' });
+      expect((await alice.get(`/v1/secrets/keystone/db_password?version=${pending.version}`)).json).to.include({
+        value: 'given-by-admin',
+        state: 'pending',
+      });
       await t.broker.services.secrets.promote(ADMIN, 'production', 'keystone', 'db_password', pending.version);
       expect((await bob.get('/v1/secrets/keystone/db_password')).json).to.include({ version: pending.version, value: 'given-by-admin' });
     });
@@ -186,7 +196,7 @@ for (const backend of ['embedded', 'postgres'] as const)
       expect(pin.json.error.message).to.contain('version');
     });
 
-    it('keeps the canary out of the logs and, on disk, out of the store', async function () {
+    it('keeps the canary out of the logs and, on disk, out of the store', async () => {
       expect(t.logs.text).to.not.contain(CANARY);
       if (backend === 'postgres') {
         const dump = execFileSync('pg_dump', ['--data-only', db!.url], { maxBuffer: 256 * 1024 * 1024 });

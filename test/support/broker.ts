@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { startBroker, type Broker } from '../../src/broker';
-import type { ServeConfig, StoreConfig } from '../../src/config/serve-config';
+import type pino from 'pino';
 import { auditFilesIn, openAudit } from '../../src/audit/open-audit';
+import { type Broker, startBroker } from '../../src/broker';
+import type { ServeConfig, StoreConfig } from '../../src/config/serve-config';
 import type { Store } from '../../src/db/store';
 import { createLogger } from '../../src/log/logger';
 import { createKeyringFile } from '../../src/secrets/keyring';
@@ -50,7 +50,23 @@ export interface TestBroker {
 
 /** An in-process broker on a random port with the test PKI; embedded store unless given one. */
 export async function startTestBroker(
-  opts: { store?: StoreConfig; adminPort?: number; nodes?: { ttlSeconds: number; purgeTtlSeconds: number }; requestTimeoutMs?: number; reuseDir?: string; auditDevice?: boolean; caBundle?: string; crlUrl?: string; admin?: { certnames: string[] }; crl?: string | null; crlWatchMs?: number; keyringFile?: string; graceSeconds?: number; reencryptBatch?: number; policy?: string } = {},
+  opts: {
+    store?: StoreConfig;
+    adminPort?: number;
+    nodes?: { ttlSeconds: number; purgeTtlSeconds: number };
+    requestTimeoutMs?: number;
+    reuseDir?: string;
+    auditDevice?: boolean;
+    caBundle?: string;
+    crlUrl?: string;
+    admin?: { certnames: string[] };
+    crl?: string | null;
+    crlWatchMs?: number;
+    keyringFile?: string;
+    graceSeconds?: number;
+    reencryptBatch?: number;
+    policy?: string;
+  } = {},
 ): Promise<TestBroker> {
   const pki = await getTestPki();
   // Files of this broker only: reload tests rewrite its crl.pem.
@@ -64,7 +80,12 @@ export async function startTestBroker(
   const config: ServeConfig = {
     host: '127.0.0.1',
     port: 0,
-    tls: { ca: write('ca.pem', opts.caBundle ?? pki.caBundlePem), crl, cert: write('server.pem', pki.server.certPem), key: write('server_key.pem', pki.server.keyPem) },
+    tls: {
+      ca: write('ca.pem', opts.caBundle ?? pki.caBundlePem),
+      crl,
+      cert: write('server.pem', pki.server.certPem),
+      key: write('server_key.pem', pki.server.keyPem),
+    },
     crlUrl: opts.crlUrl,
     crlPollMs: 500,
     crlWatchMs: opts.crlWatchMs ?? 200,
@@ -80,7 +101,13 @@ export async function startTestBroker(
     nodes: opts.nodes ?? { ttlSeconds: 7 * 86_400, purgeTtlSeconds: 14 * 86_400 },
     audit: { ...auditFilesIn(dir), deviceFile: opts.auditDevice ? path.join(dir, 'audit-device.jsonl') : undefined },
     policy: opts.policy === undefined ? undefined : { file: write('policy.yaml', opts.policy), watchMs: 200 },
-    admin: opts.admin && { host: '127.0.0.1', port: opts.adminPort ?? 0, adminCertnames: opts.admin.certnames, adminRoles: [], signingKeyFile: path.join(dir, 'admin-token.key') },
+    admin: opts.admin && {
+      host: '127.0.0.1',
+      port: opts.adminPort ?? 0,
+      adminCertnames: opts.admin.certnames,
+      adminRoles: [],
+      signingKeyFile: path.join(dir, 'admin-token.key'),
+    },
   };
   const logs = new LogCapture();
   const broker = await startBroker(config, createLogger('info', logs.stream as unknown as pino.DestinationStream));

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,9 +37,17 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 }
 
 /** Runs any command (an installed `exportfact`, say) to completion, isolated like runCli. */
-export function runCommand(command: string, args: string[], opts?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliRun>;
+export function runCommand(
+  command: string,
+  args: string[],
+  opts?: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<CliRun>;
 /** With `untilListening`: starts a serving command and resolves once it listens. */
-export function runCommand(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; untilListening: true }): Promise<ServeProcess>;
+export function runCommand(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; untilListening: true },
+): Promise<ServeProcess>;
 export function runCommand(
   command: string,
   args: string[],
@@ -72,11 +80,18 @@ export interface ServeProcess {
 }
 
 /** Starts `exportfact serve ARGS` and waits for its "listening" log line. */
-export function startServe(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ServeProcess> {
+export function startServe(
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ServeProcess> {
   return serveWith(process.execPath, [CLI, 'serve', ...args], opts);
 }
 
-function serveWith(command: string, args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ServeProcess> {
+function serveWith(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
+): Promise<ServeProcess> {
   return new Promise((resolve, reject) => {
     const spawnOpts = isolated(opts);
     const child = spawn(command, args, spawnOpts);

@@ -5,7 +5,8 @@ export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
   text: string;
-  json: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON bodies field by field
+  json: any;
 }
 
 export interface RequestOptions {

@@ -92,7 +92,10 @@ export class PgCluster {
   async kill(): Promise<void> {
     const pid = this.postmasterPid();
     if (pid === undefined || !alive(pid)) return;
-    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
+    const children = spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number);
     process.kill(pid, 'SIGKILL');
     for (let i = 0; i < 300 && [pid, ...children].some(alive); i++) await new Promise((r) => setTimeout(r, 100));
   }

@@ -2,10 +2,10 @@
 // client certificates for every identity case the broker must tell apart. Built once per
 // process with WebCrypto (P-256 everywhere but one RSA client) so the suite stays fast.
 import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 import { canonicalSerial, puppetExtensionOid } from '../../src/tls/certificate';
 
@@ -13,7 +13,12 @@ const crypto = webcrypto as unknown as Crypto;
 const DAY_MS = 24 * 60 * 60 * 1000;
 const EC_SIGNING: EcdsaParams = { name: 'ECDSA', hash: 'SHA-256' };
 
-export interface TestCert { certPem: string; keyPem: string; certname: string; serial: string; }
+export interface TestCert {
+  certPem: string;
+  keyPem: string;
+  certname: string;
+  serial: string;
+}
 
 export type TestKeyAlgorithm = 'P-256' | 'P-384' | 'RSA-2048';
 
@@ -30,13 +35,22 @@ export interface TestCertOptions {
 
 export interface TestPki {
   dir: string;
-  rootCaPem: string; intermediateCaPem: string; caBundlePem: string;
-  rootCrlPem: string; intermediateCrlPem: string; crlBundlePem: string;
+  rootCaPem: string;
+  intermediateCaPem: string;
+  caBundlePem: string;
+  rootCrlPem: string;
+  intermediateCrlPem: string;
+  crlBundlePem: string;
   expiredCrlBundlePem: string;
   server: TestCert;
   clients: {
-    alice: TestCert; bob: TestCert; staging: TestCert; revoked: TestCert;
-    expired: TestCert; foreign: TestCert; carol: TestCert;
+    alice: TestCert;
+    bob: TestCert;
+    staging: TestCert;
+    revoked: TestCert;
+    expired: TestCert;
+    foreign: TestCert;
+    carol: TestCert;
   };
   /** Root + intermediate CRLs, the intermediate one additionally revoking these serials under a higher CRL number. */
   crlBundleRevoking(serials: string[]): Promise<string>;
@@ -61,7 +75,12 @@ export interface TestAuthority {
   crl(revokedSerials: string[], crlNumber: number): Promise<string>;
 }
 
-interface Authority { name: x509.Name; keys: CryptoKeyPair; cert: x509.X509Certificate; pem: string; }
+interface Authority {
+  name: x509.Name;
+  keys: CryptoKeyPair;
+  cert: x509.X509Certificate;
+  pem: string;
+}
 
 let memo: Promise<TestPki> | undefined;
 
@@ -81,9 +100,14 @@ export function utf8StringDer(value: string): Uint8Array<ArrayBuffer> {
 }
 
 export function derTlv(tag: number, content: Uint8Array): Uint8Array<ArrayBuffer> {
-  const length = content.length < 0x80
-    ? [content.length]
-    : (() => { const bytes = []; for (let n = content.length; n > 0; n >>= 8) bytes.unshift(n & 0xff); return [0x80 | bytes.length, ...bytes]; })();
+  const length =
+    content.length < 0x80
+      ? [content.length]
+      : (() => {
+          const bytes = [];
+          for (let n = content.length; n > 0; n >>= 8) bytes.unshift(n & 0xff);
+          return [0x80 | bytes.length, ...bytes];
+        })();
   return new Uint8Array([tag, ...length, ...content]);
 }
 
@@ -119,53 +143,63 @@ async function privateKeyPem(key: CryptoKey): Promise<string> {
 async function makeRootCa(subject: string): Promise<Authority> {
   const keys = await generateKeys('P-256');
   const name = new x509.Name(subject);
-  const cert = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: randomSerial(),
-    name,
-    notBefore: new Date(Date.now() - DAY_MS),
-    notAfter: new Date(Date.now() + 3650 * DAY_MS),
-    keys,
-    signingAlgorithm: EC_SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-    ],
-  }, crypto);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned(
+    {
+      serialNumber: randomSerial(),
+      name,
+      notBefore: new Date(Date.now() - DAY_MS),
+      notAfter: new Date(Date.now() + 3650 * DAY_MS),
+      keys,
+      signingAlgorithm: EC_SIGNING,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  );
   return { name, keys, cert, pem: cert.toString('pem') };
 }
 
 async function makeIntermediateCa(subject: string, parent: Authority): Promise<Authority> {
   const keys = await generateKeys('P-256');
   const name = new x509.Name(subject);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: randomSerial(),
-    subject: name,
-    issuer: parent.cert.subjectName,
-    notBefore: new Date(Date.now() - DAY_MS),
-    notAfter: new Date(Date.now() + 3650 * DAY_MS),
-    publicKey: keys.publicKey,
-    signingKey: parent.keys.privateKey,
-    signingAlgorithm: EC_SIGNING,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
-      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
-      await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey, false, crypto),
-    ],
-  }, crypto);
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: randomSerial(),
+      subject: name,
+      issuer: parent.cert.subjectName,
+      notBefore: new Date(Date.now() - DAY_MS),
+      notAfter: new Date(Date.now() + 3650 * DAY_MS),
+      publicKey: keys.publicKey,
+      signingKey: parent.keys.privateKey,
+      signingAlgorithm: EC_SIGNING,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, 0, true),
+        new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+        await x509.SubjectKeyIdentifierExtension.create(keys.publicKey, false, crypto),
+        await x509.AuthorityKeyIdentifierExtension.create(parent.keys.publicKey, false, crypto),
+      ],
+    },
+    crypto,
+  );
   return { name, keys, cert, pem: cert.toString('pem') };
 }
 
-interface LeafOptions extends TestCertOptions { dnsNames?: string[]; ipAddresses?: string[]; }
+interface LeafOptions extends TestCertOptions {
+  dnsNames?: string[];
+  ipAddresses?: string[];
+}
 
 async function issueLeaf(issuer: Authority, options: LeafOptions): Promise<TestCert> {
   const algorithm = options.keyAlgorithm ?? 'P-256';
   const keys = await generateKeys(algorithm);
   const serial = randomSerial();
-  const usages = algorithm === 'RSA-2048'
-    ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
-    : x509.KeyUsageFlags.digitalSignature;
+  const usages =
+    algorithm === 'RSA-2048'
+      ? x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment
+      : x509.KeyUsageFlags.digitalSignature;
   const extensions: x509.Extension[] = [
     new x509.BasicConstraintsExtension(false, undefined, true),
     new x509.KeyUsagesExtension(usages, true),
@@ -182,17 +216,20 @@ async function issueLeaf(issuer: Authority, options: LeafOptions): Promise<TestC
     extensions.push(new x509.Extension(puppetExtensionOid(name), false, utf8StringDer(value)));
   }
   extensions.push(...(options.rawExtensions ?? []));
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial,
-    subject: new x509.Name([{ CN: [options.certname] }]),
-    issuer: issuer.cert.subjectName,
-    notBefore: options.notBefore ?? new Date(Date.now() - DAY_MS),
-    notAfter: options.notAfter ?? new Date(Date.now() + 365 * DAY_MS),
-    publicKey: keys.publicKey,
-    signingKey: issuer.keys.privateKey,
-    signingAlgorithm: EC_SIGNING,
-    extensions,
-  }, crypto);
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      serialNumber: serial,
+      subject: new x509.Name([{ CN: [options.certname] }]),
+      issuer: issuer.cert.subjectName,
+      notBefore: options.notBefore ?? new Date(Date.now() - DAY_MS),
+      notAfter: options.notAfter ?? new Date(Date.now() + 365 * DAY_MS),
+      publicKey: keys.publicKey,
+      signingKey: issuer.keys.privateKey,
+      signingAlgorithm: EC_SIGNING,
+      extensions,
+    },
+    crypto,
+  );
   return {
     certPem: cert.toString('pem'),
     keyPem: await privateKeyPem(keys.privateKey),
@@ -212,22 +249,25 @@ interface CrlOptions {
 
 async function makeCrl(issuer: Authority, options: CrlOptions): Promise<string> {
   const thisUpdate = options.thisUpdate ?? new Date(Date.now() - 60 * 1000);
-  const crl = await x509.X509CrlGenerator.create({
-    issuer: issuer.cert.subjectName,
-    thisUpdate,
-    nextUpdate: options.nextUpdate ?? new Date(Date.now() + 30 * DAY_MS),
-    entries: [...new Set(options.revokedSerials.map(canonicalSerial))].map((serial) => ({
-      serialNumber: serial.length % 2 ? `0${serial}` : serial, // peculiar reads whole bytes
-      revocationDate: thisUpdate,
-      reason: x509.X509CrlReason.keyCompromise,
-    })),
-    extensions: [
-      new x509.Extension('2.5.29.20', false, derInteger(options.crlNumber)),
-      await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey, false, crypto),
-    ],
-    signingAlgorithm: EC_SIGNING,
-    signingKey: options.signingKey ?? issuer.keys.privateKey,
-  }, crypto);
+  const crl = await x509.X509CrlGenerator.create(
+    {
+      issuer: issuer.cert.subjectName,
+      thisUpdate,
+      nextUpdate: options.nextUpdate ?? new Date(Date.now() + 30 * DAY_MS),
+      entries: [...new Set(options.revokedSerials.map(canonicalSerial))].map((serial) => ({
+        serialNumber: serial.length % 2 ? `0${serial}` : serial, // peculiar reads whole bytes
+        revocationDate: thisUpdate,
+        reason: x509.X509CrlReason.keyCompromise,
+      })),
+      extensions: [
+        new x509.Extension('2.5.29.20', false, derInteger(options.crlNumber)),
+        await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey, false, crypto),
+      ],
+      signingAlgorithm: EC_SIGNING,
+      signingKey: options.signingKey ?? issuer.keys.privateKey,
+    },
+    crypto,
+  );
   // peculiar labels PEM CRLs "CRL"; OpenSSL (and so Node's tls) only reads "X509 CRL".
   return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
 }
@@ -242,18 +282,24 @@ async function buildTestPki(): Promise<TestPki> {
   const foreignCa = await makeRootCa('CN=Puppet CA: elsewhere.example');
 
   const server = await issueLeaf(intermediate, {
-    certname: 'localhost', dnsNames: ['localhost'], ipAddresses: ['127.0.0.1', '::1'],
+    certname: 'localhost',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1', '::1'],
   });
   const clients = {
     alice: await issueLeaf(intermediate, {
-      certname: 'alice.test', keyAlgorithm: 'RSA-2048', extensions: { pp_environment: 'production', pp_role: 'db' },
+      certname: 'alice.test',
+      keyAlgorithm: 'RSA-2048',
+      extensions: { pp_environment: 'production', pp_role: 'db' },
     }),
     bob: await issueLeaf(intermediate, { certname: 'bob.test', extensions: { pp_environment: 'production', pp_role: 'keystone' } }),
     staging: await issueLeaf(intermediate, { certname: 'staging.test', extensions: { pp_environment: 'staging', pp_role: 'db' } }),
     revoked: await issueLeaf(intermediate, { certname: 'revoked.test', extensions: { pp_environment: 'production', pp_role: 'db' } }),
     expired: await issueLeaf(intermediate, {
-      certname: 'expired.test', extensions: { pp_environment: 'production', pp_role: 'db' },
-      notBefore: new Date(Date.now() - 30 * DAY_MS), notAfter: new Date(Date.now() - DAY_MS),
+      certname: 'expired.test',
+      extensions: { pp_environment: 'production', pp_role: 'db' },
+      notBefore: new Date(Date.now() - 30 * DAY_MS),
+      notAfter: new Date(Date.now() - DAY_MS),
     }),
     foreign: await issueLeaf(foreignCa, { certname: 'foreign.test', extensions: { pp_environment: 'production', pp_role: 'db' } }),
     carol: await issueLeaf(intermediate, { certname: 'carol.test', extensions: { pp_environment: 'production', pp_role: 'web' } }),
@@ -262,11 +308,14 @@ async function buildTestPki(): Promise<TestPki> {
   const rootCrlPem = await makeCrl(root, { revokedSerials: [], crlNumber: 1 });
   const intermediateCrlPem = await makeCrl(intermediate, { revokedSerials: [clients.revoked.serial], crlNumber: 1 });
   const expiredIntermediateCrlPem = await makeCrl(intermediate, {
-    revokedSerials: [clients.revoked.serial], crlNumber: 1,
-    thisUpdate: new Date(Date.now() - 10 * DAY_MS), nextUpdate: new Date(Date.now() - DAY_MS),
+    revokedSerials: [clients.revoked.serial],
+    crlNumber: 1,
+    thisUpdate: new Date(Date.now() - 10 * DAY_MS),
+    nextUpdate: new Date(Date.now() - DAY_MS),
   });
   const forgedIntermediateCrlPem = await makeCrl(intermediate, {
-    revokedSerials: [clients.revoked.serial, clients.carol.serial], crlNumber: 1000,
+    revokedSerials: [clients.revoked.serial, clients.carol.serial],
+    crlNumber: 1000,
     signingKey: foreignCa.keys.privateKey,
   });
 

@@ -5,7 +5,12 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
  * Polls `condition` every `everyMs` until it returns true; resolves with the time it took,
  * or rejects after `withinMs` naming what was awaited.
  */
-export async function eventually(what: string, condition: () => Promise<boolean> | boolean, withinMs = 10_000, everyMs = 100): Promise<number> {
+export async function eventually(
+  what: string,
+  condition: () => Promise<boolean> | boolean,
+  withinMs = 10_000,
+  everyMs = 100,
+): Promise<number> {
   const start = Date.now();
   for (;;) {
     if (await condition()) return Date.now() - start;

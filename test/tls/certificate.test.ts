@@ -1,17 +1,12 @@
 /// <reference types="mocha" />
 import 'reflect-metadata';
-import { expect } from 'chai';
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import { Extension } from '@peculiar/x509';
-import {
-  canonicalSerial,
-  parsePuppetCertificate,
-  puppetExtensionName,
-  puppetExtensionOid,
-} from '../../src/tls/certificate';
+import { expect } from 'chai';
+import { canonicalSerial, parsePuppetCertificate, puppetExtensionName, puppetExtensionOid } from '../../src/tls/certificate';
 import { parseCrlBundle } from '../../src/tls/crl-set';
 import { TrustStore } from '../../src/tls/trust-store';
-import { derTlv, getTestPki, pemToDer, utf8StringDer, type TestPki } from '../support/pki';
+import { derTlv, getTestPki, pemToDer, type TestPki, utf8StringDer } from '../support/pki';
 
 describe('tls/certificate', () => {
   let pki: TestPki;
@@ -80,7 +75,10 @@ describe('tls/certificate', () => {
       });
       const identity = parsePuppetCertificate(pemToDer(cert.certPem));
       expect(identity.extensions).to.deep.equal({
-        pp_role: 'ia5 role', pp_environment: 'printable', pp_zone: 'bare-zone', pp_region: 'région-ü',
+        pp_role: 'ia5 role',
+        pp_environment: 'printable',
+        pp_zone: 'bare-zone',
+        pp_region: 'région-ü',
       });
     });
 
@@ -117,7 +115,7 @@ describe('tls/certificate', () => {
       expect(crlSet.isRevoked(root, revoked.serial)).to.equal(false);
     });
 
-    it('canonicalSerial agrees with Node\'s own serial spelling', () => {
+    it("canonicalSerial agrees with Node's own serial spelling", () => {
       const nodeSerial = new NodeX509Certificate(pki.clients.alice.certPem).serialNumber;
       expect(canonicalSerial(nodeSerial)).to.equal(parsePuppetCertificate(pemToDer(pki.clients.alice.certPem)).serial);
       expect(canonicalSerial('00:0A:1B')).to.equal('a1b');
@@ -127,7 +125,7 @@ describe('tls/certificate', () => {
   });
 
   describe('extension names', () => {
-    it('maps short names and OIDs both ways, per Puppet\'s oids.rb', () => {
+    it("maps short names and OIDs both ways, per Puppet's oids.rb", () => {
       expect(puppetExtensionName('1.3.6.1.4.1.34380.1.1.13')).to.equal('pp_role');
       expect(puppetExtensionName('1.3.6.1.4.1.34380.1.1.2')).to.equal('pp_instance_id');
       expect(puppetExtensionName('1.3.6.1.4.1.34380.1.1.25')).to.equal('pp_hostname');

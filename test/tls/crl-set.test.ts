@@ -1,10 +1,11 @@
 /// <reference types="mocha" />
-import { expect } from 'chai';
+
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { CrlValidationError, parseCrlBundle, type CrlSet } from '../../src/tls/crl-set';
+import { expect } from 'chai';
+import { type CrlSet, CrlValidationError, parseCrlBundle } from '../../src/tls/crl-set';
 import { TrustStore } from '../../src/tls/trust-store';
 import { getTestPki, pemToDer, type TestCert, type TestPki } from '../support/pki';
 
@@ -31,11 +32,14 @@ async function handshake(pki: TestPki, client: TestCert, crl?: string[]): Promis
   try {
     const { port } = server.address() as AddressInfo;
     return await new Promise<string>((resolve) => {
-      const req = https.get({ host: '127.0.0.1', port, ca: pki.caBundlePem, cert: client.certPem, key: client.keyPem, agent: false }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve(body));
-      });
+      const req = https.get(
+        { host: '127.0.0.1', port, ca: pki.caBundlePem, cert: client.certPem, key: client.keyPem, agent: false },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve(body));
+        },
+      );
       req.on('error', (err) => resolve(`refused: ${err.message}`));
     });
   } finally {
@@ -143,8 +147,8 @@ describe('tls/crl-set', () => {
     });
   });
 
-  describe('with Node\'s TLS', () => {
-    it('the test PKI\'s clients pass or fail the handshake as their role in the suite says', async () => {
+  describe("with Node's TLS", () => {
+    it("the test PKI's clients pass or fail the handshake as their role in the suite says", async () => {
       expect(await handshake(pki, pki.clients.alice)).to.equal('alice.test');
       expect(await handshake(pki, pki.clients.bob)).to.equal('bob.test');
       expect(await handshake(pki, pki.clients.foreign)).to.match(/^refused/);
@@ -170,7 +174,7 @@ describe('tls/crl-set', () => {
   });
 
   describe('TrustStore', () => {
-    it('reads the bundle\'s CAs with comparable subjects, the root self-signed', () => {
+    it("reads the bundle's CAs with comparable subjects, the root self-signed", () => {
       expect(trust.cas.map((ca) => ca.subject)).to.deep.equal([ROOT, INTERMEDIATE]);
       expect(trust.cas.map((ca) => ca.selfSigned)).to.deep.equal([true, false]);
       expect(trust.cas[1].fingerprint).to.equal(intermediate);

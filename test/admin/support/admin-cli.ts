@@ -2,9 +2,9 @@
 // Stand-in for `exportfact` while main.ts does not yet register `admin`: the same command
 // objects, the same one-line failure rule. Once main.ts has it, the tests use the real CLI.
 import { Command } from 'commander';
-import { ConfigError } from '../../../src/errors/config-error';
-import { AppError } from '../../../src/errors/app-error';
 import { adminCommand } from '../../../src/cli/admin-command';
+import { AppError } from '../../../src/errors/app-error';
+import { ConfigError } from '../../../src/errors/config-error';
 
 function fail(err: unknown): never {
   const known = err instanceof ConfigError || err instanceof AppError;

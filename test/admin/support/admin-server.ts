@@ -1,13 +1,13 @@
 import { createPublicKey } from 'node:crypto';
 import express from 'express';
-import pino from 'pino';
+import type pino from 'pino';
 import { requireScope } from '../../../src/admin/admin-auth';
 import { adminPrincipalOf } from '../../../src/admin/admin-principal';
-import { startAdminServer, type AdminServer } from '../../../src/app/admin-app';
+import { type AdminServer, startAdminServer } from '../../../src/app/admin-app';
 import { createLogger } from '../../../src/log/logger';
 import { PeerAuthenticator } from '../../../src/tls/peer-authenticator';
-import { TrustStore } from '../../../src/tls/trust-store';
 import { RevocationList } from '../../../src/tls/revocation';
+import { TrustStore } from '../../../src/tls/trust-store';
 import { LogCapture } from '../../support/broker';
 import { Client } from '../../support/client';
 import { getTestPki, type TestCert, type TestPki } from '../../support/pki';
@@ -34,7 +34,9 @@ export function scopedTestRouter(): express.Router {
 }
 
 /** The admin listener in process, real TLS, the test PKI and its CRLs. */
-export async function startTestAdminServer(opts: { tokenPublicKeyPem?: string; adminCertnames?: string[]; adminRoles?: string[] } = {}): Promise<TestAdminServer> {
+export async function startTestAdminServer(
+  opts: { tokenPublicKeyPem?: string; adminCertnames?: string[]; adminRoles?: string[] } = {},
+): Promise<TestAdminServer> {
   const pki = await getTestPki();
   const logs = new LogCapture();
   const log = createLogger('info', logs.stream as unknown as pino.DestinationStream);
@@ -44,7 +46,13 @@ export async function startTestAdminServer(opts: { tokenPublicKeyPem?: string; a
   const server = await startAdminServer({
     host: '127.0.0.1',
     port: 0,
-    tls: { caPem: pki.caBundlePem, trust, certPem: pki.server.certPem, keyPem: pki.server.keyPem, files: { ca: 'ca.pem', cert: 'server.pem', key: 'server_key.pem' } },
+    tls: {
+      caPem: pki.caBundlePem,
+      trust,
+      certPem: pki.server.certPem,
+      keyPem: pki.server.keyPem,
+      files: { ca: 'ca.pem', cert: 'server.pem', key: 'server_key.pem' },
+    },
     revocation,
     authenticator: new PeerAuthenticator(revocation, 'production', trust),
     adminCertnames: opts.adminCertnames ?? ['ops.admin.test'],

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { CLI, runCli, type CliRun } from '../../support/cli';
+import { CLI, type CliRun, runCli } from '../../support/cli';
 
 const STAND_IN = path.resolve(__dirname, 'admin-cli.js');
 let entry: Promise<string> | undefined;

@@ -3,18 +3,31 @@
 import crypto from 'node:crypto';
 import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../../../src/admin/token';
 
-type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' } });
+type Jose = typeof import('jose', { with: { 'resolution-mode': 'import' }});
 const jose = (): Promise<Jose> => import('jose');
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 export function claims(overrides: Record<string, unknown> = {}): Record<string, unknown> {
   const now = Math.floor(Date.now() / 1000);
-  return { sub: 'forger', scope: 'secrets:read', iss: TOKEN_ISSUER, aud: TOKEN_AUDIENCE, iat: now, exp: now + 600, jti: crypto.randomUUID(), ...overrides };
+  return {
+    sub: 'forger',
+    scope: 'secrets:read',
+    iss: TOKEN_ISSUER,
+    aud: TOKEN_AUDIENCE,
+    iat: now,
+    exp: now + 600,
+    jti: crypto.randomUUID(),
+    ...overrides,
+  };
 }
 
 /** Signed with EdDSA by the given key, with any claims. */
-export async function signEd25519(privateKeyPem: string, payload: Record<string, unknown>, header: Record<string, unknown> = {}): Promise<string> {
+export async function signEd25519(
+  privateKeyPem: string,
+  payload: Record<string, unknown>,
+  header: Record<string, unknown> = {},
+): Promise<string> {
   const { SignJWT } = await jose();
   return new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', typ: 'JWT', ...header }).sign(crypto.createPrivateKey(privateKeyPem));
 }

@@ -2,8 +2,8 @@
 // `exportfact policy …` as a process, until src/cli/main.ts registers the command: the same
 // program name and the same handling of operator mistakes (one line, exit 2) as main.ts.
 import { Command } from 'commander';
-import { ConfigError } from '../../../src/errors/config-error';
 import { policyCommand } from '../../../src/cli/policy-command';
+import { ConfigError } from '../../../src/errors/config-error';
 
 new Command('exportfact')
   .addCommand(policyCommand())
