@@ -43,6 +43,8 @@ interface Holder {
 }
 
 const lockPath = (dataDir: string) => path.join(dataDir, 'broker.lock');
+/** Folders this process holds: a second open here is refused before any staleness is looked at. */
+const heldHere = new Set<string>();
 const holderPath = (dataDir: string) => path.join(dataDir, 'broker.lock.holder');
 
 /** Locks the folder for this process; resolves to its release. Throws `data_dir_locked` if it is held. */
@@ -58,6 +60,8 @@ export async function lockDataDir(dataDir: string, opts: DataDirLockOptions): Pr
       onCompromised: opts.onCompromised,
     });
 
+  const key = path.resolve(dataDir);
+  if (heldHere.has(key)) throw lockedError(dataDir, readHolder(dataDir));
   let release: () => Promise<void>;
   try {
     release = await attempt(staleMs, 0, 0);
@@ -83,7 +87,9 @@ export async function lockDataDir(dataDir: string, opts: DataDirLockOptions): Pr
     }
   }
   writeHolder(dataDir);
+  heldHere.add(key);
   return async () => {
+    heldHere.delete(key);
     fs.rmSync(holderPath(dataDir), { force: true });
     await release();
   };
