@@ -1,13 +1,14 @@
 // `npm run bench [-- --quick] [-- --store embedded|postgres|both] [-- --out FILE] [-- --database-url URL]
-//                [-- --only core|secrets|audit|policy|backup|watch] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]
+//                [-- --only core|secrets|audit|policy|backup|watch|brokers] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]
 //                [-- --watchers N]`
 //
-// Six parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
+// Seven parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
 // issue 4, PostgreSQL), audit (bench/audit.ts, issue 5, PostgreSQL), policy (bench/policy.ts, issue 6),
 // backup (bench/backup.ts, issue 16, on the stores of --store) and watch (bench/watch.ts, issue 12,
 // PostgreSQL; --watchers sets the largest number held, 10,000 by default;
 // `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 npm run bench -- --only watch` runs it
-// under jemalloc).
+// under jemalloc), brokers (bench/brokers.ts, issue 12, PostgreSQL: agent syncs/s with one broker
+// and with three on one database).
 //
 // Server CPU seconds per operation, read from /proc, for the broker (`exportfact serve` in its
 // own process, plus its PostgreSQL backends) against a bare Node https server with the same
@@ -20,6 +21,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { auditSizesFor, reportAudit, runAudit } from './audit';
 import { BACKUP_SIZES, reportBackup, runBackup } from './backup';
+import { BROKERS_SIZES, reportBrokers, runBrokers } from './brokers';
 import { type ClientCert, type Pki, p256Pki, rsa4096Pki } from './certs';
 import { memoryMb, PgBackends, ServerCpu } from './cpu';
 import { type Job, LoadGenerator, requestOnce } from './load';
@@ -58,8 +60,8 @@ type Sizes = (typeof SIZES)['full'];
 const FRESH_CONCURRENCY = 4; // same for the bare server and the broker
 const LANES = 16;
 
-type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup' | 'watch';
-const PARTS: Part[] = ['core', 'secrets', 'audit', 'policy', 'backup', 'watch'];
+type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup' | 'watch' | 'brokers';
+const PARTS: Part[] = ['core', 'secrets', 'audit', 'policy', 'backup', 'watch', 'brokers'];
 interface Options {
   quick: boolean;
   stores: StoreKind[];
@@ -584,6 +586,18 @@ async function main(): Promise<void> {
       reportWatch(watch);
       out.watch = watch;
       loads.afterWatch = os.loadavg();
+    }
+    if (o.parts.includes('brokers')) {
+      const brokers = await runBrokers({
+        adminUrl: o.adminUrl,
+        tmp,
+        pki: p256,
+        load,
+        sizes: o.quick ? BROKERS_SIZES.quick : BROKERS_SIZES.full,
+      });
+      reportBrokers(brokers);
+      out.brokers = brokers;
+      loads.afterBrokers = os.loadavg();
     }
     out.machine = { ...info, loads, partSeconds, wallSeconds: (Date.now() - started) / 1000 };
     console.log(
