@@ -1,0 +1,249 @@
+/**
+ * Event-driven convergence (issue 12, item 5): the Kickstack example (puppet-module/examples)
+ * deployed in the worst order, with a real broker and real `puppet apply` runs, each node with
+ * its own certificate. Once with interval runs only (the interval shortened to INTERVAL_S), once
+ * with the module's `exportfact-trigger` running on every node and no interval run after the
+ * first. Both must converge; the triggered deployment must need no interval wait: each gated
+ * node runs once more, when what its gate waits for appears, and the others never again. The
+ * runs and seconds of both are printed (timings are measured, never asserted: see the bench).
+ *
+ * Puppet 7 only: the trigger is a Ruby program of the module run with Puppet's Ruby, the same
+ * code on Puppet 8 (its unit tests run on both, scripts/test-module.sh).
+ */
+
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import { httpsJson } from './agent-support';
+import {
+  BrokerProcess,
+  DevCa,
+  EXAMPLES_DIR,
+  explain,
+  HOST_PUPPET,
+  MODULE_DIR,
+  makeModulepath,
+  PuppetNode,
+  removeTempDir,
+  runGroups,
+  sleep,
+  succeeded,
+  tempDir,
+} from './support';
+
+const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
+const DEPTH = 4; // database/mq -> keystone -> nova_api -> compute
+/** The simulated agent interval: each node runs again this long after its last run started. */
+const INTERVAL_S = 45;
+const TRIGGER = path.join(MODULE_DIR, 'files', 'exportfact-trigger');
+const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'puppet', 'fixtures');
+
+const ROLES: Record<string, string[]> = {
+  'compute.kickstack.test': ['compute'],
+  'nova.kickstack.test': ['nova_api'],
+  'keystone.kickstack.test': ['keystone'],
+  'mq1.kickstack.test': ['mq'],
+  'mq2.kickstack.test': ['mq'],
+  'db.kickstack.test': ['database'],
+};
+const GATED = ['compute.kickstack.test', 'nova.kickstack.test', 'keystone.kickstack.test'];
+// Worst order: every node runs before the nodes it depends on (as in kickstack.test.ts).
+const WORST_STEPS = [
+  ['compute.kickstack.test'],
+  ['nova.kickstack.test'],
+  ['keystone.kickstack.test'],
+  ['mq1.kickstack.test', 'mq2.kickstack.test'],
+  ['db.kickstack.test'],
+];
+
+interface Deployment {
+  root: string;
+  ca: DevCa;
+  broker: BrokerProcess;
+  nodes: Record<string, PuppetNode>;
+  worst: PuppetNode[][];
+}
+
+interface Figures {
+  runs: number;
+  seconds: number;
+}
+
+async function deploy(label: string): Promise<Deployment> {
+  const root = tempDir(`converge-${label}`);
+  const ca = await DevCa.init(path.join(root, 'ca'), Object.keys(ROLES));
+  const broker = await BrokerProcess.start(ca, path.join(root, 'data'));
+  const modulepath = makeModulepath(root);
+  const nodes: Record<string, PuppetNode> = {};
+  for (const name of Object.keys(ROLES)) {
+    nodes[name] = new PuppetNode(name, root, ca, modulepath, HOST_PUPPET);
+    nodes[name].setup(broker.url, { 'kickstack::roles': ROLES[name] });
+  }
+  return { root, ca, broker, nodes, worst: WORST_STEPS.map((step) => step.map((n) => nodes[n])) };
+}
+
+async function teardown(d: Deployment | undefined): Promise<void> {
+  if (!d) return;
+  await d.broker.stop();
+  removeTempDir(d.root);
+}
+
+/** The gates a node reported, as the broker has them (GET /v1/gates with the node's certificate). */
+async function gatesOf(d: Deployment, node: string): Promise<{ name: string; open: boolean }[]> {
+  const ssldir = d.ca.ssldir(node);
+  const tls = {
+    ca: fs.readFileSync(path.join(ssldir, 'certs', 'ca.pem')),
+    cert: fs.readFileSync(path.join(ssldir, 'certs', `${node}.pem`)),
+    key: fs.readFileSync(path.join(ssldir, 'private_keys', `${node}.pem`)),
+  };
+  const r = await httpsJson(`${d.broker.url}/v1/gates`, tls);
+  expect(r.status, JSON.stringify(r.body)).to.equal(200);
+  return r.body.gates;
+}
+
+/** Every role configured its service and every gate on the broker is open. */
+async function converged(d: Deployment): Promise<boolean> {
+  const files = ['keystone.conf', 'nova-api.conf', 'nova-compute.conf'];
+  const owners = ['keystone.kickstack.test', 'nova.kickstack.test', 'compute.kickstack.test'];
+  if (!files.every((f, i) => fs.existsSync(path.join(d.nodes[owners[i]].serviceRoot, f)))) return false;
+  for (const node of GATED) {
+    const gates = await gatesOf(d, node);
+    if (gates.length === 0 || gates.some((g) => !g.open)) return false;
+  }
+  return true;
+}
+
+/** `exportfact-trigger` on one node, run as a process with the node's confdir and Puppet's Ruby. */
+class Trigger {
+  private child: ChildProcess;
+  log = '';
+  constructor(
+    readonly node: PuppetNode,
+    settings: { command: string; minInterval: number; wait: number },
+  ) {
+    const env = {
+      ...process.env,
+      RUBYOPT: `-r${path.join(FIXTURES, 'facter-preload.rb')}`,
+      EXPORTFACT_TEST_FACTER_CONF: path.join(FIXTURES, 'facter.conf'),
+    };
+    const args = [TRIGGER, '--confdir', node.confdir, '--command', settings.command];
+    args.push('--min-interval', String(settings.minInterval), '--wait', String(settings.wait));
+    this.child = spawn('ruby', args, { env, cwd: node.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout!.on('data', (c) => (this.log += c));
+    this.child.stderr!.on('data', (c) => (this.log += c));
+  }
+
+  /** The trigger's own lines (the runs' output is interleaved). */
+  lines(): string[] {
+    return this.log.split('\n').filter((l) => l.startsWith('exportfact-trigger: '));
+  }
+
+  /** Runs it started. */
+  runs(): string[] {
+    return this.lines().filter((l) => l.includes(' can open: running '));
+  }
+
+  /** Stops it as systemd does (SIGTERM); resolves with its exit code. */
+  async stop(): Promise<number | null> {
+    if (this.child.exitCode !== null) return this.child.exitCode;
+    const exited = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
+    this.child.kill('SIGTERM');
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  }
+}
+
+/** The `puppet apply` of one node, as a command line for /bin/sh (test paths hold no spaces). */
+function applyCommand(node: PuppetNode): string {
+  return [node.puppet.command, 'apply', '--confdir', node.confdir, '--modulepath', node.modulepath, '--color=false', SITE.file!].join(' ');
+}
+
+describe('puppet module: event-driven convergence of the Kickstack example in the worst order (Puppet 7)', function () {
+  this.timeout(900000);
+  const figures: Record<string, Figures> = {};
+  let d: Deployment | undefined;
+  let triggers: Trigger[] = [];
+
+  afterEach(async () => {
+    for (const t of triggers) await t.stop();
+    triggers = [];
+    await teardown(d);
+    d = undefined;
+  });
+
+  after(() => {
+    const rows = Object.entries(figures).map(([mode, f]) => `      ${mode}: ${f.runs} runs, ${f.seconds.toFixed(1)} s`);
+    console.log(`      Kickstack, worst order, until every gate is open (interval ${INTERVAL_S} s):\n${rows.join('\n')}`);
+  });
+
+  it(`with interval runs only, converges in ${DEPTH} rounds: an interval wait between hops`, async () => {
+    d = await deploy('interval');
+    const started = Date.now();
+    let rounds = 0;
+    while (rounds < DEPTH + 2) {
+      const roundStarted = Date.now();
+      const results = await runGroups(d.worst, SITE);
+      for (const r of results) expect(succeeded(r), explain(r)).to.equal(true);
+      rounds++;
+      if (await converged(d)) break;
+      // Each node runs again one interval after its last run started.
+      await sleep(Math.max(0, roundStarted + INTERVAL_S * 1000 - Date.now()));
+    }
+    figures['interval runs only'] = { runs: rounds * Object.keys(ROLES).length, seconds: (Date.now() - started) / 1000 };
+    expect(rounds).to.equal(DEPTH);
+    expect(await converged(d)).to.equal(true);
+  });
+
+  it('with exportfact-trigger on every node, converges after the first round: each gated node runs once more, the others never', async () => {
+    d = await deploy('trigger');
+    const deployment = d;
+    triggers = Object.values(d.nodes).map((n) => new Trigger(n, { command: applyCommand(n), minInterval: 5, wait: 60 }));
+    // Every trigger has looked at the broker once before the first round.
+    for (const t of triggers) await waitFor(() => t.lines().some((l) => l.includes('watching')), `${t.node.name}'s trigger to start`);
+    await sleep(1000);
+
+    const started = Date.now();
+    const first = await runGroups(d.worst, SITE);
+    for (const r of first) expect(succeeded(r), explain(r)).to.equal(true);
+    const c1 = first.find((r) => r.node === 'compute.kickstack.test')!;
+    expect(c1.output).to.include('exportfact: kickstack::role::compute waits for nova.api_url (absent), mq.rpc_backend (absent)');
+    // No interval run from here on: only the triggers run Puppet.
+    await waitFor(() => converged(deployment), 'every gate to open', 300000);
+    const seconds = (Date.now() - started) / 1000;
+
+    const triggered = Object.fromEntries(triggers.map((t) => [t.node.name, t.runs().length]));
+    figures['exportfact-trigger'] = {
+      runs: first.length + Object.values(triggered).reduce((a, b) => a + b, 0),
+      seconds,
+    };
+    const logs = triggers.map((t) => `--- ${t.node.name}\n${t.lines().join('\n')}`).join('\n');
+    for (const node of GATED) expect(triggered[node], `${node} ran once more\n${logs}`).to.equal(1);
+    for (const node of ['mq1.kickstack.test', 'mq2.kickstack.test', 'db.kickstack.test'])
+      expect(triggered[node], `${node} has no gate: it never runs again\n${logs}`).to.equal(0);
+    for (const t of triggers) {
+      for (const l of t.lines().filter((x) => x.includes('run ended'))) expect(l, logs).to.include('(exit 0)');
+    }
+    // A triggered run says which gate it opens and what appeared.
+    const keystone = triggers.find((t) => t.node.name === 'keystone.kickstack.test')!;
+    expect(keystone.runs()[0]).to.include('gate kickstack::role::keystone (db.keystone_url, mq.rpc_backend now exported) can open');
+    expect(fs.readFileSync(path.join(d.nodes['compute.kickstack.test'].serviceRoot, 'nova-compute.conf'), 'utf8')).to.include(
+      'nova_api = http://nova.kickstack.test:8774/v2.1',
+    );
+    // Converged: the triggers stay quiet, and stop cleanly on SIGTERM.
+    await sleep(3000);
+    for (const node of GATED) expect(triggers.find((t) => t.node.name === node)!.runs().length).to.equal(1);
+    for (const t of triggers) expect(await t.stop(), t.log).to.equal(0);
+  });
+});
+
+async function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 60000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await sleep(250);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
