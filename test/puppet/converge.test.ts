@@ -22,7 +22,6 @@ import {
   EXAMPLES_DIR,
   explain,
   HOST_PUPPET,
-  MODULE_DIR,
   makeModulepath,
   PuppetNode,
   removeTempDir,
@@ -36,7 +35,6 @@ const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
 const DEPTH = 4; // database/mq -> keystone -> nova_api -> compute
 /** The simulated agent interval: each node runs again this long after its last run started. */
 const INTERVAL_S = 45;
-const TRIGGER = path.join(MODULE_DIR, 'files', 'exportfact-trigger');
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'puppet', 'fixtures');
 
 const ROLES: Record<string, string[]> = {
@@ -114,24 +112,46 @@ async function converged(d: Deployment): Promise<boolean> {
   return true;
 }
 
-/** `exportfact-trigger` on one node, run as a process with the node's confdir and Puppet's Ruby. */
+/**
+ * `exportfact-trigger` on one node, as the class `exportfact::trigger` installs it: the test
+ * applies the class (without the service: no systemd here) and runs the unit's ExecStart line.
+ */
 class Trigger {
-  private child: ChildProcess;
+  private child?: ChildProcess;
   log = '';
-  constructor(
-    readonly node: PuppetNode,
-    settings: { command: string; minInterval: number; wait: number },
-  ) {
+  constructor(readonly node: PuppetNode) {}
+
+  /** Installs it on the node with `puppet apply` of the class; returns the unit's ExecStart words. */
+  async install(settings: { command: string; minInterval: number; wait: number }): Promise<string[]> {
+    const bin = path.join(this.node.dir, 'bin');
+    const units = path.join(this.node.dir, 'systemd');
+    fs.mkdirSync(units, { recursive: true });
+    const code = [
+      'class { "exportfact::trigger":',
+      `  command => ${JSON.stringify(settings.command)},`,
+      `  min_interval => ${settings.minInterval}, wait => ${settings.wait},`,
+      `  script => "${bin}/exportfact-trigger", unit_dir => "${units}", manage_service => false,`,
+      '}',
+    ].join('\n');
+    fs.mkdirSync(bin, { recursive: true });
+    const r = await this.node.apply({ code });
+    expect(succeeded(r), explain(r)).to.equal(true);
+    const unit = fs.readFileSync(path.join(units, 'exportfact-trigger.service'), 'utf8');
+    const line = /^ExecStart=(.*)$/m.exec(unit)![1];
+    // Each word is quoted; %% and $$ are systemd's escapes (the test paths hold neither).
+    return [...line.matchAll(/"([^"]*)"/g)].map((m) => m[1]);
+  }
+
+  start(execStart: string[]): void {
     const env = {
       ...process.env,
       RUBYOPT: `-r${path.join(FIXTURES, 'facter-preload.rb')}`,
       EXPORTFACT_TEST_FACTER_CONF: path.join(FIXTURES, 'facter.conf'),
     };
-    const args = [TRIGGER, '--confdir', node.confdir, '--command', settings.command];
-    args.push('--min-interval', String(settings.minInterval), '--wait', String(settings.wait));
-    this.child = spawn('ruby', args, { env, cwd: node.dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child.stdout!.on('data', (c) => (this.log += c));
-    this.child.stderr!.on('data', (c) => (this.log += c));
+    const child = spawn(execStart[0], execStart.slice(1), { env, cwd: this.node.dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    child.stdout!.on('data', (c) => (this.log += c));
+    child.stderr!.on('data', (c) => (this.log += c));
   }
 
   /** The trigger's own lines (the runs' output is interleaved). */
@@ -146,10 +166,12 @@ class Trigger {
 
   /** Stops it as systemd does (SIGTERM); resolves with its exit code. */
   async stop(): Promise<number | null> {
-    if (this.child.exitCode !== null) return this.child.exitCode;
-    const exited = new Promise<number | null>((r) => this.child.once('exit', (code) => r(code)));
-    this.child.kill('SIGTERM');
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10000);
+    const child = this.child;
+    if (!child) return null;
+    if (child.exitCode !== null) return child.exitCode;
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
     const code = await exited;
     clearTimeout(timer);
     return code;
@@ -200,7 +222,21 @@ describe('puppet module: event-driven convergence of the Kickstack example in th
   it('with exportfact-trigger on every node, converges after the first round: each gated node runs once more, the others never', async () => {
     d = await deploy('trigger');
     const deployment = d;
-    triggers = Object.values(d.nodes).map((n) => new Trigger(n, { command: applyCommand(n), minInterval: 5, wait: 60 }));
+    triggers = Object.values(d.nodes).map((n) => new Trigger(n));
+    for (const t of triggers) {
+      const execStart = await t.install({ command: applyCommand(t.node), minInterval: 5, wait: 60 });
+      // puppet apply: the class runs the program from this module, with the node's confdir and settings.
+      expect(execStart.slice(1)).to.deep.equal([
+        path.join(t.node.dir, 'bin', 'exportfact-trigger'),
+        '--confdir',
+        t.node.confdir,
+        '--config',
+        path.join(t.node.confdir, 'exportfact_trigger.yaml'),
+        '--libdir',
+        path.join(t.node.root, 'modules', 'exportfact', 'lib'),
+      ]);
+      t.start(execStart);
+    }
     // Every trigger has looked at the broker once before the first round.
     for (const t of triggers) await waitFor(() => t.lines().some((l) => l.includes('watching')), `${t.node.name}'s trigger to start`);
     await sleep(1000);

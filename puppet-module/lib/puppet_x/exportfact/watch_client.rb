@@ -16,9 +16,9 @@ module PuppetX
       # @param wait [Numeric] seconds the broker may hold a request (it cuts more than 300)
       def initialize(config, wait:)
         @wait = wait
-        longer = Config.new({ 'url' => config.urls, 'connect_timeout' => config.connect_timeout,
-                              'read_timeout' => config.read_timeout + (wait * 17.0 / 16).ceil, }, config.path)
-        super(longer)
+        longer = { 'url' => config.urls, 'connect_timeout' => config.connect_timeout,
+                   'read_timeout' => config.read_timeout + (wait * 17.0 / 16).ceil }
+        super(Config.new(longer, config.path))
       end
 
       # GET /v1/facts?wait=Ns with If-None-Match: answers when the view is no longer etag (200)

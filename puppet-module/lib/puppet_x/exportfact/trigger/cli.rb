@@ -31,20 +31,23 @@ module PuppetX
         rescue OptionParser::ParseError, ArgumentError => e
           warn("exportfact-trigger: #{e.message}\nusage: #{USAGE}")
           2
-        rescue Interrupt, SignalException
+        rescue Interrupt
           0
         end
 
         def self.parse(argv)
           options = { overrides: {} }
-          OptionParser.new do |o|
+          parser = OptionParser.new do |o|
             o.banner = "usage: #{USAGE}"
             o.on('--confdir DIR', "Puppet's confdir (puppet.conf, exportfact.yaml)") { |v| options[:confdir] = v }
             o.on('--config FILE', 'settings file (default: <confdir>/exportfact_trigger.yaml)') { |v| options[:config] = v }
             o.on('--command CMD', 'what one run is, by /bin/sh') { |v| options[:overrides]['command'] = v }
             o.on('--min-interval S', 'seconds between two triggered runs') { |v| options[:overrides]['min_interval'] = v }
             o.on('--wait S', 'seconds the broker holds one watch request') { |v| options[:overrides]['wait'] = v }
-          end.parse!(argv.dup).tap { |rest| raise OptionParser::ParseError, "unexpected argument #{rest.first}" unless rest.empty? }
+          end
+          rest = parser.parse(argv)
+          raise OptionParser::ParseError, "unexpected argument #{rest.first}" unless rest.empty?
+
           options
         end
 

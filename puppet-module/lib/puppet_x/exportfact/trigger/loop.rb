@@ -30,19 +30,17 @@ module PuppetX
         # @param client [WatchClient] (#watch, #gates)
         # @param agent [AgentState] (#blocker, #running?)
         # @param runner [#call] runs a command, returns its exit status
-        # @param clock [#call] monotonic seconds
-        # @param sleeper [#call] sleeps some seconds
-        # @param log [#call] one line of log
-        def initialize(settings:, client:, agent:, runner: Runner.new, log: ->(line) { warn("exportfact-trigger: #{line}") },
-                       clock: -> { Process.clock_gettime(Process::CLOCK_MONOTONIC) }, sleeper: ->(s) { sleep(s) }, random: Random.new)
+        # @param seams [Hash] for tests: log (#call with one line), clock (#call: monotonic
+        #   seconds), sleeper (#call with seconds), random (Random)
+        def initialize(settings:, client:, agent:, runner: Runner.new, **seams)
           @settings = settings
           @client = client
           @agent = agent
           @runner = runner
-          @log = log
-          @clock = clock
-          @sleeper = sleeper
-          @random = random
+          @log = seams.fetch(:log) { ->(line) { warn("exportfact-trigger: #{line}") } }
+          @clock = seams.fetch(:clock) { -> { Process.clock_gettime(Process::CLOCK_MONOTONIC) } }
+          @sleeper = seams.fetch(:sleeper) { ->(seconds) { sleep(seconds) } }
+          @random = seams.fetch(:random) { Random.new }
           @failures = 0
           @runs = 0
         end
@@ -60,7 +58,10 @@ module PuppetX
         # One look at the broker, and at most one run.
         def step
           answer = @client.watch(etag: @etag, seconds: @hold || @settings.wait)
-          @view, @etag = answer[:body], answer[:etag] if answer[:status] == 200
+          if answer[:status] == 200
+            @view = answer[:body]
+            @etag = answer[:etag]
+          end
           @log.call("broker #{answer[:url]} answers again") if @failures.positive?
           @failures = 0
           @hold = consider

@@ -60,7 +60,8 @@ module PuppetX
 
         def number(data, key, minimum:)
           value = data[key]
-          value = Float(value) if value.is_a?(String) && value.match?(%r{\A[0-9]+(\.[0-9]+)?\z})
+          # From the command line: "5" is 5, "2.5" is 2.5.
+          value = value.include?('.') ? Float(value) : Integer(value, 10) if value.is_a?(String) && value.match?(%r{\A[0-9]+(\.[0-9]+)?\z})
           return value if value.is_a?(Numeric) && value >= minimum
 
           raise ArgumentError, "#{where}#{key} must be a number of seconds, at least #{minimum}, got #{value.inspect}"
