@@ -4,8 +4,8 @@ require 'optparse'
 require 'puppet'
 require_relative '../config'
 require_relative '../error'
-require_relative '../watch_client'
 require_relative 'agent_state'
+require_relative 'client_source'
 require_relative 'loop'
 require_relative 'settings'
 
@@ -22,11 +22,12 @@ module PuppetX
           options = parse(argv)
           initialize_puppet(options[:confdir])
           settings = Settings.load(options[:config] || File.join(Puppet[:confdir], Settings::FILE_NAME), options[:overrides])
-          config = Config.load
-          config.warnings.each { |w| warn("exportfact-trigger: #{w}") }
-          client = WatchClient.new(config, wait: settings.wait)
+          log = ->(line) { warn("exportfact-trigger: #{line}") }
+          # exportfact.yaml as the agent reads it; a mistake in it ends here (exit code 2).
+          Config.load.warnings.each { |w| log.call(w) }
+          client = ClientSource.new(path: Config.default_path, wait: settings.wait, log: log)
           stop_on_signals
-          Loop.new(settings: settings, client: client, agent: AgentState.new).run
+          Loop.new(settings: settings, client: client, agent: AgentState.new, log: log).run
           0
         rescue OptionParser::ParseError, ArgumentError => e
           warn("exportfact-trigger: #{e.message}\nusage: #{USAGE}")
