@@ -13,6 +13,7 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
 import { httpsJson } from './agent-support';
@@ -151,7 +152,19 @@ class Trigger {
     const child = spawn(execStart[0], execStart.slice(1), { env, cwd: this.node.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     child.stdout!.on('data', (c) => (this.log += c));
-    child.stderr!.on('data', (c) => (this.log += c));
+    child.stderr!.on('data', (c) => {
+      this.log += c;
+      for (const l of String(c).split('\n')) if (l.includes(' can open: running ')) this.startedAt.push(Date.now());
+    });
+  }
+
+  /** When it started each run (ms since the epoch, as its line arrived). */
+  readonly startedAt: number[] = [];
+
+  /** Its resident memory now, in MB (from /proc). */
+  rssMb(): number {
+    const status = fs.readFileSync(`/proc/${this.child!.pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
   }
 
   /** The trigger's own lines (the runs' output is interleaved). */
@@ -215,6 +228,7 @@ describe('puppet module: event-driven convergence of the Kickstack example in th
       await sleep(Math.max(0, roundStarted + INTERVAL_S * 1000 - Date.now()));
     }
     figures['interval runs only'] = { runs: rounds * Object.keys(ROLES).length, seconds: (Date.now() - started) / 1000 };
+    console.log(`      interval runs only: load ${os.loadavg()[0].toFixed(2)}`);
     expect(rounds).to.equal(DEPTH);
     expect(await converged(d)).to.equal(true);
   });
@@ -243,12 +257,23 @@ describe('puppet module: event-driven convergence of the Kickstack example in th
 
     const started = Date.now();
     const first = await runGroups(d.worst, SITE);
+    const firstEnded = Date.now();
     for (const r of first) expect(succeeded(r), explain(r)).to.equal(true);
     const c1 = first.find((r) => r.node === 'compute.kickstack.test')!;
     expect(c1.output).to.include('exportfact: kickstack::role::compute waits for nova.api_url (absent), mq.rpc_backend (absent)');
     // No interval run from here on: only the triggers run Puppet.
     await waitFor(() => converged(deployment), 'every gate to open', 300000);
     const seconds = (Date.now() - started) / 1000;
+    const firstRound = (firstEnded - started) / 1000;
+    const hops = triggers
+      .flatMap((t) => t.startedAt.map((at) => ({ node: t.node.name, at: (at - started) / 1000 })))
+      .sort((a, b) => a.at - b.at)
+      .map((h) => `${h.node} +${h.at.toFixed(1)} s`);
+    const rss = triggers.map((t) => t.rssMb());
+    console.log(
+      `      first round (6 runs) took ${firstRound.toFixed(1)} s; triggered runs started at ${hops.join(', ')}; ` +
+        `trigger RSS ${Math.min(...rss).toFixed(0)}-${Math.max(...rss).toFixed(0)} MB; load ${os.loadavg()[0].toFixed(2)}`,
+    );
 
     const triggered = Object.fromEntries(triggers.map((t) => [t.node.name, t.runs().length]));
     figures['exportfact-trigger'] = {

@@ -22,12 +22,28 @@ module PuppetX
         # whose process is gone, or is not Puppet, is stale (and removed, as the agent would).
         def running?
           Puppet::Util::Pidlock.new(@run_lock).locked?
+        rescue Puppet::ExecutionFailure
+          # Pidlock asks `ps` what the process is; without it (a minimal container), a live
+          # process holding the lock is taken as a run: better a run late than two at once.
+          alive?(Puppet::Util::Pidlock.new(@run_lock).lock_pid)
         end
 
         # `puppet agent --disable` is in force: the file exists (its content is the reason).
         def disabled?
           File.exist?(@disabled_lock)
         end
+
+        def alive?(pid)
+          return false unless pid
+
+          Process.kill(0, pid)
+          true
+        rescue Errno::ESRCH
+          false
+        rescue Errno::EPERM
+          true
+        end
+        private :alive?
 
         # Why no run may start now, or nil.
         def blocker
