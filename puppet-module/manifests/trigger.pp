@@ -29,8 +29,9 @@
 # @param min_interval
 #   Seconds between the starts of two triggered runs (0: no limit beyond one at a time).
 # @param wait
-#   Seconds the broker holds one watch request (1 to 300); at most this long after a run of
-#   the agent the trigger reads the node's gates again when nothing changed on the broker.
+#   Seconds the broker holds one watch request (1 to 300). After a run that took no lock
+#   (`puppet apply`), the trigger reads the node's gates again within this time even when
+#   nothing changed on the broker (during a locked run, every 5 seconds).
 # @param ruby
 #   Puppet's Ruby. Default: `/opt/puppetlabs/puppet/bin/ruby` with Puppet's own packages,
 #   `/usr/bin/ruby` with the operating system's.

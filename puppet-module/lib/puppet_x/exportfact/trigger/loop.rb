@@ -19,9 +19,11 @@ module PuppetX
       # that a run cannot open never makes the node run in a loop). A broker that cannot be
       # reached is retried after a delay that doubles up to a minute, never in a tight loop.
       class Loop
-        # Seconds between two looks while a run is due but may not start, and while the node
-        # has closed gates and a run is in progress (its gates change at the end of it).
+        # Seconds between two looks while a run is due but may not start, and while a run is in
+        # progress (the node's gates change during it: they are read again soon after it ends).
         RETRY = 5
+        # The same while the agent is disabled (an admin's pause: it usually lasts longer).
+        DISABLED_RETRY = 30
         MAX_BACKOFF = 60
 
         attr_reader :runs
@@ -82,7 +84,7 @@ module PuppetX
           openable = Readiness.openable(gates, @view)
           if openable.empty?
             @blocked = nil
-            return Readiness.waiting?(gates) && @agent.running? ? RETRY : @settings.wait
+            return @agent.running? ? RETRY : @settings.wait
           end
           return @settings.wait if @triggered_for == @etag
 
@@ -96,7 +98,7 @@ module PuppetX
         # Seconds to look again when a due run may not start now (said once per reason), or nil.
         def blocked_for(openable)
           reason = @agent.blocker
-          hold = RETRY if reason
+          hold = @agent.disabled? ? DISABLED_RETRY : RETRY if reason
           unless reason || @started_at.nil?
             left = @started_at + @settings.min_interval - @clock.call
             if left.positive?

@@ -39,7 +39,13 @@ end
 
 describe PuppetX::Exportfact::Trigger::Loop do
   let(:broker) { TriggerLoopBroker.new }
-  let(:agent) { Struct.new(:blocker, :running).new(nil, false).tap { |a| a.define_singleton_method(:running?) { running } } }
+  # The agent as AgentState reports it: why no run may start (blocker), a run in progress, disabled.
+  let(:agent) do
+    Struct.new(:blocker, :running, :disabled).new(nil, false, false).tap do |a|
+      a.define_singleton_method(:running?) { running }
+      a.define_singleton_method(:disabled?) { disabled }
+    end
+  end
   # What the loop did: commands run, seconds slept, lines logged; `now` is its clock.
   let(:seen) { { runs: [], sleeps: [], lines: [], now: 1000.0 } }
   let(:runs) { seen[:runs] }
@@ -114,27 +120,29 @@ describe PuppetX::Exportfact::Trigger::Loop do
     expect(runs.length).to eq(2)
   end
 
-  it 'runs nothing while the agent is disabled or a run is in progress; looks again every few seconds, says it once' do
+  it 'runs nothing while the agent is disabled or a run is in progress; looks again (every 30 s, 5 s), says it once' do
     agent.blocker = 'the agent is disabled (/var/state/agent_disabled.lock)'
+    agent.disabled = true
     broker.change(facts('mq.rpc_backend', 'db.keystone_url'))
     3.times { trigger.step }
+    agent.disabled = false
     agent.blocker = 'a Puppet run is in progress (/var/state/agent_catalog_run.lock)'
     trigger.step
     expect(runs).to be_empty
-    expect(broker.watches.drop(1).map(&:last)).to all(eq(described_class::RETRY))
     expect(lines.grep(%r{waiting: }).length).to eq(2)
     agent.blocker = nil
     trigger.step
     expect(runs.length).to eq(1)
+    # Each watch holds for what the step before decided: disabled three times, then a run in progress.
+    expect(broker.watches.drop(1).map(&:last)).to eq([30, 30, 30, 5])
   end
 
-  it 'reads the gates again soon while a run is in progress on a node that waits (the run may report new gates)' do
-    agent.running = true
-    trigger.step
-    expect(broker.watches.length).to eq(1)
-    trigger.step
-    expect(broker.watches.last).to eq(['"v0"', described_class::RETRY])
+  it 'reads the gates again soon while a run is in progress (the run reports the gates anew), else holds for wait' do
     broker.gates = []
+    agent.running = true
+    2.times { trigger.step }
+    expect(broker.watches.last).to eq(['"v0"', described_class::RETRY])
+    agent.running = false
     2.times { trigger.step }
     expect(broker.watches.last).to eq(['"v0"', 60])
   end
