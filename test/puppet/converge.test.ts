@@ -7,6 +7,9 @@
  * node runs once more, when what its gate waits for appears, and the others never again. The
  * runs and seconds of both are printed (timings are measured, never asserted: see the bench).
  *
+ * A third case disables one node's agent with `puppet agent --disable`: its trigger waits, and
+ * runs once the agent is enabled again.
+ *
  * The interval-only deployment runs on Puppet 7 only (kickstack.test.ts runs the same rounds,
  * without the interval, on both); the triggered one on Puppet 7 and on Puppet 8, whose Ruby and
  * settings the trigger runs with.
@@ -340,3 +343,46 @@ async function waitFor(check: () => boolean | Promise<boolean>, what: string, ti
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+describe('puppet module: exportfact-trigger waits while the agent is disabled (Puppet 7)', function () {
+  this.timeout(900000);
+  let d: Deployment | undefined;
+  let trigger: Trigger | undefined;
+
+  after(async () => {
+    await trigger?.stop();
+    await teardown(d);
+  });
+
+  it('starts no run after `puppet agent --disable`, and the due run once the agent is enabled', async () => {
+    d = await deploy('disabled', HOST_PUPPET);
+    const [keystone, mq, db] = ['keystone.kickstack.test', 'mq1.kickstack.test', 'db.kickstack.test'].map((n) => d!.nodes[n]);
+    trigger = new Trigger(keystone);
+    trigger.start(await trigger.install({ command: applyCommand(keystone), minInterval: 5, wait: 60 }));
+    const t = trigger;
+    await waitFor(() => t.lines().some((l) => l.includes('watching')), "the trigger's start");
+
+    const first = await keystone.apply(SITE);
+    expect(succeeded(first), explain(first)).to.equal(true);
+    expect(first.output).to.include('kickstack::role::keystone waits for db.keystone_url (absent)');
+    // Puppet's own command makes the lock the trigger must honour.
+    const disable = await keystone.puppetCommand(['agent', '--disable', 'maintenance window', '--confdir', keystone.confdir]);
+    expect(disable.code, disable.stderr).to.equal(0);
+    expect(fs.existsSync(path.join(keystone.vardir, 'state', 'agent_disabled.lock'))).to.equal(true);
+
+    for (const node of [mq, db]) {
+      const r = await node.apply(SITE);
+      expect(succeeded(r), explain(r)).to.equal(true);
+    }
+    await waitFor(() => t.lines().some((l) => l.includes('could open; waiting: the agent is disabled')), 'the trigger to wait');
+    await sleep(5000);
+    expect(t.runs(), t.log).to.deep.equal([]);
+    expect(fs.existsSync(path.join(keystone.serviceRoot, 'keystone.conf'))).to.equal(false);
+
+    const enable = await keystone.puppetCommand(['agent', '--enable', '--confdir', keystone.confdir]);
+    expect(enable.code, enable.stderr).to.equal(0);
+    await waitFor(() => fs.existsSync(path.join(keystone.serviceRoot, 'keystone.conf')), 'the triggered run', 120000);
+    expect(t.runs().length, t.log).to.equal(1);
+    await waitFor(async () => (await gatesOf(d!, keystone.name)).every((g) => g.open), 'the gate to open');
+  });
+});
