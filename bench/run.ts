@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick] [-- --store embedded|postgres|both] [-- --out FILE] [-- --database-url URL]
-//                [-- --only core|secrets|audit|policy|backup|watch] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]
+//                [-- --only core|secrets|audit|policy|backup|watch|agent] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]
 //                [-- --watchers N]`
 //
 // Six parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
@@ -7,7 +7,8 @@
 // backup (bench/backup.ts, issue 16, on the stores of --store) and watch (bench/watch.ts, issue 12,
 // PostgreSQL; --watchers sets the largest number held, 10,000 by default;
 // `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 npm run bench -- --only watch` runs it
-// under jemalloc).
+// under jemalloc). agent (bench/agent.ts, issue 14 item 4: what the Puppet module adds to a Puppet run)
+// runs only when asked for (`--only agent`).
 //
 // Server CPU seconds per operation, read from /proc, for the broker (`exportfact serve` in its
 // own process, plus its PostgreSQL backends) against a bare Node https server with the same
@@ -18,6 +19,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { AGENT_SIZES, reportAgent, runAgent } from './agent';
 import { auditSizesFor, reportAudit, runAudit } from './audit';
 import { BACKUP_SIZES, reportBackup, runBackup } from './backup';
 import { type ClientCert, type Pki, p256Pki, rsa4096Pki } from './certs';
@@ -58,8 +60,8 @@ type Sizes = (typeof SIZES)['full'];
 const FRESH_CONCURRENCY = 4; // same for the bare server and the broker
 const LANES = 16;
 
-type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup' | 'watch';
-const PARTS: Part[] = ['core', 'secrets', 'audit', 'policy', 'backup', 'watch'];
+type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup' | 'watch' | 'agent';
+const PARTS: Part[] = ['core', 'secrets', 'audit', 'policy', 'backup', 'watch', 'agent'];
 interface Options {
   quick: boolean;
   stores: StoreKind[];
@@ -83,7 +85,7 @@ function parseArgs(argv: string[]): Options {
     quick: false,
     stores: ['embedded', 'postgres'],
     adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    parts: [...PARTS],
+    parts: PARTS.filter((p) => p !== 'agent'),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -584,6 +586,12 @@ async function main(): Promise<void> {
       reportWatch(watch);
       out.watch = watch;
       loads.afterWatch = os.loadavg();
+    }
+    if (o.parts.includes('agent')) {
+      const agent = await runAgent({ tmp, sizes: o.quick ? AGENT_SIZES.quick : AGENT_SIZES.full });
+      reportAgent(agent);
+      out.agent = agent;
+      loads.afterAgent = os.loadavg();
     }
     out.machine = { ...info, loads, partSeconds, wallSeconds: (Date.now() - started) / 1000 };
     console.log(
