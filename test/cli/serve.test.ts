@@ -101,10 +101,11 @@ describe('exportfact serve (the installed command)', function () {
 
     const second = await runCli(['serve', ...args], { timeoutMs: 60_000, cwd });
     expect(second.code).to.equal(2);
-    expect(second.stderr).to.match(/data directory .* is in use by another exportfact broker/);
+    expect(second.stderr).to.match(/data directory .* is in use by another exportfact broker \(pid \d+ on /);
 
     expect(await first.stop('SIGKILL')).to.equal(null);
     const restarted = await startServe(args, { timeoutMs: 60_000, cwd });
+    expect(restarted.output()).to.match(/the broker that held the data directory is gone .*taking its lock over/);
     try {
       const view = await new Client(restarted.url, pki.caBundlePem, pki.clients.bob).get('/v1/facts');
       expect(view.json.facts.db.url).to.equal('survives');

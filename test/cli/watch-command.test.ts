@@ -107,7 +107,6 @@ describe('exportfact watch (real CLI, real mTLS)', function () {
     expect((await alice.put('/v1/facts/db/url', { value: 'mysql://db2/nova' })).status).to.equal(200);
     const took = await watch.untilRuns(2);
     console.log(`      the command ran ${Date.now() - published} ms after the publish (polled every 20 ms: ${took} ms)`);
-    expect(Date.now() - published).to.be.below(3_000);
     expect(watch.runs()[1].json.facts.db.url).to.equal('mysql://db2/nova');
 
     // The same value again (no new version), and several waits that end in 304: no run.

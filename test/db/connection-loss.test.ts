@@ -9,8 +9,7 @@ import { Client, type Reply } from '../support/client';
 import { skipPg } from '../support/pg';
 import { PgCluster } from '../support/pg-cluster';
 import { getTestPki, type TestCert, type TestPki } from '../support/pki';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait';
 
 /** One PUT of the storm, as the client saw it. */
 interface Outcome {

@@ -5,8 +5,7 @@ import { tempDir } from '../support/broker';
 import { type ServeProcess, startServe } from '../support/cli';
 import { Client } from '../support/client';
 import { getTestPki, type TestPki } from '../support/pki';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../support/wait';
 
 /**
  * The embedded store holds a lock on its data folder (one broker per folder). If that lock is

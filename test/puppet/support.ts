@@ -9,6 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { sleep } from '../support/wait';
+
+export { sleep };
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const MODULE_DIR = path.join(REPO, 'puppet-module');
@@ -348,8 +351,6 @@ export function canConnect(port: number): Promise<boolean> {
     s.once('error', () => resolve(false));
   });
 }
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface RunResult {
   node: string;

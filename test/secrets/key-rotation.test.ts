@@ -15,9 +15,9 @@ import { startTestBroker, type TestBroker, tempDir } from '../support/broker';
 import { type ServeProcess, startServe } from '../support/cli';
 import { createTestDatabase, skipPg } from '../support/pg';
 import { getTestPki } from '../support/pki';
+import { sleep } from '../support/wait';
 
 const quiet = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const node = (i: number): Caller => ({ certname: `node${i}.example.com`, environment: 'production', extensions: {} });
 
 async function until<T>(ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {

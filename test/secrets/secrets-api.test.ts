@@ -5,10 +5,10 @@ import { expect } from 'chai';
 import { READ_ALL_SECRETS, startTestBroker, type TestBroker, tempDir } from '../support/broker';
 import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
+import { eventually } from '../support/wait';
 
 const CANARY = 'canary-9f2c-Sekr1t';
 const ADMIN = { kind: 'admin', name: 'test-admin' } as const;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every file under dir, as one buffer: to prove a value is nowhere in plaintext. */
 function readTree(dir: string): Buffer {
@@ -137,13 +137,17 @@ for (const backend of ['embedded', 'postgres'] as const)
       expect(now.value).to.not.equal(before.value);
       const pinned = await bob.get(`/v1/secrets/keystone/db_password?version=${before.version}`);
       expect(pinned.json).to.include({ value: before.value, state: 'previous' });
-      await sleep(4500); // grace is 2 s in this suite; the sweeper runs every 200 ms
-      const gone = await bob.get(`/v1/secrets/keystone/db_password?version=${before.version}`);
-      expect(gone.status).to.equal(404);
-      const { rows } = await t.broker.store.query<{ state: string; ciphertext: Buffer | null }>(
-        "SELECT s.state, s.ciphertext FROM secret_versions s JOIN facts f ON f.id = s.fact_id WHERE f.name = 'db_password' AND s.version = $1",
-        [before.version],
-      );
+      // Grace is 2 s in this suite; past it the pin is refused, and the sweeper (every 200 ms) destroys the row.
+      const row = async () =>
+        (
+          await t.broker.store.query<{ state: string; ciphertext: Buffer | null }>(
+            "SELECT s.state, s.ciphertext FROM secret_versions s JOIN facts f ON f.id = s.fact_id WHERE f.name = 'db_password' AND s.version = $1",
+            [before.version],
+          )
+        ).rows[0];
+      await eventually('the previous version destroyed after its grace', async () => (await row()).state === 'destroyed');
+      expect((await bob.get(`/v1/secrets/keystone/db_password?version=${before.version}`)).status).to.equal(404);
+      const rows = [await row()];
       expect(rows[0]).to.deep.equal({ state: 'destroyed', ciphertext: null });
     });
 
