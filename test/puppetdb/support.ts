@@ -4,11 +4,12 @@
  * --puppetdb), brokers built from this repository as processes, the CLI, and a sampler of the
  * suite's memory.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { httpsJson, PuppetServer, run } from '../puppet/agent-support';
-import { canConnect, freePort, REPO, sleep } from '../puppet/support';
+import { httpsJson, PuppetServer } from '../puppet/agent-support';
+import { freePort, REPO } from '../puppet/support';
+import { runProcess as run, startListening, stopProcess } from '../support/process';
 
 const PUPPETDB_SCRIPT = path.join(REPO, 'scripts', 'puppetdb.sh');
 const PUPPETSERVER_SCRIPT = path.join(REPO, 'scripts', 'puppetserver.sh');
@@ -186,17 +187,8 @@ export class PdbBroker {
       'json',
       ...opts.args,
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.workDir });
-    b.child = child;
-    child.stdout!.on('data', (c) => (b.log += c));
-    child.stderr!.on('data', (c) => (b.log += c));
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}: ${b.log}`);
-      if ((await canConnect(b.port)) && (await canConnect(b.adminPort))) return b;
-      await sleep(200);
-    }
-    throw new Error(`broker did not listen on ${b.port}: ${b.log}`);
+    b.child = await startListening(args, { cwd: opts.workDir, ports: [b.port, b.adminPort], sink: b });
+    return b;
   }
 
   get pid(): number | undefined {
@@ -239,14 +231,8 @@ export class PdbBroker {
     return r.body;
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopProcess(this.child);
   }
 }
 

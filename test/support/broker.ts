@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pino from 'pino';
 import { auditFilesIn, openAudit } from '../../src/audit/open-audit';
@@ -12,6 +10,7 @@ import { SecretVault } from '../../src/secrets/secret-vault';
 import { createServices } from '../../src/services';
 import { Client } from './client';
 import { getTestPki, type TestCert, type TestPki } from './pki';
+import { tempDir, writePrivate } from './temp';
 
 /**
  * For suites about something else than policy: every node may read every secret of its
@@ -24,9 +23,7 @@ export const READ_ALL_SECRETS = `rules:
     sensitive: true
 `;
 
-export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-${label}-`));
-}
+export { tempDir } from './temp';
 
 /** Captures the broker's JSON log lines so tests can assert what is (never) logged. */
 export class LogCapture {
@@ -71,11 +68,7 @@ export async function startTestBroker(
   const pki = await getTestPki();
   // Files of this broker only: reload tests rewrite its crl.pem.
   const dir = opts.reuseDir ?? tempDir('tls');
-  const write = (name: string, content: string) => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, content, { mode: 0o600 });
-    return file;
-  };
+  const write = (name: string, content: string) => writePrivate(dir, name, content);
   const crl = opts.crl === undefined ? write('crl.pem', pki.crlBundlePem) : (opts.crl ?? undefined);
   const config: ServeConfig = {
     host: '127.0.0.1',

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { type ProcessRun, runProcess } from './process';
+import { tempDir } from './temp';
 
 export const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 /** The repository (dist/test/support → ../../..). */
@@ -13,7 +13,7 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
  * never land in the repository, and port 8151 may be taken.
  */
 function isolated(opts: { cwd?: string; env?: NodeJS.ProcessEnv }): { cwd: string; env: NodeJS.ProcessEnv } {
-  const cwd = opts.cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), 'exportfact-cwd-'));
+  const cwd = opts.cwd ?? tempDir('cwd');
   return {
     cwd,
     env: {
@@ -25,11 +25,7 @@ function isolated(opts: { cwd?: string; env?: NodeJS.ProcessEnv }): { cwd: strin
   };
 }
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliRun = ProcessRun;
 
 /** Runs `exportfact ARGS` to completion. */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
@@ -54,19 +50,7 @@ export function runCommand(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; untilListening?: boolean } = {},
 ): Promise<CliRun | ServeProcess> {
   if (opts.untilListening) return serveWith(command, args, opts);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, isolated(opts));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(command, args, { ...isolated(opts), timeoutMs: opts.timeoutMs ?? 30_000 });
 }
 
 export interface ServeProcess {
