@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
+import { expect } from 'chai';
+import { Client } from './client';
 import { type ProcessRun, runProcess } from './process';
 import { tempDir } from './temp';
 
@@ -111,4 +114,26 @@ function serveWith(
       reject(new Error(`serve exited with ${code}:\n${out}`));
     });
   });
+}
+
+/** A client with `certname`'s certificate from the dev CA that `serve --dev-ca` made in its working folder. */
+export function devCaClient(serve: ServeProcess, certname: string): Client {
+  const certs = path.join(serve.cwd, 'certs');
+  const ssl = path.join(certs, 'nodes', certname);
+  return new Client(serve.url, fs.readFileSync(path.join(certs, 'ca.pem'), 'utf8'), {
+    certname,
+    serial: '',
+    certPem: fs.readFileSync(path.join(ssl, 'certs', `${certname}.pem`), 'utf8'),
+    keyPem: fs.readFileSync(path.join(ssl, 'private_keys', `${certname}.pem`), 'utf8'),
+  });
+}
+
+/** `--admin-url … --token …` for the admin commands, with a 10-minute token for `subject` made by `admin token` in serve's folder. */
+export async function adminTokenArgs(serve: ServeProcess, subject: string): Promise<string[]> {
+  const token = await runCli(
+    ['admin', 'token', '--scope', 'secrets:read,secrets:rotate,keys:rotate,audit:read', '--subject', subject, '--ttl', '10m'],
+    { cwd: serve.cwd },
+  );
+  expect(token.code).to.equal(0, token.stderr);
+  return ['--admin-url', serve.adminUrl!, '--token', token.stdout.trim()];
 }
