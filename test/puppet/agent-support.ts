@@ -91,18 +91,11 @@ export class AgentBroker {
     const args = [
       CLI,
       'serve',
-      '--ca',
-      path.join(ssl, 'certs', 'ca.pem'),
-      '--crl',
-      path.join(ssl, 'crl.pem'),
+      ...sslServeArgs(ssl, 'localhost'),
       '--crl-url',
       server.crlUrl,
       '--crl-interval',
       '2',
-      '--cert',
-      path.join(ssl, 'certs', 'localhost.pem'),
-      '--key',
-      path.join(ssl, 'private_keys', 'localhost.pem'),
       '--listen',
       `127.0.0.1:${b.port}`,
       '--data-dir',
@@ -127,12 +120,7 @@ export class AgentBroker {
   async adminHealth(): Promise<{ status: number; body: any }> {
     const admin = /"admin":"([^"]+)"/.exec(this.log)?.[1];
     if (!admin) throw new Error(`the broker logged no admin address: ${this.log}`);
-    const ssl = this.server.ssldir;
-    return httpsJson(`https://localhost:${admin.split(':').pop()}/admin/v1/health`, {
-      ca: fs.readFileSync(path.join(ssl, 'certs', 'ca.pem')),
-      cert: fs.readFileSync(path.join(ssl, 'certs', 'localhost.pem')),
-      key: fs.readFileSync(path.join(ssl, 'private_keys', 'localhost.pem')),
-    });
+    return httpsJson(`https://localhost:${admin.split(':').pop()}/admin/v1/health`, tlsOf(this.server.ssldir, 'localhost'));
   }
 
   /** Certnames the broker logged requests from. */
@@ -225,6 +213,35 @@ export class AgentNode {
       opts,
     );
   }
+}
+
+/** The TLS files of `certname` in a Puppet ssldir, for HTTPS requests. */
+export interface Tls {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+export function tlsOf(ssldir: string, certname: string): Tls {
+  return {
+    ca: fs.readFileSync(path.join(ssldir, 'certs', 'ca.pem')),
+    cert: fs.readFileSync(path.join(ssldir, 'certs', `${certname}.pem`)),
+    key: fs.readFileSync(path.join(ssldir, 'private_keys', `${certname}.pem`)),
+  };
+}
+
+/** `exportfact serve` TLS options over a Puppet ssldir, serving with `certname`'s certificate. */
+export function sslServeArgs(ssldir: string, certname: string): string[] {
+  return [
+    '--ca',
+    path.join(ssldir, 'certs', 'ca.pem'),
+    '--crl',
+    path.join(ssldir, 'crl.pem'),
+    '--cert',
+    path.join(ssldir, 'certs', `${certname}.pem`),
+    '--key',
+    path.join(ssldir, 'private_keys', `${certname}.pem`),
+  ];
 }
 
 export function httpsJson(

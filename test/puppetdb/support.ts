@@ -7,9 +7,11 @@
 import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { httpsJson, PuppetServer } from '../puppet/agent-support';
+import { httpsJson, PuppetServer, sslServeArgs, type Tls, tlsOf } from '../puppet/agent-support';
 import { freePort, REPO } from '../puppet/support';
 import { runProcess as run, startListening, stopProcess } from '../support/process';
+
+export { type Tls, tlsOf };
 
 const PUPPETDB_SCRIPT = path.join(REPO, 'scripts', 'puppetdb.sh');
 const PUPPETSERVER_SCRIPT = path.join(REPO, 'scripts', 'puppetserver.sh');
@@ -106,21 +108,6 @@ export class PuppetDb {
   }
 }
 
-export interface Tls {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-}
-
-/** The TLS files of `certname` in a Puppet ssldir. */
-export function tlsOf(ssldir: string, certname: string): Tls {
-  return {
-    ca: fs.readFileSync(path.join(ssldir, 'certs', 'ca.pem')),
-    cert: fs.readFileSync(path.join(ssldir, 'certs', `${certname}.pem`)),
-    key: fs.readFileSync(path.join(ssldir, 'private_keys', `${certname}.pem`)),
-  };
-}
-
 /** A query of PuppetDB's API over TLS (as the broker asks it, but from the test). */
 export async function pdbQuery<T>(db: PuppetDb, tls: Tls, endpoint: string, query: unknown): Promise<T> {
   const r = await httpsJson(`${db.url}${endpoint}?query=${encodeURIComponent(JSON.stringify(query))}`, tls);
@@ -167,14 +154,7 @@ export class PdbBroker {
     const args = [
       CLI,
       'serve',
-      '--ca',
-      path.join(ssl, 'certs', 'ca.pem'),
-      '--crl',
-      path.join(ssl, 'crl.pem'),
-      '--cert',
-      path.join(ssl, 'certs', `${opts.certname}.pem`),
-      '--key',
-      path.join(ssl, 'private_keys', `${opts.certname}.pem`),
+      ...sslServeArgs(ssl, opts.certname),
       '--listen',
       `127.0.0.1:${b.port}`,
       '--admin-listen',
