@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { canConnect, runProcess as run, startListening, stopProcess } from '../support/process';
-import { tempDir as sharedTempDir } from '../support/temp';
+import { removeTempDir, tempDir as sharedTempDir } from '../support/temp';
 import { sleep } from '../support/wait';
 
 export { removeTempDir } from '../support/temp';
@@ -490,4 +490,52 @@ export function explain(r: RunResult): string {
 /** True when the run applied without failures (detailed exit codes 0 or 2). */
 export function succeeded(r: RunResult): boolean {
   return r.code === 0 || r.code === 2;
+}
+
+/**
+ * One suite's Puppet world: its own folder, a dev CA for the given certnames (`name:ext=value`
+ * as DevCa.init takes them), a broker process, and the module path; nodes come from node().
+ */
+export class PuppetWorld {
+  private constructor(
+    readonly root: string,
+    readonly ca: DevCa,
+    readonly broker: BrokerProcess,
+    readonly modulepath: string,
+    readonly puppet: PuppetRuntime,
+  ) {}
+
+  /**
+   * @param opts.dataDir the broker's data folder, relative to the suite's folder (default `data`)
+   */
+  static async start(
+    label: string,
+    certnames: string[],
+    opts: { puppet?: PuppetRuntime; policy?: string; broker?: BrokerOptions; dataDir?: string } = {},
+  ): Promise<PuppetWorld> {
+    const puppet = opts.puppet ?? HOST_PUPPET;
+    await puppet.prepare();
+    const root = tempDir(label);
+    const ca = await DevCa.init(path.join(root, 'ca'), certnames);
+    const broker = await BrokerProcess.start(ca, path.join(root, opts.dataDir ?? 'data'), opts.policy, opts.broker);
+    return new PuppetWorld(root, ca, broker, makeModulepath(root), puppet);
+  }
+
+  /** A node of this world, set up against its broker (the arguments of PuppetNode.setup after the URLs). */
+  node(
+    name: string,
+    hiera: Record<string, unknown> = {},
+    extraConfig: Record<string, unknown> = {},
+    settings: Record<string, string> = {},
+  ): PuppetNode {
+    const node = new PuppetNode(name, this.root, this.ca, this.modulepath, this.puppet);
+    node.setup(this.broker.url, hiera, extraConfig, settings);
+    return node;
+  }
+
+  /** Stops the broker and removes the folder (EXPORTFACT_KEEP_TMP=1 keeps it). */
+  async close(): Promise<void> {
+    await this.broker.stop();
+    removeTempDir(this.root);
+  }
 }
