@@ -5,7 +5,7 @@ import { leakFingerprints } from '../../src/cli/audit-command';
 import type { Queryable, Store } from '../../src/db/store';
 import { Keyring } from '../../src/secrets/keyring';
 import { recomputeChain } from '../support/audit-chain';
-import { READ_ALL_SECRETS, startTestBroker, type TestBroker } from '../support/broker';
+import { READ_ALL_SECRETS, startTestBroker, startTestBrokerOn, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 
@@ -41,13 +41,8 @@ for (const backend of ['embedded', 'postgres'] as const)
     let v1: number;
 
     before(async function () {
-      if (backend === 'postgres') {
-        if (skipPg()) return this.skip();
-        db = await createTestDatabase('audit');
-        t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, policy: READ_ALL_SECRETS });
-      } else {
-        t = await startTestBroker({ policy: READ_ALL_SECRETS });
-      }
+      if (backend === 'postgres' && skipPg()) return this.skip();
+      ({ t, db } = await startTestBrokerOn(backend, 'audit', { policy: READ_ALL_SECRETS }));
       alice = t.client(t.pki.clients.alice);
       bob = t.client(t.pki.clients.bob);
       carol = t.client(t.pki.clients.carol);

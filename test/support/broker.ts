@@ -9,6 +9,7 @@ import { createKeyringFile } from '../../src/secrets/keyring';
 import { SecretVault } from '../../src/secrets/secret-vault';
 import { createServices } from '../../src/services';
 import { Client } from './client';
+import { createTestDatabase } from './pg';
 import { getTestPki, type TestCert, type TestPki } from './pki';
 import { tempDir, writePrivate } from './temp';
 
@@ -122,4 +123,21 @@ export async function testServices(store: Store, graceSeconds = 86_400) {
   const log = createLogger('silent');
   const audit = (await openAudit(store, auditFilesIn(dir), log)).log;
   return createServices({ store, vault: new SecretVault(keyring, keyring.newestId), secrets: { graceSeconds }, log, audit });
+}
+
+/**
+ * A test broker on a fresh store of `kind`: a PostgreSQL database of its own (`db`, drop it
+ * after) or an embedded folder (`dataDir`). Suites skip the PostgreSQL case themselves.
+ */
+export async function startTestBrokerOn(
+  kind: 'embedded' | 'postgres',
+  label: string,
+  opts: Omit<Parameters<typeof startTestBroker>[0], 'store'> = {},
+): Promise<{ t: TestBroker; db?: { url: string; drop(): Promise<void> }; dataDir?: string }> {
+  if (kind === 'postgres') {
+    const db = await createTestDatabase(label);
+    return { t: await startTestBroker({ ...opts, store: { kind: 'postgres', url: db.url } }), db };
+  }
+  const dataDir = tempDir(`${label}-data`);
+  return { t: await startTestBroker({ ...opts, store: { kind: 'embedded', dataDir } }), dataDir };
 }

@@ -151,8 +151,8 @@ async function checkUpgraded(t: TestBroker, old: OldState): Promise<void> {
 describe('upgrade from exportfact 0.1.0', function () {
   this.timeout(180_000);
 
-  it('on the embedded store: the current broker migrates the old folder and serves everything it held', async () => {
-    const store: StoreConfig = { kind: 'embedded', dataDir: path.join(tempDir('upgrade'), 'data') };
+  /** Loads 0.1.0's fixture into store, reads it as 0.1.0 left it, upgrades and checks nothing was lost. */
+  async function upgradeAndCheck(store: StoreConfig): Promise<void> {
     const keys = keyFolder();
     await loadFixture(store);
     const old = await readOld(store, path.join(keys, 'keyring.json'));
@@ -162,22 +162,17 @@ describe('upgrade from exportfact 0.1.0', function () {
     } finally {
       await t.close();
     }
+  }
+
+  it('on the embedded store: the current broker migrates the old folder and serves everything it held', async () => {
+    await upgradeAndCheck({ kind: 'embedded', dataDir: path.join(tempDir('upgrade'), 'data') });
   });
 
   it('on PostgreSQL: the current broker migrates the old database and serves everything it held', async function () {
     if (skipPg()) this.skip();
     const db = await createTestDatabase('upgrade');
-    const store: StoreConfig = { kind: 'postgres', url: db.url };
-    const keys = keyFolder();
     try {
-      await loadFixture(store);
-      const old = await readOld(store, path.join(keys, 'keyring.json'));
-      const t = await startUpgraded(store, keys);
-      try {
-        await checkUpgraded(t, old);
-      } finally {
-        await t.close();
-      }
+      await upgradeAndCheck({ kind: 'postgres', url: db.url });
     } finally {
       await db.drop();
     }
