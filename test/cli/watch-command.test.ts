@@ -66,7 +66,9 @@ class Watch {
   }
 
   async untilRuns(n: number, withinMs = 10_000): Promise<number> {
-    return eventually(`${n} runs of the command (log: ${this.stderr})`, () => this.runs().length >= n, withinMs, 20);
+    // The command writes runs/N.json before its etags line: wait for both, or a test reading etags() races it.
+    const done = () => this.runs().length >= n && this.etags().length >= n;
+    return eventually(`${n} runs of the command (log: ${this.stderr})`, done, withinMs, 20);
   }
 
   async stop(): Promise<number | null> {
