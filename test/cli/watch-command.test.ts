@@ -40,7 +40,8 @@ class Watch {
   readonly exited: Promise<number | null>;
 
   constructor(args: string[]) {
-    const command = `n=$(ls "${this.out}/runs" | wc -l); cat > "${this.out}/runs/$n.json"; printf '%s\\n' "$EXPORTFACT_ETAG" >> "${this.out}/etags"`;
+    // runs/N.json appears whole (renamed into place) and after its etag line: a test polling runs() never reads half a file or a missing etag.
+    const command = `n=$(ls "${this.out}/runs" | wc -l); cat > "${this.out}/run.tmp"; printf '%s\\n' "$EXPORTFACT_ETAG" >> "${this.out}/etags"; mv "${this.out}/run.tmp" "${this.out}/runs/$n.json"`;
     fs.mkdirSync(path.join(this.out, 'runs'));
     this.child = spawn(process.execPath, [CLI, 'watch', ...args, '--exec', command], { stdio: ['ignore', 'inherit', 'pipe'] });
     this.child.stderr!.on('data', (d) => (this.stderr += d));
@@ -233,7 +234,9 @@ describe('exportfact watch with two brokers on one PostgreSQL: failover', functi
     const ssldir = ssldirFor(a.pki.clients.bob, a.pki.caBundlePem);
     watch = new Watch(['--ssldir', ssldir, '--certname', 'bob.test', '--server-url', a.broker.url, '--server-url', b.broker.url]);
     await watch.untilRuns(1);
-    expect(watch.log).to.include(`view ${watch.etags()[0]} from ${a.broker.url}`);
+    // watch logs the run once the command has exited, a moment after its file appeared.
+    const fromA = `view ${watch.etags()[0]} from ${a.broker.url}`;
+    await eventually(`the log says "${fromA}"`, () => watch!.log.includes(fromA));
 
     await a.close();
     await eventually('the watch moved to broker B', () => watch!.log.includes(`trying ${b.broker.url}`));
