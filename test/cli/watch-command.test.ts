@@ -40,8 +40,8 @@ class Watch {
   readonly exited: Promise<number | null>;
 
   constructor(args: string[]) {
-    // runs/N.json appears whole (renamed into place) and after its etag line: a test polling runs() never reads half a file or a missing etag.
-    const command = `n=$(ls "${this.out}/runs" | wc -l); cat > "${this.out}/run.tmp"; printf '%s\\n' "$EXPORTFACT_ETAG" >> "${this.out}/etags"; mv "${this.out}/run.tmp" "${this.out}/runs/$n.json"`;
+    // The view lands under its final name only once whole (mv), so a reader never sees half of it.
+    const command = `n=$(ls "${this.out}/runs" | wc -l); cat > "${this.out}/partial"; printf '%s\\n' "$EXPORTFACT_ETAG" >> "${this.out}/etags"; mv "${this.out}/partial" "${this.out}/runs/$n.json"`;
     fs.mkdirSync(path.join(this.out, 'runs'));
     this.child = spawn(process.execPath, [CLI, 'watch', ...args, '--exec', command], { stdio: ['ignore', 'inherit', 'pipe'] });
     this.child.stderr!.on('data', (d) => (this.stderr += d));
@@ -117,6 +117,7 @@ describe('exportfact watch (real CLI, real mTLS)', function () {
     const second = await bob.get('/v1/facts');
     expect(watch.etags()).to.deep.equal([first.headers.etag, second.headers.etag]);
     // One line per change in the log, each saying how the command went.
+    await eventually('both runs logged', () => watch!.log.match(/ran the command, exit 0/g)?.length === 2);
     expect(watch.log.match(/ran the command, exit 0/g)).to.have.length(2);
 
     expect(await watch.stop()).to.equal(0);
@@ -246,7 +247,8 @@ describe('exportfact watch with two brokers on one PostgreSQL: failover', functi
     expect((await alice.put('/v1/facts/db/url', { value: 'two' })).status).to.equal(200);
     await watch.untilRuns(2);
     expect(watch.runs()[1].json.facts.db.url).to.equal('two');
-    expect(watch.log).to.include(`from ${b.broker.url}: ran the command, exit 0`);
+    // The watch logs the run once the command has ended, a moment after its last file lands.
+    await eventually('the run logged', () => watch!.log.includes(`from ${b.broker.url}: ran the command, exit 0`));
     expect(await watch.stop()).to.equal(0);
   });
 });
