@@ -6,6 +6,7 @@ import { runCli, startServe } from '../support/cli';
 import { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 import { getTestPki, type TestPki } from '../support/pki';
+import { writeServerTls } from '../support/tls-files';
 
 describe('exportfact serve (the installed command)', function () {
   this.timeout(90_000);
@@ -17,16 +18,7 @@ describe('exportfact serve (the installed command)', function () {
   before(async () => {
     pki = await getTestPki();
     dir = tempDir('cli');
-    const write = (name: string, content: string) => {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-      return path.join(dir, name);
-    };
-    files = {
-      ca: write('ca.pem', pki.caBundlePem),
-      crl: write('crl.pem', pki.crlBundlePem),
-      cert: write('server.pem', pki.server.certPem),
-      key: write('server_key.pem', pki.server.keyPem),
-    };
+    files = writeServerTls(pki, dir);
   });
 
   describe('refuses to start with a one-line error naming the problem', () => {

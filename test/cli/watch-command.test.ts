@@ -235,7 +235,9 @@ describe('exportfact watch with two brokers on one PostgreSQL: failover', functi
     const ssldir = ssldirFor(a.pki.clients.bob, a.pki.caBundlePem);
     watch = new Watch(['--ssldir', ssldir, '--certname', 'bob.test', '--server-url', a.broker.url, '--server-url', b.broker.url]);
     await watch.untilRuns(1);
-    expect(watch.log).to.include(`view ${watch.etags()[0]} from ${a.broker.url}`);
+    // watch logs the run once the command has exited, a moment after its file appeared.
+    const fromA = `view ${watch.etags()[0]} from ${a.broker.url}`;
+    await eventually(`the log says "${fromA}"`, () => watch!.log.includes(fromA));
 
     await a.close();
     await eventually('the watch moved to broker B', () => watch!.log.includes(`trying ${b.broker.url}`));

@@ -6,6 +6,7 @@ import { runCli, startServe } from '../support/cli';
 import { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 import { getTestPki, type TestPki } from '../support/pki';
+import { serveTlsArgs } from '../support/tls-files';
 import { eventually } from '../support/wait';
 
 describe('keyring at start and on reload (the serve command)', function () {
@@ -20,20 +21,7 @@ describe('keyring at start and on reload (the serve command)', function () {
     if (skipPg()) return this.skip();
     pki = await getTestPki();
     dir = tempDir('keyring');
-    const write = (name: string, content: string) => {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-      return path.join(dir, name);
-    };
-    tlsArgs = [
-      '--ca',
-      write('ca.pem', pki.caBundlePem),
-      '--cert',
-      write('server.pem', pki.server.certPem),
-      '--key',
-      write('server_key.pem', pki.server.keyPem),
-      '--listen',
-      '127.0.0.1:0',
-    ];
+    tlsArgs = [...serveTlsArgs(pki, dir), '--listen', '127.0.0.1:0'];
     db = await createTestDatabase('keyring');
     // A store that holds a secret, sealed with the keyring this first start creates.
     const first = await startServe([...tlsArgs, '--database-url', db.url, '--keyring', keyring()]);

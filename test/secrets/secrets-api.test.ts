@@ -2,9 +2,9 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { READ_ALL_SECRETS, startTestBroker, type TestBroker, tempDir } from '../support/broker';
+import { READ_ALL_SECRETS, startTestBrokerOn, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
-import { createTestDatabase, skipPg } from '../support/pg';
+import { skipPg } from '../support/pg';
 import { eventually } from '../support/wait';
 
 const CANARY = 'canary-9f2c-Sekr1t';
@@ -24,20 +24,14 @@ for (const backend of ['embedded', 'postgres'] as const)
     this.timeout(120_000);
     let t: TestBroker;
     let db: { url: string; drop(): Promise<void> } | undefined;
-    let dataDir: string;
+    let dataDir: string | undefined;
     let alice: Client;
     let bob: Client;
     let carol: Client;
 
     before(async function () {
-      if (backend === 'postgres') {
-        if (skipPg()) return this.skip();
-        db = await createTestDatabase('secrets');
-        t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, graceSeconds: 2, policy: READ_ALL_SECRETS });
-      } else {
-        dataDir = tempDir('secret-data');
-        t = await startTestBroker({ store: { kind: 'embedded', dataDir }, graceSeconds: 2, policy: READ_ALL_SECRETS });
-      }
+      if (backend === 'postgres' && skipPg()) return this.skip();
+      ({ t, db, dataDir } = await startTestBrokerOn(backend, 'secrets', { graceSeconds: 2, policy: READ_ALL_SECRETS }));
       alice = t.client(t.pki.clients.alice);
       bob = t.client(t.pki.clients.bob);
       carol = t.client(t.pki.clients.carol);
@@ -209,7 +203,7 @@ for (const backend of ['embedded', 'postgres'] as const)
         expect(dump.includes(Buffer.from('given-by-admin'))).to.equal(false);
       } else {
         await t.broker.store.query('CHECKPOINT');
-        const files = readTree(dataDir);
+        const files = readTree(dataDir!);
         expect(files.includes(Buffer.from(CANARY))).to.equal(false);
       }
     });
