@@ -230,7 +230,7 @@ describe('devca/dev-ca', function () {
       () => null,
       (err: Error) => err,
     );
-    expect(badName?.message).to.match(/not a valid certname/);
+    expect(badName?.message).to.match(/"\.\.\/escape" is not a Puppet certname/);
     const unknown = await revokeDevNode(dir, 'never.example.com').then(
       () => null,
       (err: Error) => err,
