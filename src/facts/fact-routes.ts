@@ -119,7 +119,10 @@ async function holdView(
   const gone = new AbortController();
   const onClose = () => gone.abort();
   res.once('close', onClose);
-  if (!res.socket || res.socket.destroyed) gone.abort();
+  // The request's socket, not the response's: a request that arrives on a kept-alive connection
+  // while the previous response is still finishing has no res.socket yet (Node assigns it once
+  // that response is done), and taking that for a client gone left the request unanswered.
+  if (res.req.socket.destroyed) gone.abort();
   // Its duration is the wait, not the broker's latency: kept out of the request duration histogram.
   res.locals.held = true;
   const m = watch.metrics;

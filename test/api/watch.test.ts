@@ -1,6 +1,7 @@
 // Watch: GET /v1/facts?wait=… with If-None-Match holds the request until the caller's view
 // changes (200) or the wait ends (304). Real mTLS, on both stores.
 import fs from 'node:fs';
+import tls from 'node:tls';
 import { expect } from 'chai';
 import { MAX_WAIT_MS, parseWait } from '../../src/facts/view-waiters';
 import { startTestBroker, type TestBroker } from '../support/broker';
@@ -79,6 +80,36 @@ for (const storeCase of pgStoreConfigs('watch')) {
       expect(wakeMs).to.be.below(2_000);
       expect(t.broker.services.viewVersions.waiters.waiting).to.equal(0);
       expect(await metric(bob, 'exportfact_watch_woken_total')).to.be.at.least(1);
+    });
+
+    it('holds a request that arrives on a kept-alive connection before the previous answer is finished (pipelined), and answers it', async () => {
+      // Two requests written at once on one TLS connection: the second is read while the first
+      // response is still going out, when Node has not given it a response socket yet. It was
+      // taken for a client that had gone and never answered (a watcher in a tight loop hit it).
+      const etag = await currentTag();
+      const url = new URL(t.broker.url);
+      const socket = tls.connect({
+        host: url.hostname,
+        port: Number(url.port),
+        ca: t.pki.caBundlePem,
+        cert: t.pki.clients.bob.certPem,
+        key: t.pki.clients.bob.keyPem,
+        servername: 'localhost',
+      });
+      let received = '';
+      socket.on('data', (d: Buffer) => (received += d.toString('utf8')));
+      try {
+        await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+        const head = (extra: string) => `GET /v1/facts${extra} HTTP/1.1\r\nHost: localhost\r\n`;
+        socket.write(`${head('')}\r\n${head('?wait=30s')}If-None-Match: ${etag}\r\n\r\n`);
+        await eventually('the second request is held', () => t.broker.services.viewVersions.waiters.waiting === 1, 5_000, 10);
+        await publish(`pipelined ${++n}`);
+        // The first body runs straight into the second status line: count them anywhere.
+        await eventually('both answered', () => (received.match(/HTTP\/1\.1 200 /g) ?? []).length === 2, 10_000, 10);
+        expect(received).to.contain(`pipelined ${n}`);
+      } finally {
+        socket.destroy();
+      }
     });
 
     it('answers at once with 200 when the tag is already stale (no change between two calls is missed)', async () => {
