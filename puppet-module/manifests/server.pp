@@ -112,19 +112,19 @@
 # @example Broker on the Puppet server: its certificate (SAN `puppet` and the server's name), embedded store
 #   # Agents find it with exportfact::agent's default URL, https://<Puppet server>:8150.
 #   class { 'exportfact::server':
-#     npm_tarball => '/srv/exportfact/exportfact-0.1.0.tgz',
+#     npm_tarball => '/srv/exportfact/exportfact-0.2.0.tgz',
 #   }
 # @example Broker on its own node, with the node's agent certificate, on PostgreSQL
 #   # Agents: exportfact::agent::urls => ['https://<this node's certname>:8150']
 #   class { 'exportfact::server':
-#     npm_tarball     => 'https://artifacts.example.com/exportfact/exportfact-0.1.0.tgz',
+#     npm_tarball     => 'https://artifacts.example.com/exportfact/exportfact-0.2.0.tgz',
 #     database_url    => 'postgres://exportfact@db.example.com:5432/exportfact',
 #     admin_certnames => ['ops1.example.com'],
 #   }
 # @example Broker under a service name: a certificate made by `puppetserver ca generate --certname exportfact.example.com`
 #   # The two files placed on the node by you (the key never goes through Puppet); the class copies them.
 #   class { 'exportfact::server':
-#     npm_tarball => '/srv/exportfact/exportfact-0.1.0.tgz',
+#     npm_tarball => '/srv/exportfact/exportfact-0.2.0.tgz',
 #     certname    => 'exportfact.example.com',
 #     cert_file   => '/root/exportfact-tls/exportfact.example.com.pem',
 #     key_file    => '/root/exportfact-tls/exportfact.example.com.key.pem',
