@@ -31,8 +31,8 @@ export interface Pki {
   caPem: string;
   crlFile?: string;
   server: CertFiles;
-  /** Issues one client certificate in the given Puppet environment. */
-  client(certname: string, environment: string): Promise<ClientCert>;
+  /** Issues one client certificate in the given Puppet environment (and further Puppet extensions, e.g. pp_role). */
+  client(certname: string, environment: string, extensions?: Record<string, string>): Promise<ClientCert>;
 }
 
 const serial = () => {
@@ -56,7 +56,8 @@ export async function p256Pki(dir: string): Promise<Pki> {
     caPem: pki.caBundlePem,
     crlFile: write(dir, 'p256-crl.pem', pki.crlBundlePem),
     server: { cert: write(dir, 'p256-server.pem', pki.server.certPem), key: write(dir, 'p256-server-key.pem', pki.server.keyPem) },
-    client: (certname, environment) => pki.issueClientCert({ certname, extensions: { pp_environment: environment } }),
+    client: (certname, environment, extensions = {}) =>
+      pki.issueClientCert({ certname, extensions: { ...extensions, pp_environment: environment } }),
   };
 }
 
@@ -145,11 +146,15 @@ export async function rsa4096Pki(dir: string): Promise<Pki> {
       cert: write(dir, 'rsa-server.pem', server.toString('pem')),
       key: write(dir, 'rsa-server-key.pem', await keyPem(serverKeys.privateKey)),
     },
-    async client(certname, environment) {
+    async client(certname, environment, extensions = {}) {
       const keys = await rsaKeys(2048);
-      const cert = await leaf(certname, keys, [
-        new x509.Extension(puppetExtensionOid('pp_environment'), false, utf8StringDer(environment)),
-      ]);
+      const cert = await leaf(
+        certname,
+        keys,
+        Object.entries({ ...extensions, pp_environment: environment }).map(
+          ([k, v]) => new x509.Extension(puppetExtensionOid(k), false, utf8StringDer(v)),
+        ),
+      );
       return { certname, certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
     },
   };
