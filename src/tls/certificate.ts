@@ -1,12 +1,15 @@
 // Identity of a peer, read from its Puppet certificate.
 //
-// Parsed with @peculiar/x509 rather than node-forge because forge's certificate
-// parser refuses EC keys, and Puppet CAs in the wild issue both RSA and EC certs.
+// The certificate's fields are found with a small DER reader (./der.ts): parsing the whole
+// certificate with @peculiar/x509 cost more than the TLS handshake, once per new node, and
+// OpenSSL has parsed and verified it by then. Names are still read with @peculiar/x509
+// (node-forge cannot read EC certificates), so their string form is the one used everywhere.
 import 'reflect-metadata';
-import { Name, X509Certificate } from '@peculiar/x509';
+import { Name } from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import { certnameProblem } from '../schemas/certname';
 import { environmentProblem } from '../schemas/environment';
+import { type CertificateFields, certificateFields } from './der';
 
 /** Puppet's enterprise arc; only extensions below it describe a node. */
 export const PUPPET_ARC = '1.3.6.1.4.1.34380';
@@ -96,21 +99,19 @@ export function canonicalName(name: Name | BufferSource): string {
   return (name instanceof Name ? name : new Name(name)).toString();
 }
 
-/** @peculiar/x509's certificate, with its parsed extension list (OID and value bytes) in reach. */
-class PuppetCertificate extends X509Certificate {
-  get parsedExtensions() {
-    return this.asn.tbsCertificate.extensions ?? [];
-  }
-}
-
 /** C0 controls and DEL: no extension value Puppet writes holds one, and a NUL cannot be stored. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 export function parsePuppetCertificate(der: Buffer): PeerIdentity {
   if (!der || der.length === 0) throw new Error('peer certificate is empty');
-  let cert: PuppetCertificate;
+  let cert: CertificateFields;
+  let subject: Name;
+  let issuer: string;
   try {
-    cert = new PuppetCertificate(new Uint8Array(der)); // copy: peculiar wants a plain ArrayBuffer
+    cert = certificateFields(der);
+    // copies: peculiar wants plain ArrayBuffers
+    subject = new Name(new Uint8Array(cert.subject));
+    issuer = canonicalName(new Uint8Array(cert.issuer));
   } catch (err) {
     throw new Error(`peer certificate is not a valid DER X.509 certificate: ${(err as Error).message}`);
   }
@@ -119,19 +120,19 @@ export function parsePuppetCertificate(der: Buffer): PeerIdentity {
   const environmentWrong = environment === undefined ? null : environmentProblem('pp_environment', environment);
   if (environmentWrong) throw new Error(environmentWrong);
   return {
-    certname: certnameOf(cert),
+    certname: certnameOf(subject),
     extensions,
-    serial: canonicalSerial(cert.serialNumber),
-    issuer: canonicalName(cert.issuerName),
+    serial: canonicalSerial(cert.serialHex),
+    issuer,
     notAfter: cert.notAfter,
   };
 }
 
-function certnameOf(cert: X509Certificate): string {
-  const commonNames = cert.subjectName.getField('CN');
+function certnameOf(subject: Name): string {
+  const commonNames = subject.getField('CN');
   // Two CNs would make the identity depend on which one a reader picks.
   if (commonNames.length !== 1 || commonNames[0] === '') {
-    throw new Error(`peer certificate subject must hold exactly one non-empty CN, found ${commonNames.length} in "${cert.subject}"`);
+    throw new Error(`peer certificate subject must hold exactly one non-empty CN, found ${commonNames.length} in "${subject.toString()}"`);
   }
   const certname = commonNames[0];
   const problem = certnameProblem('peer certificate CN', certname);
@@ -139,22 +140,17 @@ function certnameOf(cert: X509Certificate): string {
   return certname;
 }
 
-/**
- * A map without a prototype: extension names come from the certificate. Read from the
- * parsed certificate's extension list (OID and value bytes), not from `cert.extensions`:
- * that getter re-encodes and re-parses every extension into its typed class (key
- * identifiers, key usages, …), which was half the CPU of a node's first contact.
- */
-function puppetExtensionsOf(cert: PuppetCertificate): Record<string, string> {
+/** A map without a prototype: extension names come from the certificate. */
+function puppetExtensionsOf(cert: CertificateFields): Record<string, string> {
   const extensions: Record<string, string> = Object.create(null);
-  for (const extension of cert.parsedExtensions) {
-    if (!isPuppetArcOid(extension.extnID)) continue;
-    const key = puppetExtensionName(extension.extnID);
+  for (const extension of cert.extensions) {
+    if (!isPuppetArcOid(extension.oid)) continue;
+    const key = puppetExtensionName(extension.oid);
     // RFC 5280 forbids repeats; accepting one would let the reader's order pick a role.
     if (key in extensions) throw new Error(`peer certificate carries extension ${key} more than once`);
     let value: string;
     try {
-      value = decodeExtensionString(new Uint8Array(extension.extnValue.buffer));
+      value = decodeExtensionString(extension.value);
     } catch (err) {
       throw new Error(`peer certificate extension ${key}: ${(err as Error).message}`);
     }
