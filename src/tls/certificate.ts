@@ -99,6 +99,23 @@ export function canonicalName(name: Name | BufferSource): string {
   return (name instanceof Name ? name : new Name(name)).toString();
 }
 
+/**
+ * Issuer names by their DER: a fleet has a handful of issuers, and parsing the name again for
+ * every new node was a tenth of a first contact. Bounded: names come from client certificates
+ * (any the CA bundle verified, but still).
+ */
+const issuerNames = new Map<string, string>();
+function issuerName(der: Uint8Array): string {
+  const key = Buffer.from(der).toString('base64');
+  let name = issuerNames.get(key);
+  if (name === undefined) {
+    name = canonicalName(new Uint8Array(der));
+    if (issuerNames.size >= 64) issuerNames.clear();
+    issuerNames.set(key, name);
+  }
+  return name;
+}
+
 /** C0 controls and DEL: no extension value Puppet writes holds one, and a NUL cannot be stored. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
@@ -111,7 +128,7 @@ export function parsePuppetCertificate(der: Buffer): PeerIdentity {
     cert = certificateFields(der);
     // copies: peculiar wants plain ArrayBuffers
     subject = new Name(new Uint8Array(cert.subject));
-    issuer = canonicalName(new Uint8Array(cert.issuer));
+    issuer = issuerName(cert.issuer);
   } catch (err) {
     throw new Error(`peer certificate is not a valid DER X.509 certificate: ${(err as Error).message}`);
   }
