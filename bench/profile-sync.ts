@@ -131,7 +131,9 @@ async function main() {
       const cpu = processCpu(broker.pid)! - cpu0;
       ratios.push(cpu / b);
       let line = `bare ${((b / count) * 1000).toFixed(3)} ms, broker ${((cpu / count) * 1000).toFixed(3)} ms per sync: ${(cpu / b).toFixed(2)}×`;
-      for (const o of others) {
+      // Rotated each repetition, so that no variant always runs right after the bare server.
+      for (let k = 0; k < others.length; k++) {
+        const o = others[(k + rep) % others.length];
         const c0 = processCpu(o.broker.pid)!;
         await load.expect({ ...job, url: o.broker.url, clients: readers }, 200);
         const c = processCpu(o.broker.pid)! - c0;

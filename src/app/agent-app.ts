@@ -1,7 +1,6 @@
-import type { RequestListener } from 'node:http';
 import type { TLSSocket } from 'node:tls';
-import express, { type RequestHandler } from 'express';
-import { factRoutes, viewSender } from '../facts/fact-routes';
+import express from 'express';
+import { factRoutes } from '../facts/fact-routes';
 import { gateRoutes } from '../gates/gate-routes';
 import type { BrokerHealth } from '../health/broker-health';
 import { healthRoutes } from '../health/health-routes';
@@ -14,7 +13,6 @@ import { nodeRoutes } from '../nodes/node-routes';
 import { secretRoutes } from '../secrets/secret-routes';
 import type { Services } from '../services';
 import type { PeerAuthenticator } from '../tls/peer-authenticator';
-import { withViewFastPath } from './view-fast-path';
 
 export interface AppDeps {
   health: BrokerHealth;
@@ -26,14 +24,15 @@ export interface AppDeps {
 }
 
 /** The agent port's HTTP layer: authenticate, log, route, map errors. Nothing else. */
-export function createAgentApp(deps: AppDeps): RequestListener {
+export function createAgentApp(deps: AppDeps): express.Express {
   const app = express();
   app.set('etag', false); // views carry their own tag; hashing every body would cost more than the 304 saves
   app.set('x-powered-by', false);
   app.set('query parser', 'simple'); // flat key=value only: no nested objects from the query string
 
-  const logRequest = requestLog(deps.log, (req) => ({ certname: findCaller(req)?.certname }));
-  const countRequest: RequestHandler = (req, res, next) => {
+  app.use(requestLog(deps.log, (req) => ({ certname: findCaller(req)?.certname })));
+
+  app.use((req, res, next) => {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const route = (req.route?.path as string | undefined) ?? 'unmatched';
@@ -42,9 +41,10 @@ export function createAgentApp(deps: AppDeps): RequestListener {
       if (!res.locals.held) deps.metrics.duration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
     });
     next();
-  };
+  });
+
   // Identity comes from the verified certificate only, never from a header or the body.
-  const authenticate: RequestHandler = (req, _res, next) => {
+  app.use((req, _res, next) => {
     try {
       const caller = deps.authenticator.authenticate(req.socket as TLSSocket);
       setCaller(req, caller);
@@ -56,20 +56,16 @@ export function createAgentApp(deps: AppDeps): RequestListener {
     } catch (err) {
       next(err);
     }
-  };
-  const before = [logRequest, countRequest, authenticate];
-  for (const m of before) app.use(m);
+  });
 
   app.use(healthRoutes(deps.health, deps.metrics));
   app.use('/v1', express.json({ limit: deps.bodyLimitBytes, strict: false, type: 'application/json' }));
-  const watch = { waiters: deps.services.viewVersions.waiters, metrics: deps.metrics.watch };
-  app.use('/v1', factRoutes(deps.services.facts, watch));
+  app.use('/v1', factRoutes(deps.services.facts, { waiters: deps.services.viewVersions.waiters, metrics: deps.metrics.watch }));
   app.use('/v1', secretRoutes(deps.services.secrets));
   app.use('/v1', nodeRoutes(deps.services.nodes));
   app.use('/v1', gateRoutes(deps.services.gates));
 
   app.use((req, res) => sendError(res, 404, 'route_not_found', `no route ${req.method} ${req.path}; see docs/api.md`));
-  const errors = errorMapper(deps.log);
-  app.use(errors);
-  return withViewFastPath({ app, before, view: viewSender(deps.services.facts, watch), errors });
+  app.use(errorMapper(deps.log));
+  return app;
 }
