@@ -1,13 +1,15 @@
 // `npm run bench [-- --quick] [-- --store embedded|postgres|both] [-- --out FILE] [-- --database-url URL]
-//                [-- --only core|secrets|audit|policy|backup|watch] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]
-//                [-- --watchers N]`  (--only fleet: issue 14's fleet simulation, bench/fleet.ts)
+//                [-- --only core|secrets|audit|policy|backup|watch|brokers|agent|fleet] [-- --audit-scale N] [-- --audit-chain N] [-- --rotation-rows N]
+//                [-- --watchers N]`  (--only fleet: issue 14's fleet simulation, bench/fleet.ts; not in the default run)
 //
-// Six parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
+// Seven parts, run in this order unless --only picks one: core (below), secrets (bench/secrets.ts,
 // issue 4, PostgreSQL), audit (bench/audit.ts, issue 5, PostgreSQL), policy (bench/policy.ts, issue 6),
 // backup (bench/backup.ts, issue 16, on the stores of --store) and watch (bench/watch.ts, issue 12,
 // PostgreSQL; --watchers sets the largest number held, 10,000 by default;
 // `LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 npm run bench -- --only watch` runs it
-// under jemalloc).
+// under jemalloc), brokers (bench/brokers.ts, issue 12, PostgreSQL: agent syncs/s with one broker
+// and with three on one database). agent (bench/agent.ts, issue 14 item 4: what the Puppet module
+// adds to a Puppet run) runs only when asked for (`--only agent`).
 //
 // Server CPU seconds per operation, read from /proc, for the broker (`exportfact serve` in its
 // own process, plus its PostgreSQL backends) against a bare Node https server with the same
@@ -18,8 +20,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
+import { AGENT_SIZES, reportAgent, runAgent } from './agent';
 import { auditSizesFor, reportAudit, runAudit } from './audit';
 import { BACKUP_SIZES, reportBackup, runBackup } from './backup';
+import { BROKERS_SIZES, reportBrokers, runBrokers } from './brokers';
 import { type ClientCert, type Pki, p256Pki, rsa4096Pki } from './certs';
 import { memoryMb, PgBackends, ServerCpu } from './cpu';
 import { FLEET_SIZES, reportFleet, runFleet } from './fleet';
@@ -59,8 +63,8 @@ type Sizes = (typeof SIZES)['full'];
 const FRESH_CONCURRENCY = 4; // same for the bare server and the broker
 const LANES = 16;
 
-type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup' | 'watch' | 'fleet';
-const PARTS: Part[] = ['core', 'secrets', 'audit', 'policy', 'backup', 'watch', 'fleet'];
+type Part = 'core' | 'secrets' | 'audit' | 'policy' | 'backup' | 'watch' | 'brokers' | 'agent' | 'fleet';
+const PARTS: Part[] = ['core', 'secrets', 'audit', 'policy', 'backup', 'watch', 'brokers', 'agent', 'fleet'];
 interface Options {
   quick: boolean;
   stores: StoreKind[];
@@ -84,7 +88,7 @@ function parseArgs(argv: string[]): Options {
     quick: false,
     stores: ['embedded', 'postgres'],
     adminUrl: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
-    parts: [...PARTS],
+    parts: PARTS.filter((p) => p !== 'agent' && p !== 'fleet'),
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -649,6 +653,24 @@ async function main(): Promise<void> {
       reportWatch(watch);
       out.watch = watch;
       loads.afterWatch = os.loadavg();
+    }
+    if (o.parts.includes('brokers')) {
+      const brokers = await runBrokers({
+        adminUrl: o.adminUrl,
+        tmp,
+        pki: p256,
+        load,
+        sizes: o.quick ? BROKERS_SIZES.quick : BROKERS_SIZES.full,
+      });
+      reportBrokers(brokers);
+      out.brokers = brokers;
+      loads.afterBrokers = os.loadavg();
+    }
+    if (o.parts.includes('agent')) {
+      const agent = await runAgent({ tmp, sizes: o.quick ? AGENT_SIZES.quick : AGENT_SIZES.full });
+      reportAgent(agent);
+      out.agent = agent;
+      loads.afterAgent = os.loadavg();
     }
     out.machine = { ...info, loads, partSeconds, wallSeconds: (Date.now() - started) / 1000 };
     console.log(

@@ -19,6 +19,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import pino from 'pino';
 import { auditFilesIn, openAudit } from '../src/audit/open-audit';
@@ -66,7 +67,6 @@ rules:
     facts: ["sec.*"]
     sensitive: true
 `;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A generated service password: 32 characters, what Kickstack hands around. */
 const password = (i: number) => `${i}-${crypto.createHash('sha256').update(`pw${i}`).digest('base64url')}`.slice(0, 32);

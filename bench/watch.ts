@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import https from 'node:https';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { now, WatchClients } from '../test/support/watch-clients';
 import type { ClientCert, Pki } from './certs';
 import { memoryMb, processCpu } from './cpu';
@@ -76,8 +77,6 @@ export interface WatchResult {
   held: number;
   target: number;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Resident memory of a process, and where it sits (from /proc/PID/smaps), in MB. */
 interface Memory {

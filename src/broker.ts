@@ -73,44 +73,8 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     const audit = parts.add(await openAudit(store, config.audit, log));
     const policy = parts.add(openPolicy(config, audit.log, log));
     const keys = parts.add(await openSecretKeys(store, config, audit.log, log));
-    const services = createServices({
-      store,
-      vault: keys.vault,
-      audit: audit.log,
-      policy,
-      log,
-      secrets: { graceSeconds: config.secretGraceSeconds },
-      nodes: config.nodes,
-    });
-    await services.start();
-    parts.add(services);
-    parts.add(deactivateRevokedNodes(revocation, services, log));
-    policy.on('updated', () => services.viewVersions.waiters.wakeAll()); // a new policy changes every view's ETag
-    parts.add(
-      startMaintenance(
-        config.maintenanceMs,
-        [
-          { name: 'key rotation step', run: () => keys.rotation.tick() },
-          { name: 'destroying expired secret versions', run: () => services.secrets.sweepExpired() },
-          { name: 'expiring and purging nodes', run: () => services.lifecycle.sweep(), everyMs: NODE_SWEEP_MS },
-        ],
-        log,
-      ),
-    );
-
-    const puppetdb = parts.add(
-      openPuppetdb(config.puppetdb, {
-        store,
-        tls: { ...tls, checkServer: serverCertificateCheck(tls.trust, revocation) },
-        lifecycle: services.lifecycle,
-        sensitive: services.secrets,
-        audit: audit.log,
-        onViewCommitted: (environment, version) => services.viewVersions.committed(environment, version),
-        defaultEnvironment: config.defaultEnvironment,
-        log,
-      }),
-    );
-
+    const services = await startServices(parts, config, { store, keys, audit: audit.log, policy, revocation }, log);
+    const puppetdb = parts.add(openPuppetdbFor(config, { store, tls, revocation, services, audit: audit.log }, log));
     const metrics = new BrokerMetrics();
     const authenticator = new PeerAuthenticator(revocation, config.defaultEnvironment, tls.trust, (certname) => {
       metrics.revokedRefusals.inc();
@@ -147,7 +111,6 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
       },
       'exportfact broker listening',
     );
-
     return {
       url,
       port,
@@ -174,6 +137,62 @@ export async function startBroker(config: ServeConfig, log: Logger): Promise<Bro
     await parts.close().catch(() => undefined);
     throw err;
   }
+}
+
+/** PuppetDB (node liveness, the old module's import) when `--puppetdb-url` is given; its certificate is checked against the CRLs. */
+function openPuppetdbFor(
+  config: ServeConfig,
+  p: { store: Store; tls: TlsMaterial; revocation: RevocationList; services: Services; audit: AuditLog },
+  log: Logger,
+) {
+  return openPuppetdb(config.puppetdb, {
+    store: p.store,
+    tls: { ...p.tls, checkServer: serverCertificateCheck(p.tls.trust, p.revocation) },
+    lifecycle: p.services.lifecycle,
+    sensitive: p.services.secrets,
+    audit: p.audit,
+    onViewCommitted: (environment, version) => p.services.viewVersions.committed(environment, version),
+    defaultEnvironment: config.defaultEnvironment,
+    log,
+  });
+}
+
+/**
+ * The services and what keeps them current: revoked nodes deactivated at each CRL load, held
+ * watch requests re-read on a policy change, and the maintenance timers (key rotation steps,
+ * expired secret versions, node expiry and purge). Each registers its own close in `parts`.
+ */
+async function startServices(
+  parts: Closer,
+  config: ServeConfig,
+  p: { store: Store; keys: SecretKeys; audit: AuditLog; policy: PolicyHolder; revocation: RevocationList },
+  log: Logger,
+): Promise<Services> {
+  const services = createServices({
+    store: p.store,
+    vault: p.keys.vault,
+    audit: p.audit,
+    policy: p.policy,
+    log,
+    secrets: { graceSeconds: config.secretGraceSeconds },
+    nodes: config.nodes,
+  });
+  await services.start();
+  parts.add(services);
+  parts.add(deactivateRevokedNodes(p.revocation, services, log));
+  p.policy.on('updated', () => services.viewVersions.waiters.wakeAll()); // a new policy changes every view's ETag
+  parts.add(
+    startMaintenance(
+      config.maintenanceMs,
+      [
+        { name: 'key rotation step', run: () => p.keys.rotation.tick() },
+        { name: 'destroying expired secret versions', run: () => services.secrets.sweepExpired() },
+        { name: 'expiring and purging nodes', run: () => services.lifecycle.sweep(), everyMs: NODE_SWEEP_MS },
+      ],
+      log,
+    ),
+  );
+  return services;
 }
 
 interface AgentParts {

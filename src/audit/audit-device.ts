@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import type { Store } from '../db/store';
 import { appendPrivateLine, checkPrivate } from '../files/private-file';
 import type { Logger } from '../log/logger';
+import type { AuditEntry } from './audit-entry';
 import { AUDIT_CHANNEL } from './audit-log';
 
 const ROLE = 'audit device';
@@ -70,20 +71,7 @@ export class AuditDevice {
   /** Appends every entry after the last one copied, in order. */
   async copy(): Promise<void> {
     for (;;) {
-      const { rows } = await this.store.query<{
-        seq: number;
-        at: Date;
-        actor_kind: string;
-        actor: string;
-        action: string;
-        environment: string | null;
-        category: string | null;
-        name: string | null;
-        version: number | null;
-        count: number;
-        detail: unknown;
-        hash: Buffer;
-      }>(
+      const { rows } = await this.store.query<AuditEntry & { hash: Buffer }>(
         'SELECT seq, at, actor_kind, actor, action, environment, category, name, version, count, detail, hash FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2',
         [this.position, BATCH],
       );

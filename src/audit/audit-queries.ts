@@ -1,4 +1,5 @@
 import type { Store } from '../db/store';
+import type { AuditEntry } from './audit-entry';
 
 export interface EventFilter {
   since?: Date;
@@ -80,19 +81,7 @@ export class AuditQueries {
   }
 
   async events(f: EventFilter) {
-    const { rows } = await this.store.query<{
-      seq: number;
-      at: Date;
-      actor_kind: string;
-      actor: string;
-      action: string;
-      environment: string | null;
-      category: string | null;
-      name: string | null;
-      version: number | null;
-      count: number;
-      detail: unknown;
-    }>(
+    const { rows } = await this.store.query<AuditEntry>(
       `SELECT seq, at, actor_kind, actor, action, environment, category, name, version, count, detail FROM audit_events
         WHERE ($1::timestamptz IS NULL OR at >= $1) AND ($2::timestamptz IS NULL OR at < $2)
           AND ($3::text IS NULL OR actor = $3) AND ($4::text IS NULL OR environment = $4)

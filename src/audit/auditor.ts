@@ -25,3 +25,15 @@ export function refusal<E extends AppError>(audit: Auditor, caller: Caller, err:
   });
   return err;
 }
+
+/** A write the policy refused (403 policy_denied naming the rule's reason), recorded as a refusal. */
+export function policyWriteRefusal(
+  audit: Auditor,
+  caller: Caller,
+  decision: { reason: string; rule?: { text: string } | null },
+  doing: string,
+  fact: { category: string; name: string },
+): PolicyDeniedError {
+  const what = `${caller.certname} may not ${doing.replace('%s', `${fact.category}.${fact.name}`)}: ${decision.reason}`;
+  return refusal(audit, caller, new PolicyDeniedError(403, 'policy_denied', what, decision.rule?.text ?? null), fact);
+}

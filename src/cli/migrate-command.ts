@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { parseDatabaseUrl } from '../config/values';
 import { openStore } from '../db/open-store';
 import { ConfigError } from '../errors/config-error';
+import type { ImportRow } from '../puppetdb/fact-import';
 import {
   AdminApiError,
   type AdminClientOptions,
@@ -25,18 +26,6 @@ export function migrateCommand(): Command {
       await store.close();
       process.stdout.write('schema up to date\n');
     });
-}
-
-interface ImportRow {
-  node: string;
-  environment: string;
-  category: string;
-  name: string;
-  value?: string;
-  sensitive: boolean;
-  action: 'create' | 'same' | 'conflict';
-  reason?: string;
-  resources: string[];
 }
 
 interface ImportReport {

@@ -2,14 +2,16 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { Mutex } from 'async-mutex';
-import lockfile from 'proper-lockfile';
-import { AppError } from '../errors/app-error';
 import { classifyStoreError, StoreUnavailableError } from '../errors/store-errors';
+import { dataDirInUse, lockDataDir } from './data-dir-lock';
 import { normaliseRow, type Queryable, type QueryResult, type Store, type Transaction, transactionHandle } from './store';
 
-/** A lock whose holder has not refreshed it for this long is taken for abandoned (kill -9). */
-const LOCK_STALE_MS = 10_000;
-const lockPath = (dataDir: string) => path.join(dataDir, 'broker.lock');
+export interface EmbeddedStoreOptions {
+  /** A lock whose holder cannot be checked (another host) is taken for abandoned after this long. */
+  lockStaleMs?: number;
+  /** Tells the operator what a start waits for while another process holds the folder. */
+  say?: (message: string, fields: Record<string, unknown>) => void;
+}
 
 /**
  * The embedded default: PostgreSQL compiled to WASM (PGlite), persisted in a folder.
@@ -35,39 +37,19 @@ export class EmbeddedStore implements Store {
    * process goes stale and counts as free, as open() would take it over.
    */
   static inUse(dataDir: string): Promise<boolean> {
-    return lockfile.check(dataDir, { lockfilePath: lockPath(dataDir), stale: LOCK_STALE_MS });
+    return dataDirInUse(dataDir);
   }
 
-  static async open(dataDir: string): Promise<EmbeddedStore> {
+  static async open(dataDir: string, opts: EmbeddedStoreOptions = {}): Promise<EmbeddedStore> {
     fs.mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    let release: () => Promise<void>;
     // proper-lockfile's default for a lock it can no longer keep (its file removed, or taken over
-    // by another process after this one stalled past `stale`) is to throw from a timer, which
-    // ends the process. Instead this broker stops using the folder: another process may be
-    // writing it now, and two writers lose data. Requests get 503 until it is restarted.
+    // by another process after this one stalled) is to throw from a timer, which ends the
+    // process. Instead this broker stops using the folder: another process may be writing it
+    // now, and two writers lose data. Requests get 503 until it is restarted.
     let store: EmbeddedStore | undefined;
     let lostEarly: Error | undefined;
     const onCompromised = (err: Error) => (store ? store.loseLock(err) : (lostEarly = err));
-    try {
-      // proper-lockfile refreshes the lock's mtime every `update` ms; a lock left by a killed
-      // process goes stale after `stale` ms, and the retries let a restart after kill -9 take it over.
-      release = await lockfile.lock(dataDir, {
-        lockfilePath: lockPath(dataDir),
-        stale: LOCK_STALE_MS,
-        update: 2_000,
-        retries: { retries: 6, factor: 1, minTimeout: 2_000 },
-        onCompromised,
-      });
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ELOCKED') {
-        throw new AppError(
-          500,
-          'data_dir_locked',
-          `data directory ${dataDir} is in use by another exportfact broker; stop it or use another --data-dir`,
-        );
-      }
-      throw err;
-    }
+    const release = await lockDataDir(dataDir, { staleMs: opts.lockStaleMs, say: opts.say, onCompromised });
     try {
       const db = await PGlite.create(path.join(dataDir, 'pgdata'));
       store = new EmbeddedStore(db, release);

@@ -12,7 +12,7 @@ const SAY_WHY_AFTER_MS = 1000;
 
 /** Opens the configured store and brings its schema up to date. */
 export async function openStore(config: StoreConfig, log?: Logger): Promise<Store> {
-  const store = config.kind === 'postgres' ? new PgStore(config.url) : await EmbeddedStore.open(config.dataDir);
+  const store = config.kind === 'postgres' ? new PgStore(config.url) : await EmbeddedStore.open(config.dataDir, { say: sayTo(log) });
   const slow =
     config.kind === 'postgres' && log
       ? setTimeout(
@@ -35,11 +35,11 @@ export async function openStore(config: StoreConfig, log?: Logger): Promise<Stor
  * Opens the configured store and proves it answers, leaving its schema as it is (backup reads
  * whatever version it finds; restore needs an empty database). Failures read as at start.
  */
-export async function openStoreAsIs(config: StoreConfig): Promise<Store> {
+export async function openStoreAsIs(config: StoreConfig, log?: Logger): Promise<Store> {
   const store =
     config.kind === 'postgres'
       ? new PgStore(config.url, { max: 2, applicationName: 'exportfact-cli' })
-      : await EmbeddedStore.open(config.dataDir);
+      : await EmbeddedStore.open(config.dataDir, { say: sayTo(log) });
   try {
     await store.query('SELECT 1');
   } catch (err) {
@@ -48,6 +48,14 @@ export async function openStoreAsIs(config: StoreConfig): Promise<Store> {
   }
   return store;
 }
+
+/** The embedded lock's news, as warnings: a start that waits on another process is worth seeing. */
+const sayTo =
+  (log?: Logger) =>
+  (message: string, fields: Record<string, unknown>): void => {
+    if (log) log.warn(fields, message);
+    else process.stderr.write(`exportfact: ${message} (${fields.dataDir})\n`);
+  };
 
 /** At start the operator needs the driver's own words (ECONNREFUSED host:port), not the 503 text meant for nodes. */
 function operatorError(config: StoreConfig, err: unknown): unknown {

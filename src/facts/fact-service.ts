@@ -1,9 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import type { Actor } from '../audit/audit-entry';
-import { type Auditor, nodeActor, refusal } from '../audit/auditor';
+import { type Auditor, nodeActor, policyWriteRefusal, refusal } from '../audit/auditor';
 import type { Queryable, Transaction } from '../db/store';
 import { ConflictError, NotFoundError } from '../errors/app-error';
-import { PolicyDeniedError } from '../errors/policy-denied-error';
 import type { Caller } from '../identity/caller';
 import type { CompiledPolicy } from '../policy';
 import type { FactRow, FactStore, ViewRow } from './fact-store';
@@ -120,17 +119,7 @@ export class FactService {
     const env = caller.environment;
     const decision = this.policy.current.forCaller(caller).decide('export', { category, name, sensitive, exporters: [] });
     if (!decision.allowed) {
-      throw refusal(
-        this.audit,
-        caller,
-        new PolicyDeniedError(
-          403,
-          'policy_denied',
-          `${caller.certname} may not export ${category}.${name}: ${decision.reason}`,
-          decision.rule?.text ?? null,
-        ),
-        { category, name },
-      );
+      throw policyWriteRefusal(this.audit, caller, decision, 'export %s', { category, name });
     }
     // Hashing happens before the row lock is taken, to keep the lock short.
     const fingerprint = sensitive ? await this.sensitiveValues.fingerprint(value) : undefined;

@@ -8,7 +8,7 @@ import type { FactStore } from '../facts/fact-store';
 import type { Caller } from '../identity/caller';
 import type { Logger } from '../log/logger';
 import type { NodeService } from './node-service';
-import { NODE_CHANNEL, type NodeState, type NodeStore } from './node-store';
+import { NODE_CHANNEL, type NodeRow, type NodeState, type NodeStore } from './node-store';
 
 export interface LifecycleConfig {
   /** A node not seen for this long expires (0: never). */
@@ -208,15 +208,7 @@ export class NodeLifecycle {
 const unknownNode = (certname: string) =>
   new NotFoundError('node_not_found', `no node ${certname} has contacted this broker (or it was purged)`);
 
-const shown = (n: {
-  certname: string;
-  environment: string;
-  state: NodeState;
-  first_seen: Date;
-  last_seen: Date;
-  state_since: Date;
-  state_reason: string | null;
-}) => ({
+const shown = (n: NodeRow) => ({
   certname: n.certname,
   environment: n.environment,
   state: n.state,

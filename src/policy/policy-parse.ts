@@ -153,7 +153,19 @@ function parseRule(node: Node | null, index: number, problems: Problems, lines: 
   let name: string | null = null;
   const namePair = keys.get('name');
   if (namePair) name = strings(namePair.value as Node | null, `${where}.name`, problems, namePair)?.[0]?.value ?? null;
+  const { effect, actions } = parseEffect(node, keys, where, problems);
+  const facts = parseFacts(node, keys.get('facts'), where, problems);
+  const sensitive = parseSensitive(keys.get('sensitive'), actions, where, problems);
+  const match = parseMatch(keys.get('match'), where, problems);
+  if (problems.list.length > before) return null;
+  return { index, line, name, effect, actions, match, facts, sensitive };
+}
 
+type RuleKeys = ReturnType<typeof entries>;
+type RulePair = NonNullable<ReturnType<RuleKeys['get']>>;
+
+/** `allow:` or `deny:` (exactly one), with a list of known actions. */
+function parseEffect(node: Node, keys: RuleKeys, where: string, problems: Problems) {
   const allow = keys.get('allow');
   const deny = keys.get('deny');
   let effect: 'allow' | 'deny' = 'allow';
@@ -170,20 +182,27 @@ function parseRule(node: Node | null, index: number, problems: Problems, lines: 
     }
     actions = POLICY_ACTIONS.filter((a) => given.some((g) => g.value === a));
   }
+  return { effect, actions };
+}
 
+/** `facts:`, required: patterns like `db.*`. */
+function parseFacts(node: Node, factsPair: RulePair | undefined, where: string, problems: Problems): FactPattern[] {
   const facts: FactPattern[] = [];
-  const factsPair = keys.get('facts');
-  if (!factsPair) problems.node(node, `${where} needs facts: (patterns like "db.*" or "keystone.db_password"; "*.*" for all)`);
-  else {
-    for (const f of strings(factsPair.value as Node | null, `${where}.facts`, problems, factsPair) ?? []) {
-      const pattern = parseFactPattern(f.value);
-      if (typeof pattern === 'string') problems.node(f.node, pattern);
-      else facts.push(pattern);
-    }
+  if (!factsPair) {
+    problems.node(node, `${where} needs facts: (patterns like "db.*" or "keystone.db_password"; "*.*" for all)`);
+    return facts;
   }
+  for (const f of strings(factsPair.value as Node | null, `${where}.facts`, problems, factsPair) ?? []) {
+    const pattern = parseFactPattern(f.value);
+    if (typeof pattern === 'string') problems.node(f.node, pattern);
+    else facts.push(pattern);
+  }
+  return facts;
+}
 
+/** `sensitive:` true, false or any (the default). */
+function parseSensitive(sensitivePair: RulePair | undefined, actions: PolicyAction[], where: string, problems: Problems): boolean | 'any' {
   let sensitive: boolean | 'any' = 'any';
-  const sensitivePair = keys.get('sensitive');
   if (sensitivePair) {
     const v = sensitivePair.value as Node | null;
     if (isScalar(v) && (v.value === true || v.value === false || v.value === 'any')) sensitive = v.value as boolean | 'any';
@@ -195,43 +214,43 @@ function parseRule(node: Node | null, index: number, problems: Problems, lines: 
       sensitivePair,
       `${where} allows or denies generate on non-sensitive facts only, which matches nothing: generated secrets are always sensitive`,
     );
+  return sensitive;
+}
 
+/** `match:`, optional: each key (certname, environment, an extension) with its globs. */
+function parseMatch(matchPair: RulePair | undefined, where: string, problems: Problems): MatchClause[] {
   const match: MatchClause[] = [];
-  const matchPair = keys.get('match');
-  if (matchPair) {
-    const m = matchPair.value as Node | null;
-    if (m !== null && !isMap(m))
-      problems.node(m, `${where}.match must be a mapping like {pp_role: keystone} (leave it out to match every node)`);
-    else if (m !== null) {
-      for (const pair of m.items) {
-        const keyNode = pair.key as Node | null;
-        if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
-          problems.node(keyNode ?? pair, `keys of ${where}.match must be strings`);
-          continue;
-        }
-        const key = matchKey(keyNode.value);
-        if ('error' in key) {
-          problems.node(keyNode, key.error);
-          continue;
-        }
-        if (match.some((c) => c.key === key.key)) {
-          problems.node(keyNode, `${where}.match names ${key.key} twice`);
-          continue;
-        }
-        const kind = key.key === 'certname' ? 'certname' : 'value';
-        const globs: Glob[] = [];
-        for (const s of strings(pair.value as Node | null, `${where}.match.${keyNode.value}`, problems, pair) ?? []) {
-          const glob = compileGlob(s.value, kind);
-          if (typeof glob === 'string') problems.node(s.node, glob);
-          else globs.push(glob);
-        }
-        match.push({ key: key.key, globs });
-      }
-    }
+  const m = (matchPair?.value ?? null) as Node | null;
+  if (!matchPair || m === null) return match;
+  if (!isMap(m)) {
+    problems.node(m, `${where}.match must be a mapping like {pp_role: keystone} (leave it out to match every node)`);
+    return match;
   }
-
-  if (problems.list.length > before) return null;
-  return { index, line, name, effect, actions, match, facts, sensitive };
+  for (const pair of m.items) {
+    const keyNode = pair.key as Node | null;
+    if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
+      problems.node(keyNode ?? pair, `keys of ${where}.match must be strings`);
+      continue;
+    }
+    const key = matchKey(keyNode.value);
+    if ('error' in key) {
+      problems.node(keyNode, key.error);
+      continue;
+    }
+    if (match.some((c) => c.key === key.key)) {
+      problems.node(keyNode, `${where}.match names ${key.key} twice`);
+      continue;
+    }
+    const kind = key.key === 'certname' ? 'certname' : 'value';
+    const globs: Glob[] = [];
+    for (const s of strings(pair.value as Node | null, `${where}.match.${keyNode.value}`, problems, pair) ?? []) {
+      const glob = compileGlob(s.value, kind);
+      if (typeof glob === 'string') problems.node(s.node, glob);
+      else globs.push(glob);
+    }
+    match.push({ key: key.key, globs });
+  }
+  return match;
 }
 
 /** `certname`, `environment`, or a Puppet extension, named as Caller.extensions names it. */

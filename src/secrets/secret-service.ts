@@ -1,5 +1,5 @@
 import type { Actor } from '../audit/audit-entry';
-import { type Auditor, nodeActor, refusal } from '../audit/auditor';
+import { type Auditor, nodeActor, policyWriteRefusal, refusal } from '../audit/auditor';
 import type { Queryable } from '../db/store';
 import { AppError, ConflictError, NotFoundError } from '../errors/app-error';
 import { AuditUnavailableError } from '../errors/audit-unavailable-error';
@@ -151,17 +151,7 @@ export class SecretService implements SensitiveValues {
       throw new AppError(400, 'invalid_body', 'field alphabet: needs at least 2 distinct characters');
     const decision = this.policy.current.forCaller(caller).decide('generate', { category, name, sensitive: true, exporters: [] });
     if (!decision.allowed) {
-      throw refusal(
-        this.audit,
-        caller,
-        new PolicyDeniedError(
-          403,
-          'policy_denied',
-          `${caller.certname} may not have ${category}.${name} generated: ${decision.reason}`,
-          decision.rule?.text ?? null,
-        ),
-        { category, name },
-      );
+      throw policyWriteRefusal(this.audit, caller, decision, 'have %s generated', { category, name });
     }
     const candidate = generatePassword(input.length, input.alphabet);
     const env = caller.environment;

@@ -2,10 +2,9 @@ import { expect } from 'chai';
 import { ADMIN_SCOPES } from '../../src/admin/scopes';
 import { issueAdminToken } from '../../src/admin/token';
 import type { TestCert } from '../support/pki';
+import { sleep } from '../support/wait';
 import { startTestAdminServer, type TestAdminServer } from './support/admin-server';
 import { claims, ed25519Pair, hs256Token, signEd25519, unsignedToken } from './support/tokens';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('admin listener: admin certificates and tokens (real TLS)', () => {
   const keys = ed25519Pair();

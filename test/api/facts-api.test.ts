@@ -1,32 +1,26 @@
 import { expect } from 'chai';
-import { READ_ALL_SECRETS, startTestBroker, type TestBroker } from '../support/broker';
+import { READ_ALL_SECRETS, startTestBrokerOn, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
-import { createTestDatabase, skipPg } from '../support/pg';
+import { skipPg } from '../support/pg';
 
 for (const backend of ['embedded', 'postgres'] as const)
   describe(`facts API (${backend} store, real mTLS)`, () => {
     let t: TestBroker;
-    let dropDb: (() => Promise<void>) | undefined;
+    let db: { drop(): Promise<void> } | undefined;
     let alice: Client; // production, RSA
     let bob: Client; // production, EC
     let staging: Client;
 
     before(async function () {
-      if (backend === 'postgres') {
-        if (skipPg()) return this.skip();
-        const db = await createTestDatabase('api');
-        dropDb = db.drop;
-        t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, policy: READ_ALL_SECRETS });
-      } else {
-        t = await startTestBroker({ policy: READ_ALL_SECRETS });
-      }
+      if (backend === 'postgres' && skipPg()) return this.skip();
+      ({ t, db } = await startTestBrokerOn(backend, 'api', { policy: READ_ALL_SECRETS }));
       alice = t.client(t.pki.clients.alice);
       bob = t.client(t.pki.clients.bob);
       staging = t.client(t.pki.clients.staging);
     });
     after(async () => {
       await t?.close();
-      await dropDb?.();
+      await db?.drop();
     });
 
     describe('publishing', () => {

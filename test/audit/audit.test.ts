@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { chainHash } from '../../src/audit/audit-entry';
 import { AuditQueries } from '../../src/audit/audit-queries';
 import { pruneAuditChain, type VerifyReport, verifyAuditChain } from '../../src/audit/audit-verify';
 import { leakFingerprints } from '../../src/cli/audit-command';
 import type { Queryable, Store } from '../../src/db/store';
 import { Keyring } from '../../src/secrets/keyring';
-import { READ_ALL_SECRETS, startTestBroker, type TestBroker } from '../support/broker';
+import { recomputeChain } from '../support/audit-chain';
+import { READ_ALL_SECRETS, startTestBroker, startTestBrokerOn, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 
@@ -41,13 +41,8 @@ for (const backend of ['embedded', 'postgres'] as const)
     let v1: number;
 
     before(async function () {
-      if (backend === 'postgres') {
-        if (skipPg()) return this.skip();
-        db = await createTestDatabase('audit');
-        t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, policy: READ_ALL_SECRETS });
-      } else {
-        t = await startTestBroker({ policy: READ_ALL_SECRETS });
-      }
+      if (backend === 'postgres' && skipPg()) return this.skip();
+      ({ t, db } = await startTestBrokerOn(backend, 'audit', { policy: READ_ALL_SECRETS }));
       alice = t.client(t.pki.clients.alice);
       bob = t.client(t.pki.clients.bob);
       carol = t.client(t.pki.clients.carol);
@@ -187,28 +182,7 @@ for (const backend of ['embedded', 'postgres'] as const)
         const r = await tampered(t.broker.store, keys(), async (tx) => {
           await tx.query("UPDATE audit_events SET actor = 'forged' WHERE seq = 2");
           // Recompute every hash from entry 2 on, as someone with write access could.
-          const { rows } = await tx.query<{
-            seq: number;
-            at: Date;
-            actor_kind: 'node';
-            actor: string;
-            action: string;
-            environment: string | null;
-            category: string | null;
-            name: string | null;
-            version: number | null;
-            count: number;
-            detail: Record<string, unknown>;
-            prev_hash: Buffer;
-            hash: Buffer;
-          }>('SELECT * FROM audit_events ORDER BY seq');
-          let prev = rows[0].hash;
-          for (const row of rows.slice(1)) {
-            const hash = await chainHash(prev, row);
-            await tx.query('UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE seq = $1', [row.seq, prev, hash]);
-            prev = hash;
-          }
-          await tx.query('UPDATE audit_chain SET hash = $1', [prev]);
+          await recomputeChain(tx, 2);
         });
         expect(r.ok).to.equal(false);
         // Entry 2 is Bob's first sighting: the sightings check sees that it no longer says who saw it.

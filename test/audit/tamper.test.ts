@@ -6,39 +6,12 @@ import 'reflect-metadata';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { chainHash } from '../../src/audit/audit-entry';
-import type { Queryable } from '../../src/db/store';
+import { recomputeChain } from '../support/audit-chain';
 import { READ_ALL_SECRETS, startTestBroker, type TestBroker } from '../support/broker';
 import { pgStoreConfigs } from '../support/pg';
 import { eventually } from '../support/wait';
 
 const CANARY = 'tamper-canary-5520';
-
-/** Rewrites every hash from `fromSeq` on and the chain's end, as a database writer can. */
-async function recompute(db: Queryable, fromSeq: number): Promise<void> {
-  const { rows } = await db.query<{
-    seq: number;
-    at: Date;
-    actor_kind: 'node';
-    actor: string;
-    action: string;
-    environment: string | null;
-    category: string | null;
-    name: string | null;
-    version: number | null;
-    count: number;
-    detail: Record<string, unknown>;
-    prev_hash: Buffer;
-    hash: Buffer;
-  }>('SELECT * FROM audit_events WHERE seq >= $1 ORDER BY seq', [fromSeq - 1]);
-  let prev = rows[0].hash;
-  for (const row of rows.slice(1)) {
-    const hash = await chainHash(prev, row);
-    await db.query('UPDATE audit_events SET prev_hash = $2, hash = $3 WHERE seq = $1', [row.seq, prev, hash]);
-    prev = hash;
-  }
-  await db.query('UPDATE audit_chain SET seq = $1, hash = $2', [rows[rows.length - 1].seq, prev]);
-}
 
 describe('audit trail against a database writer (real tampering)', function () {
   this.timeout(120_000);
@@ -92,7 +65,7 @@ describe('audit trail against a database writer (real tampering)', function () {
           "UPDATE audit_events SET actor = 'someone-else.test' WHERE action = 'fact.create' AND category = 'db' AND name = 'url'",
         );
         const { rows } = await store.query<{ seq: number }>("SELECT seq FROM audit_events WHERE actor = 'someone-else.test'");
-        await recompute(store, rows[0].seq);
+        await recomputeChain(store, rows[0].seq);
         await store.query('DELETE FROM audit_heads');
         const headsBefore = fs.readFileSync(headsFile, 'utf8');
 

@@ -10,6 +10,7 @@ import { READ_ALL_SECRETS, startTestBroker, type TestBroker, tempDir } from '../
 import type { Client } from '../support/client';
 import { createTestDatabase } from '../support/pg';
 import type { TestCert } from '../support/pki';
+import { writePrivate } from '../support/temp';
 import { eventually } from '../support/wait';
 
 export const ADMIN = 'ops.admin.test';
@@ -180,19 +181,15 @@ export function storeArgs(store: StoreConfig): string[] {
 /** The admin certificate as files, for `exportfact backup` through a running broker. */
 export function adminCertArgs(t: TestBroker, cert: TestCert): string[] {
   const dir = tempDir('admin-cert');
-  const write = (name: string, content: string) => {
-    fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-    return path.join(dir, name);
-  };
   return [
     '--admin-url',
     t.broker.adminUrl!,
     '--admin-cert',
-    write('admin.pem', cert.certPem),
+    writePrivate(dir, 'admin.pem', cert.certPem),
     '--admin-key',
-    write('admin_key.pem', cert.keyPem),
+    writePrivate(dir, 'admin_key.pem', cert.keyPem),
     '--admin-ca',
-    write('ca.pem', t.pki.caBundlePem),
+    writePrivate(dir, 'ca.pem', t.pki.caBundlePem),
   ];
 }
 

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../support/broker';
-import { runCli, type ServeProcess, startServe } from '../support/cli';
-import { Client } from '../support/client';
+import { adminTokenArgs, devCaClient, runCli, type ServeProcess, startServe } from '../support/cli';
+import type { Client } from '../support/client';
 
 /** The README's admin walkthrough, as a user types it: dev CA, token, generate, rotate, status. */
 describe('admin walkthrough with the exportfact command', function () {
@@ -17,28 +17,8 @@ describe('admin walkthrough with the exportfact command', function () {
   before(async () => {
     cwd = tempDir('walkthrough');
     serve = await startServe(['--dev-ca', '--listen', '127.0.0.1:0', '--secret-grace', '3600'], { cwd });
-    const ca = fs.readFileSync(path.join(cwd, 'certs', 'ca.pem'), 'utf8');
-    node = (certname: string) => {
-      const ssl = path.join(cwd, 'certs', 'nodes', certname);
-      return new Client(serve.url, ca, {
-        certname,
-        serial: '',
-        certPem: fs.readFileSync(path.join(ssl, 'certs', `${certname}.pem`), 'utf8'),
-        keyPem: fs.readFileSync(path.join(ssl, 'private_keys', `${certname}.pem`), 'utf8'),
-      });
-    };
-    const token = await cli([
-      'admin',
-      'token',
-      '--scope',
-      'secrets:read,secrets:rotate,keys:rotate,audit:read',
-      '--subject',
-      'ops-alice',
-      '--ttl',
-      '10m',
-    ]);
-    expect(token.code).to.equal(0, token.stderr);
-    admin = ['--admin-url', serve.adminUrl!, '--token', token.stdout.trim()];
+    node = (certname: string) => devCaClient(serve, certname);
+    admin = await adminTokenArgs(serve, 'ops-alice');
   });
   after(() => serve?.stop());
 

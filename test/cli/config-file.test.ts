@@ -7,6 +7,7 @@ import { tempDir } from '../support/broker';
 import { runCli, startServe } from '../support/cli';
 import { Client } from '../support/client';
 import { getTestPki, type TestPki } from '../support/pki';
+import { writeServerTls } from '../support/tls-files';
 
 describe('the configuration file of serve', function () {
   this.timeout(60_000);
@@ -88,16 +89,13 @@ describe('the configuration file of serve', function () {
   }
 
   it('serve runs with what the file says', async () => {
-    const write = (name: string, content: string) => {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-      return path.join(dir, name);
-    };
+    const tls = writeServerTls(pki, dir);
     const f = file(
       'serve.yaml',
       [
-        `ca: ${write('ca.pem', pki.caBundlePem)}`,
-        `cert: ${write('server.pem', pki.server.certPem)}`,
-        `key: ${write('server_key.pem', pki.server.keyPem)}`,
+        `ca: ${tls.ca}`,
+        `cert: ${tls.cert}`,
+        `key: ${tls.key}`,
         'listen: 127.0.0.1:0',
         `data-dir: ${path.join(dir, 'data')}`,
         'default-environment: fromfile',

@@ -9,6 +9,7 @@ import { startTestBroker, tempDir } from '../support/broker';
 import { runCli, startServe } from '../support/cli';
 import { createTestDatabase, DATABASE_URL, skipPg } from '../support/pg';
 import { getTestPki, type TestPki } from '../support/pki';
+import { serveTlsArgs } from '../support/tls-files';
 
 /** One line on stderr, no stack trace, and the exit code asked for. */
 function expectOneLine(r: { code: number | null; stderr: string }, code: number, message: RegExp): void {
@@ -31,18 +32,7 @@ describe('command line output for people (one line, exit 2)', function () {
   before(async () => {
     pki = await getTestPki();
     dir = tempDir('output');
-    const write = (name: string, content: string) => {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-      return path.join(dir, name);
-    };
-    tls = [
-      '--ca',
-      write('ca.pem', pki.caBundlePem),
-      '--cert',
-      write('server.pem', pki.server.certPem),
-      '--key',
-      write('server_key.pem', pki.server.keyPem),
-    ];
+    tls = serveTlsArgs(pki, dir);
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 

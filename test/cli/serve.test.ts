@@ -6,6 +6,7 @@ import { runCli, startServe } from '../support/cli';
 import { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 import { getTestPki, type TestPki } from '../support/pki';
+import { writeServerTls } from '../support/tls-files';
 
 describe('exportfact serve (the installed command)', function () {
   this.timeout(90_000);
@@ -17,16 +18,7 @@ describe('exportfact serve (the installed command)', function () {
   before(async () => {
     pki = await getTestPki();
     dir = tempDir('cli');
-    const write = (name: string, content: string) => {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-      return path.join(dir, name);
-    };
-    files = {
-      ca: write('ca.pem', pki.caBundlePem),
-      crl: write('crl.pem', pki.crlBundlePem),
-      cert: write('server.pem', pki.server.certPem),
-      key: write('server_key.pem', pki.server.keyPem),
-    };
+    files = writeServerTls(pki, dir);
   });
 
   describe('refuses to start with a one-line error naming the problem', () => {
@@ -101,10 +93,11 @@ describe('exportfact serve (the installed command)', function () {
 
     const second = await runCli(['serve', ...args], { timeoutMs: 60_000, cwd });
     expect(second.code).to.equal(2);
-    expect(second.stderr).to.match(/data directory .* is in use by another exportfact broker/);
+    expect(second.stderr).to.match(/data directory .* is in use by another exportfact broker \(pid \d+ on /);
 
     expect(await first.stop('SIGKILL')).to.equal(null);
     const restarted = await startServe(args, { timeoutMs: 60_000, cwd });
+    expect(restarted.output()).to.match(/the broker that held the data directory is gone .*taking its lock over/);
     try {
       const view = await new Client(restarted.url, pki.caBundlePem, pki.clients.bob).get('/v1/facts');
       expect(view.json.facts.db.url).to.equal('survives');

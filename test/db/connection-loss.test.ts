@@ -1,6 +1,4 @@
-import fs from 'node:fs';
 import type https from 'node:https';
-import path from 'node:path';
 import { expect } from 'chai';
 import type pg from 'pg';
 import { startTestBroker, type TestBroker, tempDir } from '../support/broker';
@@ -9,8 +7,8 @@ import { Client, type Reply } from '../support/client';
 import { skipPg } from '../support/pg';
 import { PgCluster } from '../support/pg-cluster';
 import { getTestPki, type TestCert, type TestPki } from '../support/pki';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { serveTlsArgs } from '../support/tls-files';
+import { sleep } from '../support/wait';
 
 /** One PUT of the storm, as the client saw it. */
 interface Outcome {
@@ -55,28 +53,10 @@ describe('PostgreSQL connections dropping under load (own cluster, real mTLS)', 
     before(async () => {
       const url = await cluster.createDatabase(database);
       const dir = tempDir('storm');
-      const write = (name: string, content: string) => {
-        fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-        return path.join(dir, name);
-      };
       // A broker process of its own: if a database error ends it, the test sees the exit.
-      serve = await startServe(
-        [
-          '--ca',
-          write('ca.pem', pki.caBundlePem),
-          '--crl',
-          write('crl.pem', pki.crlBundlePem),
-          '--cert',
-          write('server.pem', pki.server.certPem),
-          '--key',
-          write('server_key.pem', pki.server.keyPem),
-          '--listen',
-          '127.0.0.1:0',
-          '--database-url',
-          url,
-        ],
-        { timeoutMs: 60_000 },
-      );
+      serve = await startServe([...serveTlsArgs(pki, dir, { crl: true }), '--listen', '127.0.0.1:0', '--database-url', url], {
+        timeoutMs: 60_000,
+      });
       serve.child.once('exit', (code, signal) => (exitCode = code ?? (signal as unknown as number)));
 
       const certs: TestCert[] = [pki.clients.alice, pki.clients.bob, pki.clients.carol];

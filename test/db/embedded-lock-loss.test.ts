@@ -5,8 +5,8 @@ import { tempDir } from '../support/broker';
 import { type ServeProcess, startServe } from '../support/cli';
 import { Client } from '../support/client';
 import { getTestPki, type TestPki } from '../support/pki';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { serveTlsArgs } from '../support/tls-files';
+import { sleep } from '../support/wait';
 
 /**
  * The embedded store holds a lock on its data folder (one broker per folder). If that lock is
@@ -24,25 +24,8 @@ describe('embedded store: the data folder lock lost while serving (broker proces
   before(async () => {
     pki = await getTestPki();
     const dir = tempDir('locklost');
-    const write = (name: string, content: string) => {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-      return path.join(dir, name);
-    };
     dataDir = path.join(dir, 'data');
-    args = [
-      '--ca',
-      write('ca.pem', pki.caBundlePem),
-      '--crl',
-      write('crl.pem', pki.crlBundlePem),
-      '--cert',
-      write('server.pem', pki.server.certPem),
-      '--key',
-      write('server_key.pem', pki.server.keyPem),
-      '--listen',
-      '127.0.0.1:0',
-      '--data-dir',
-      dataDir,
-    ];
+    args = [...serveTlsArgs(pki, dir, { crl: true }), '--listen', '127.0.0.1:0', '--data-dir', dataDir];
     serve = await startServe(args, { cwd: dir, timeoutMs: 60_000 });
     serve.child.once('exit', (code, signal) => (exitCode = code ?? (signal as unknown as number)));
   });

@@ -3,8 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import { tempDir } from '../support/broker';
-import { runCli, type ServeProcess, startServe } from '../support/cli';
-import { Client, type Reply } from '../support/client';
+import { adminTokenArgs, devCaClient, runCli, type ServeProcess, startServe } from '../support/cli';
+import type { Client, Reply } from '../support/client';
 import { skipPg } from '../support/pg';
 import { PgCluster } from '../support/pg-cluster';
 
@@ -43,28 +43,8 @@ describe('no secret in any SQL statement or parameter (own cluster, statement lo
     const url = await cluster.createDatabase('exportfact');
     cwd = tempDir('stmtlog');
     serve = await startServe(['--dev-ca', '--listen', '127.0.0.1:0', '--database-url', url], { cwd, timeoutMs: 60_000 });
-    const ca = fs.readFileSync(path.join(cwd, 'certs', 'ca.pem'), 'utf8');
-    node = (certname: string) => {
-      const ssl = path.join(cwd, 'certs', 'nodes', certname);
-      return new Client(serve.url, ca, {
-        certname,
-        serial: '',
-        certPem: fs.readFileSync(path.join(ssl, 'certs', `${certname}.pem`), 'utf8'),
-        keyPem: fs.readFileSync(path.join(ssl, 'private_keys', `${certname}.pem`), 'utf8'),
-      });
-    };
-    const token = await cli([
-      'admin',
-      'token',
-      '--scope',
-      'secrets:read,secrets:rotate,keys:rotate,audit:read',
-      '--subject',
-      'ops-test',
-      '--ttl',
-      '10m',
-    ]);
-    expect(token.code).to.equal(0, token.stderr);
-    admin = ['--admin-url', serve.adminUrl!, '--token', token.stdout.trim()];
+    node = (certname: string) => devCaClient(serve, certname);
+    admin = await adminTokenArgs(serve, 'ops-test');
   });
   after(async () => {
     await serve?.stop();

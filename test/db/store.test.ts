@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { expect } from 'chai';
 import { EmbeddedStore } from '../../src/db/embedded-store';
 import { loadMigrations, migrate } from '../../src/db/migrate';
@@ -123,7 +127,7 @@ for (const backend of backends) {
           facts.publish(caller(`mq${i}.example.com`), { category: 'race', name: 'mq', value: i, sensitive: false, multi: true }),
         ),
       );
-      const view = JSON.parse((await facts.view(caller('reader')), (await facts.view(caller('reader'), 'race')).body));
+      const view = JSON.parse((await facts.view(caller('reader'), 'race')).body);
       expect(Object.keys(view.per_node.race.mq)).to.have.length(50);
       const { rows } = await store.query<{ version: number }>("SELECT f.version FROM facts f WHERE f.category = 'race' AND f.name = 'mq'");
       expect(rows[0].version).to.equal(50);
@@ -184,6 +188,60 @@ describe('store: embedded data folder', () => {
       expect(view.facts.keep.me).to.equal('still here');
     } finally {
       await second.close();
+    }
+  });
+});
+
+describe('store: who holds the embedded data folder', () => {
+  const said: string[] = [];
+  const say = (message: string) => said.push(message);
+  beforeEach(() => (said.length = 0));
+
+  /** A lock as a process that is not running now left it: the lock directory and its holder file. */
+  function leaveLock(dir: string, holder: { pid: number; host: string }): void {
+    fs.mkdirSync(dir, { recursive: true });
+    fs.mkdirSync(path.join(dir, 'broker.lock'));
+    fs.writeFileSync(path.join(dir, 'broker.lock.holder'), JSON.stringify({ ...holder, since: new Date().toISOString() }));
+  }
+
+  it('takes over at once, and says so, a lock whose holder on this host is gone (kill -9)', async () => {
+    const dir = tempDir('lock-dead');
+    const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid as number;
+    leaveLock(dir, { pid: gone, host: os.hostname() });
+    expect(await EmbeddedStore.inUse(dir)).to.equal(false);
+    // A staleness far beyond the test's timeout: only the holder check can let this open succeed.
+    const store = await EmbeddedStore.open(dir, { lockStaleMs: 600_000, say });
+    try {
+      expect(said.join('\n')).to.match(/is gone .*taking its lock over/);
+      const holder = JSON.parse(fs.readFileSync(path.join(dir, 'broker.lock.holder'), 'utf8'));
+      expect(holder.pid).to.equal(process.pid);
+    } finally {
+      await store.close();
+    }
+    expect(fs.existsSync(path.join(dir, 'broker.lock.holder'))).to.equal(false);
+  });
+
+  it('says what it waits for when the holder cannot be checked (another host), then takes the stale lock', async () => {
+    const dir = tempDir('lock-elsewhere');
+    leaveLock(dir, { pid: 1, host: 'elsewhere.example.com' });
+    const store = await EmbeddedStore.open(dir, { lockStaleMs: 2_000, say });
+    await store.close();
+    expect(said.join('\n')).to.match(/waiting up to 2 s for the lock to go stale/);
+  });
+
+  it('refuses a folder held by a live process, naming its pid, without waiting for staleness', async () => {
+    const dir = tempDir('lock-live');
+    const first = await EmbeddedStore.open(dir);
+    try {
+      const err = await EmbeddedStore.open(dir, { lockStaleMs: 600_000, say }).then(
+        (s) => s.close().then(() => null),
+        (e: Error & { code?: string }) => e,
+      );
+      expect(err?.code).to.equal('data_dir_locked');
+      expect(err?.message).to.contain(`pid ${process.pid} on ${os.hostname()}`);
+      expect(await EmbeddedStore.inUse(dir)).to.equal(true);
+    } finally {
+      await first.close();
     }
   });
 });

@@ -1,28 +1,14 @@
-/**
- * `exportfact policy check|explain` as processes. Until src/cli/main.ts registers the
- * command, a small entry (support/policy-cli.ts) runs it with main.ts's error handling.
- */
+/** `exportfact policy check|explain` as processes. */
 
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { tempDir } from '../support/broker';
+import { runCli } from '../support/cli';
+import { tempDir } from '../support/temp';
 
-const ENTRY = path.join(__dirname, 'support', 'policy-cli.js');
 const EXAMPLE = path.resolve(__dirname, '..', '..', '..', 'puppet-module', 'examples', 'policy.yaml');
 
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [ENTRY, 'policy', ...args]);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (args: string[]) => runCli(['policy', ...args]);
 
 describe('exportfact policy (CLI)', function () {
   this.timeout(30_000);

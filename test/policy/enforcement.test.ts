@@ -4,6 +4,7 @@ import { AuditQueries } from '../../src/audit/audit-queries';
 import { startTestBroker, type TestBroker, tempDir } from '../support/broker';
 import { runCli } from '../support/cli';
 import type { Client } from '../support/client';
+import { sleep } from '../support/wait';
 
 const POLICY = `rules:
   - name: keystone reads the database password
@@ -23,8 +24,6 @@ const POLICY = `rules:
     deny: read
     facts: ["internal.*"]
 `;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The policy as the API enforces it: real broker, real certificates (alice: db, bob: keystone, carol: web). */
 describe('access policy enforced by the broker', function () {

@@ -157,8 +157,7 @@ describe('policy evaluation cost (one view: 10,000 facts × 500 rules)', functio
       report.push(
         `${caller.certname} (${caller.extensions.pp_role ?? 'no role'}, ${policy.forCaller(caller).ruleCount} of 500 rules apply): cold ${cold.ms.toFixed(1)} ms, warm ${warm.ms.toFixed(1)} ms, ${cold.readable} readable`,
       );
-      // Generous: a view is one request; the real figure (printed) is what docs/policy.md quotes.
-      expect(cold.ms).to.be.below(1000);
+      // Speed is the bench's job (bench/policy.ts); the figure printed here is only a hint.
     }
     console.log(`      compile 500 rules: ${compileMs.toFixed(1)} ms`);
     for (const line of report) console.log(`      ${line}`);

@@ -7,25 +7,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import {
-  BrokerProcess,
-  DevCa,
-  explain,
-  freePort,
-  makeModulepath,
-  PuppetNode,
-  puppetRuntimes,
-  removeTempDir,
-  succeeded,
-  tempDir,
-} from './support';
+import { type BrokerProcess, explain, freePort, type PuppetNode, PuppetWorld, puppetRuntimes, succeeded } from './support';
 
 const NODE = 'fresh.agent-class.test';
 
 for (const puppet of puppetRuntimes()) {
   describe(`puppet module: exportfact::agent writes exportfact.yaml (${puppet.label})`, function () {
     this.timeout(600000);
-    let root: string;
+    let world: PuppetWorld | undefined;
     let broker: BrokerProcess;
     let node: PuppetNode;
     let dead: string;
@@ -44,20 +33,14 @@ for (const puppet of puppetRuntimes()) {
 
     before(async function () {
       this.timeout(1800000); // the Puppet 8 chroot is built once per machine
-      await puppet.prepare();
-      root = tempDir('agent-class');
-      const ca = await DevCa.init(path.join(root, 'ca'), [NODE]);
-      broker = await BrokerProcess.start(ca, path.join(root, 'data'));
+      world = await PuppetWorld.start('agent-class', [NODE], { puppet });
+      broker = world.broker;
       dead = `https://127.0.0.1:${await freePort()}`; // failover: the first broker does not answer
-      node = new PuppetNode(NODE, root, ca, makeModulepath(root), puppet);
-      node.setup(broker.url);
+      node = world.node(NODE);
       fs.rmSync(path.join(node.confdir, 'exportfact.yaml')); // a node nobody configured by hand
     });
 
-    after(async () => {
-      await broker?.stop();
-      removeTempDir(root);
-    });
+    after(() => world?.close());
 
     it('the first run writes the file and already publishes through it', async () => {
       const r = await node.apply(code());

@@ -3,32 +3,16 @@
  * one temp folder, on a free port), the broker trusting that CA and its CRLs, and simulated
  * agents running `puppet agent -t`, each with its own confdir, vardir, ssldir, logdir, rundir.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import path from 'node:path';
-import { freePort, REPO, type RunResult, sleep } from './support';
+import { runProcess as run, startListening, stopProcess } from '../support/process';
+import { freePort, REPO, type RunResult } from './support';
 
 const SCRIPT = path.join(REPO, 'scripts', 'puppetserver.sh');
 const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 const FIXTURES = path.join(REPO, 'test', 'puppet', 'fixtures');
-
-export function run(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
-}
 
 /** A puppetserver with its own CA in `dir`, started and stopped by scripts/puppetserver.sh. */
 export class PuppetServer {
@@ -107,18 +91,11 @@ export class AgentBroker {
     const args = [
       CLI,
       'serve',
-      '--ca',
-      path.join(ssl, 'certs', 'ca.pem'),
-      '--crl',
-      path.join(ssl, 'crl.pem'),
+      ...sslServeArgs(ssl, 'localhost'),
       '--crl-url',
       server.crlUrl,
       '--crl-interval',
       '2',
-      '--cert',
-      path.join(ssl, 'certs', 'localhost.pem'),
-      '--key',
-      path.join(ssl, 'private_keys', 'localhost.pem'),
       '--listen',
       `127.0.0.1:${b.port}`,
       '--data-dir',
@@ -129,17 +106,8 @@ export class AgentBroker {
       '--admin-certname',
       'localhost',
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: workDir });
-    b.child = child;
-    child.stdout!.on('data', (c) => (b.log += c));
-    child.stderr!.on('data', (c) => (b.log += c));
-    const deadline = Date.now() + 60000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}: ${b.log}`);
-      if (await canConnect(b.port)) return b;
-      await sleep(200);
-    }
-    throw new Error(`broker did not listen on ${b.port}: ${b.log}`);
+    b.child = await startListening(args, { cwd: workDir, ports: [b.port], sink: b });
+    return b;
   }
 
   /** The name in the broker's certificate is `localhost`. */
@@ -152,12 +120,7 @@ export class AgentBroker {
   async adminHealth(): Promise<{ status: number; body: any }> {
     const admin = /"admin":"([^"]+)"/.exec(this.log)?.[1];
     if (!admin) throw new Error(`the broker logged no admin address: ${this.log}`);
-    const ssl = this.server.ssldir;
-    return httpsJson(`https://localhost:${admin.split(':').pop()}/admin/v1/health`, {
-      ca: fs.readFileSync(path.join(ssl, 'certs', 'ca.pem')),
-      cert: fs.readFileSync(path.join(ssl, 'certs', 'localhost.pem')),
-      key: fs.readFileSync(path.join(ssl, 'private_keys', 'localhost.pem')),
-    });
+    return httpsJson(`https://localhost:${admin.split(':').pop()}/admin/v1/health`, tlsOf(this.server.ssldir, 'localhost'));
   }
 
   /** Certnames the broker logged requests from. */
@@ -167,26 +130,9 @@ export class AgentBroker {
     return names;
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-    await exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopProcess(this.child);
   }
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /** One simulated agent: its own confdir, vardir, ssldir, logdir, rundir, publicdir; `server = localhost`. */
@@ -267,6 +213,35 @@ export class AgentNode {
       opts,
     );
   }
+}
+
+/** The TLS files of `certname` in a Puppet ssldir, for HTTPS requests. */
+export interface Tls {
+  ca: Buffer;
+  cert: Buffer;
+  key: Buffer;
+}
+
+export function tlsOf(ssldir: string, certname: string): Tls {
+  return {
+    ca: fs.readFileSync(path.join(ssldir, 'certs', 'ca.pem')),
+    cert: fs.readFileSync(path.join(ssldir, 'certs', `${certname}.pem`)),
+    key: fs.readFileSync(path.join(ssldir, 'private_keys', `${certname}.pem`)),
+  };
+}
+
+/** `exportfact serve` TLS options over a Puppet ssldir, serving with `certname`'s certificate. */
+export function sslServeArgs(ssldir: string, certname: string): string[] {
+  return [
+    '--ca',
+    path.join(ssldir, 'certs', 'ca.pem'),
+    '--crl',
+    path.join(ssldir, 'crl.pem'),
+    '--cert',
+    path.join(ssldir, 'certs', `${certname}.pem`),
+    '--key',
+    path.join(ssldir, 'private_keys', `${certname}.pem`),
+  ];
 }
 
 export function httpsJson(

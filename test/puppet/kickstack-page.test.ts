@@ -14,18 +14,15 @@ import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../support/browser';
 import { eventually } from '../support/wait';
 import {
-  BrokerProcess,
-  DevCa,
+  type BrokerProcess,
   EXAMPLES_DIR,
   explain,
   freePort,
-  makeModulepath,
-  PuppetNode,
+  type PuppetNode,
+  PuppetWorld,
   type RunResult,
-  removeTempDir,
   runGroups,
   succeeded,
-  tempDir,
 } from './support';
 
 const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
@@ -49,7 +46,7 @@ const DEPTH = 4;
 
 describe("puppet module: the Kickstack deployment on the broker's page, in a real browser (Puppet 7)", function () {
   this.timeout(600000);
-  let root: string;
+  let world: PuppetWorld | undefined;
   let broker: BrokerProcess;
   let browser: Browser;
   let page: Page;
@@ -67,19 +64,12 @@ describe("puppet module: the Kickstack deployment on the broker's page, in a rea
   const summary = async () => (await page.locator('#summary').textContent()) ?? '';
 
   before(async () => {
-    root = tempDir('kickstack-page');
     // Each node's certificate carries its role (pp_role), as a Puppet CA would sign it.
-    const ca = await DevCa.init(
-      path.join(root, 'ca'),
-      Object.entries(ROLES).map(([n, role]) => `${n}:pp_role=${role}`),
-    );
-    broker = await BrokerProcess.start(ca, path.join(root, 'data'), undefined, { adminPort: await freePort() });
+    const certnames = Object.entries(ROLES).map(([n, role]) => `${n}:pp_role=${role}`);
+    world = await PuppetWorld.start('kickstack-page', certnames, { broker: { adminPort: await freePort() } });
+    broker = world.broker;
     token = await broker.adminToken(['graph:read']);
-    const modulepath = makeModulepath(root);
-    for (const [name, role] of Object.entries(ROLES)) {
-      nodes[name] = new PuppetNode(name, root, ca, modulepath);
-      nodes[name].setup(broker.url, { 'kickstack::roles': [role] });
-    }
+    for (const [name, role] of Object.entries(ROLES)) nodes[name] = world.node(name, { 'kickstack::roles': [role] });
     browser = await launchChromium();
     const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1280, height: 900 } }); // the dev CA is not the browser's
     page = await context.newPage();
@@ -90,8 +80,7 @@ describe("puppet module: the Kickstack deployment on the broker's page, in a rea
 
   after(async () => {
     await browser?.close();
-    await broker?.stop();
-    removeTempDir(root);
+    await world?.close();
   });
 
   it('mid-deployment, shows what each node waits for: nobody exports it yet', async () => {

@@ -9,20 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import {
-  BrokerProcess,
-  DevCa,
-  EXAMPLES_DIR,
-  explain,
-  makeModulepath,
-  PuppetNode,
-  puppetRuntimes,
-  type RunResult,
-  removeTempDir,
-  runGroups,
-  succeeded,
-  tempDir,
-} from './support';
+import { EXAMPLES_DIR, explain, type PuppetNode, PuppetWorld, puppetRuntimes, type RunResult, runGroups, succeeded } from './support';
 
 const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
 const DEPTH = 4; // database/mq -> keystone -> nova_api -> compute
@@ -55,8 +42,7 @@ function conf(node: PuppetNode, file: string): string | undefined {
 for (const puppet of puppetRuntimes()) {
   describe(`puppet module: the Kickstack-like example (${puppet.label})`, function () {
     this.timeout(900000);
-    let root: string;
-    let broker: BrokerProcess;
+    let world: PuppetWorld | undefined;
     let nodes: Record<string, PuppetNode>;
     let worst: PuppetNode[][];
     const round = async (): Promise<RunResult[]> => {
@@ -67,23 +53,14 @@ for (const puppet of puppetRuntimes()) {
 
     before(async function () {
       this.timeout(1800000); // the Puppet 8 chroot is built once per machine
-      await puppet.prepare();
-      root = tempDir('kickstack');
-      const ca = await DevCa.init(path.join(root, 'ca'), [...WORST_ORDER, `${ALL_IN_ONE}:pp_environment=stacked`]);
-      broker = await BrokerProcess.start(ca, path.join(root, 'data'));
-      const modulepath = makeModulepath(root);
+      world = await PuppetWorld.start('kickstack', [...WORST_ORDER, `${ALL_IN_ONE}:pp_environment=stacked`], { puppet });
       nodes = {};
-      for (const name of [...WORST_ORDER, ALL_IN_ONE]) {
-        nodes[name] = new PuppetNode(name, root, ca, modulepath, puppet);
-        nodes[name].setup(broker.url, { 'kickstack::roles': ROLES[name] ?? ['database', 'mq', 'keystone', 'nova_api', 'compute'] });
-      }
+      for (const name of [...WORST_ORDER, ALL_IN_ONE])
+        nodes[name] = world.node(name, { 'kickstack::roles': ROLES[name] ?? ['database', 'mq', 'keystone', 'nova_api', 'compute'] });
       worst = WORST_STEPS.map((step) => step.map((n) => nodes[n]));
     });
 
-    after(async () => {
-      await broker?.stop();
-      removeTempDir(root);
-    });
+    after(() => world?.close());
 
     it(`converges in ${DEPTH} runs per node in the worst order, each gate saying what it waits for`, async () => {
       const compute = nodes['compute.kickstack.test'];

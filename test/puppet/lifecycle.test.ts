@@ -9,18 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import {
-  BrokerProcess,
-  DevCa,
-  explain,
-  freePort,
-  makeModulepath,
-  PuppetNode,
-  puppetRuntimes,
-  removeTempDir,
-  succeeded,
-  tempDir,
-} from './support';
+import { type BrokerProcess, explain, freePort, type PuppetNode, PuppetWorld, puppetRuntimes, succeeded } from './support';
 
 const OLD = 'old.lifecycle.test';
 const WEB2 = 'web2.lifecycle.test';
@@ -54,7 +43,7 @@ const reader = (dir: string) => ({
 for (const puppet of puppetRuntimes()) {
   describe(`puppet module: a deactivated node leaves its readers' facts (${puppet.label})`, function () {
     this.timeout(600000);
-    let root: string;
+    let world: PuppetWorld | undefined;
     let broker: BrokerProcess;
     const n: Record<string, PuppetNode> = {};
     const read = (file: string) => fs.readFileSync(path.join(n[READER].dir, file), 'utf8');
@@ -66,21 +55,13 @@ for (const puppet of puppetRuntimes()) {
 
     before(async function () {
       this.timeout(1800000); // the Puppet 8 chroot is built once per machine
-      await puppet.prepare();
-      root = tempDir('lifecycle');
-      const ca = await DevCa.init(path.join(root, 'ca'), [OLD, WEB2, READER, NEW, ADMIN]);
-      broker = await BrokerProcess.start(ca, path.join(root, 'data'), undefined, { adminPort: await freePort(), adminCertnames: [ADMIN] });
-      const modulepath = makeModulepath(root);
-      for (const name of [OLD, WEB2, READER, NEW]) {
-        n[name] = new PuppetNode(name, root, ca, modulepath, puppet);
-        n[name].setup(broker.url);
-      }
+      const options = { adminPort: await freePort(), adminCertnames: [ADMIN] };
+      world = await PuppetWorld.start('lifecycle', [OLD, WEB2, READER, NEW, ADMIN], { puppet, broker: options });
+      broker = world.broker;
+      for (const name of [OLD, WEB2, READER, NEW]) n[name] = world.node(name);
     });
 
-    after(async () => {
-      await broker?.stop();
-      removeTempDir(root);
-    });
+    after(() => world?.close());
 
     it("the reader first lists both backends and the old node's service; nothing has left its view", async () => {
       for (const [node, code] of [

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { BrokerProcess, DevCa, explain, makeModulepath, PuppetNode, puppetRuntimes, removeTempDir, succeeded, tempDir } from './support';
+import { explain, type PuppetNode, PuppetWorld, puppetRuntimes, succeeded } from './support';
 
 const ALICE = 'alice.example.test';
 const BOB = 'bob.example.test';
@@ -29,29 +29,18 @@ const bobCode = `
 for (const puppet of puppetRuntimes()) {
   describe(`puppet module: the old interface on the broker (${puppet.label})`, function () {
     this.timeout(600000);
-    let root: string;
-    let broker: BrokerProcess;
+    let world: PuppetWorld | undefined;
     let alice: PuppetNode;
     let bob: PuppetNode;
     let carol: PuppetNode;
 
     before(async function () {
       this.timeout(1800000); // the Puppet 8 chroot is built once per machine
-      await puppet.prepare();
-      root = tempDir('old');
-      const ca = await DevCa.init(path.join(root, 'ca'), [ALICE, BOB, CAROL]);
-      broker = await BrokerProcess.start(ca, path.join(root, 'data'));
-      const modulepath = makeModulepath(root);
-      alice = new PuppetNode(ALICE, root, ca, modulepath, puppet);
-      bob = new PuppetNode(BOB, root, ca, modulepath, puppet);
-      carol = new PuppetNode(CAROL, root, ca, modulepath, puppet);
-      for (const n of [alice, bob, carol]) n.setup(broker.url);
+      world = await PuppetWorld.start('old', [ALICE, BOB, CAROL], { puppet });
+      [alice, bob, carol] = [ALICE, BOB, CAROL].map((name) => world!.node(name));
     });
 
-    after(async () => {
-      await broker?.stop();
-      removeTempDir(root);
-    });
+    after(() => world?.close());
 
     it("the old README example: the importer sees the value in its first run after the exporter's", async () => {
       // The importer runs first: nothing yet, and its run does not fail.

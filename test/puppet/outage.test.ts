@@ -9,18 +9,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
 import {
-  BrokerProcess,
-  DevCa,
+  type BrokerProcess,
   EXAMPLES_DIR,
   explain,
   freePort,
-  makeModulepath,
-  PuppetNode,
+  type PuppetNode,
+  PuppetWorld,
   puppetRuntimes,
-  removeTempDir,
   runInPairs,
   succeeded,
-  tempDir,
 } from './support';
 
 const SITE = { file: path.join(EXAMPLES_DIR, 'site.pp') };
@@ -40,33 +37,24 @@ const freshCode = (dir: string) => ({
 for (const puppet of puppetRuntimes()) {
   describe(`puppet module: broker unreachable (${puppet.label})`, function () {
     this.timeout(600000);
-    let root: string;
+    let world: PuppetWorld | undefined;
     let broker: BrokerProcess;
     let n: Record<string, PuppetNode>;
 
     before(async function () {
       this.timeout(1800000); // the Puppet 8 chroot is built once per machine
-      await puppet.prepare();
-      root = tempDir('outage');
-      const ca = await DevCa.init(path.join(root, 'ca'), [DB, MQ, KS, FRESH]);
-      broker = await BrokerProcess.start(ca, path.join(root, 'data'));
-      const modulepath = makeModulepath(root);
+      world = await PuppetWorld.start('outage', [DB, MQ, KS, FRESH], { puppet });
+      broker = world.broker;
       const roles: Record<string, string[]> = { [DB]: ['database'], [MQ]: ['mq'], [KS]: ['keystone'], [FRESH]: [] };
       n = {};
-      for (const name of [DB, MQ, KS, FRESH]) {
-        n[name] = new PuppetNode(name, root, ca, modulepath, puppet);
-        n[name].setup(broker.url, { 'kickstack::roles': roles[name] });
-      }
+      for (const name of [DB, MQ, KS, FRESH]) n[name] = world.node(name, { 'kickstack::roles': roles[name] });
       for (const r of await runInPairs([n[DB], n[MQ]], SITE)) expect(succeeded(r), explain(r)).to.equal(true);
       const ks = await n[KS].apply(SITE);
       expect(succeeded(ks), explain(ks)).to.equal(true);
       expect(fs.existsSync(path.join(n[KS].serviceRoot, 'keystone.conf'))).to.equal(true);
     });
 
-    after(async () => {
-      await broker?.stop();
-      removeTempDir(root);
-    });
+    after(() => world?.close());
 
     describe('while the broker is down', () => {
       before(async () => {

@@ -1,12 +1,7 @@
-/** What test/puppet/secrets.test.ts needs beyond ./support: a broker with a policy, and `puppet facts` for a node. */
+/** What test/puppet/secrets.test.ts needs beyond ./support: `puppet facts` for a node, and where files hold a value. */
 import fs from 'node:fs';
 import path from 'node:path';
-import { BrokerProcess, type DevCa, MODULE_DIR, type PuppetNode } from './support';
-
-/** The shared broker process, its data and key files in `dir`, with an access policy. */
-export const SecretsBroker = {
-  start: (ca: DevCa, dir: string, policy?: string): Promise<BrokerProcess> => BrokerProcess.start(ca, path.join(dir, 'data'), policy),
-};
+import { MODULE_DIR, type PuppetNode } from './support';
 
 /** `puppet facts show` for a node, with the module's facts (as its agent would resolve them). */
 export async function puppetFacts(node: PuppetNode): Promise<{ code: number; output: string }> {

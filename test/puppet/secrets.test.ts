@@ -12,18 +12,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { filesContaining, listFiles, puppetFacts, SecretsBroker } from './secrets-support';
-import {
-  type BrokerProcess,
-  DevCa,
-  explain,
-  makeModulepath,
-  PuppetNode,
-  puppetRuntimes,
-  type RunResult,
-  removeTempDir,
-  tempDir,
-} from './support';
+import { filesContaining, listFiles, puppetFacts } from './secrets-support';
+import { type BrokerProcess, explain, type PuppetNode, PuppetWorld, puppetRuntimes, type RunResult } from './support';
 
 const PUBLISHER = 'db.secrets.test';
 const READER = 'app.secrets.test';
@@ -33,7 +23,7 @@ const ROTATED_CANARY = 'CANARY-rotated-0d9c44';
 for (const puppet of puppetRuntimes()) {
   describe(`puppet module: secrets never leave the file they are meant for (${puppet.label})`, function () {
     this.timeout(600000);
-    let root: string;
+    let world: PuppetWorld | undefined;
     let broker: BrokerProcess;
     let pub: PuppetNode;
     let reader: PuppetNode;
@@ -121,25 +111,19 @@ for (const puppet of puppetRuntimes()) {
     before(async function () {
       if (process.env.EXPORTFACT_SKIP_PUPPET === '1') this.skip();
       this.timeout(1800000); // the Puppet 8 chroot is built once per machine
-      await puppet.prepare();
-      root = tempDir('secrets');
-      const ca = await DevCa.init(path.join(root, 'ca'), [PUBLISHER, READER]);
-      broker = await SecretsBroker.start(ca, path.join(root, 'broker'), POLICY);
-      const modulepath = makeModulepath(root);
-      pub = new PuppetNode(PUBLISHER, root, ca, modulepath, puppet);
-      reader = new PuppetNode(READER, root, ca, modulepath, puppet);
+      // The broker's data and key files in broker/, with the access policy.
+      world = await PuppetWorld.start('secrets', [PUBLISHER, READER], { puppet, policy: POLICY, dataDir: path.join('broker', 'data') });
+      broker = world.broker;
       // Deferred values resolved before the catalog is applied: Puppet 7's default, not Puppet 8's
       // (with which exportfact::secret refuses to run: see the test below).
-      for (const n of [pub, reader]) n.setup(broker.url, {}, {}, { preprocess_deferred: 'true' });
+      pub = world.node(PUBLISHER, {}, {}, { preprocess_deferred: 'true' });
+      reader = world.node(READER, {}, {}, { preprocess_deferred: 'true' });
       out = path.join(reader.dir, 'out');
       fs.mkdirSync(out, { recursive: true });
       fs.writeFileSync(path.join(pub.dir, 'token'), `${NODE_CANARY}\n`, { mode: 0o600 });
     });
 
-    after(async () => {
-      await broker?.stop();
-      removeTempDir(root);
-    });
+    after(() => world?.close());
 
     const runs: RunResult[] = [];
 

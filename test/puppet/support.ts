@@ -4,11 +4,16 @@
  * its own confdir, vardir, ssldir, Hiera data and certificate. At most two Puppet processes
  * run at once (the machines have two cores).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
+import { canConnect, runProcess as run, startListening, stopProcess } from '../support/process';
+import { removeTempDir, tempDir as sharedTempDir } from '../support/temp';
+import { sleep } from '../support/wait';
+
+export { removeTempDir } from '../support/temp';
+export { canConnect, sleep };
 
 export const REPO = path.resolve(__dirname, '..', '..', '..');
 export const MODULE_DIR = path.join(REPO, 'puppet-module');
@@ -16,18 +21,9 @@ export const EXAMPLES_DIR = path.join(MODULE_DIR, 'examples');
 const CLI = path.join(REPO, 'dist', 'src', 'cli', 'main.js');
 const FIXTURES = path.join(REPO, 'test', 'puppet', 'fixtures');
 
+/** A test's folder (removed at exit at the latest; EXPORTFACT_KEEP_TMP=1 keeps it). */
 export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-puppet-${label}-`));
-}
-
-/** Removes a test's folder, unless EXPORTFACT_KEEP_TMP is set (to inspect nodes after a failure). */
-export function removeTempDir(dir: string | undefined): void {
-  if (!dir) return;
-  if (process.env.EXPORTFACT_KEEP_TMP) {
-    console.log(`      kept ${dir}`);
-    return;
-  }
-  fs.rmSync(dir, { recursive: true, force: true });
+  return sharedTempDir(`puppet-${label}`);
 }
 
 export async function freePort(): Promise<number> {
@@ -38,22 +34,6 @@ export async function freePort(): Promise<number> {
       const port = (srv.address() as net.AddressInfo).port;
       srv.close(() => resolve(port));
     });
-  });
-}
-
-function run(
-  cmd: string,
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: opts.env ?? process.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
   });
 }
 
@@ -215,27 +195,12 @@ export class BrokerProcess {
     if (fs.existsSync(policy)) args.push('--policy', policy);
     // The broker keeps keyring.json, admin-token.key and audit-signing.key in its working
     // directory: beside the data folder, so a restart finds them and the repository stays clean.
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: this.workDir });
-    this.child = child;
-    child.stdout!.on('data', (c) => (this.log += c));
-    child.stderr!.on('data', (c) => (this.log += c));
-    const deadline = Date.now() + 60000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}: ${this.log}`);
-      if ((await canConnect(this.port)) && (!o.adminPort || (await canConnect(o.adminPort)))) return;
-      await sleep(200);
-    }
-    throw new Error(`broker did not listen on ${this.port}: ${this.log}`);
+    const ports = o.adminPort ? [this.port, o.adminPort] : [this.port];
+    this.child = await startListening(args, { cwd: this.workDir, ports, sink: this });
   }
 
   async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-    await exited;
-    clearTimeout(timer);
+    await stopProcess(this.child);
     this.child = undefined;
   }
 
@@ -337,19 +302,6 @@ export function runCli(
 ): Promise<{ code: number; stdout: string; stderr: string }> {
   return run(process.execPath, [CLI, ...args], opts);
 }
-
-export function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
-
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export interface RunResult {
   node: string;
@@ -538,4 +490,52 @@ export function explain(r: RunResult): string {
 /** True when the run applied without failures (detailed exit codes 0 or 2). */
 export function succeeded(r: RunResult): boolean {
   return r.code === 0 || r.code === 2;
+}
+
+/**
+ * One suite's Puppet world: its own folder, a dev CA for the given certnames (`name:ext=value`
+ * as DevCa.init takes them), a broker process, and the module path; nodes come from node().
+ */
+export class PuppetWorld {
+  private constructor(
+    readonly root: string,
+    readonly ca: DevCa,
+    readonly broker: BrokerProcess,
+    readonly modulepath: string,
+    readonly puppet: PuppetRuntime,
+  ) {}
+
+  /**
+   * @param opts.dataDir the broker's data folder, relative to the suite's folder (default `data`)
+   */
+  static async start(
+    label: string,
+    certnames: string[],
+    opts: { puppet?: PuppetRuntime; policy?: string; broker?: BrokerOptions; dataDir?: string } = {},
+  ): Promise<PuppetWorld> {
+    const puppet = opts.puppet ?? HOST_PUPPET;
+    await puppet.prepare();
+    const root = tempDir(label);
+    const ca = await DevCa.init(path.join(root, 'ca'), certnames);
+    const broker = await BrokerProcess.start(ca, path.join(root, opts.dataDir ?? 'data'), opts.policy, opts.broker);
+    return new PuppetWorld(root, ca, broker, makeModulepath(root), puppet);
+  }
+
+  /** A node of this world, set up against its broker (the arguments of PuppetNode.setup after the URLs). */
+  node(
+    name: string,
+    hiera: Record<string, unknown> = {},
+    extraConfig: Record<string, unknown> = {},
+    settings: Record<string, string> = {},
+  ): PuppetNode {
+    const node = new PuppetNode(name, this.root, this.ca, this.modulepath, this.puppet);
+    node.setup(this.broker.url, hiera, extraConfig, settings);
+    return node;
+  }
+
+  /** Stops the broker and removes the folder (EXPORTFACT_KEEP_TMP=1 keeps it). */
+  async close(): Promise<void> {
+    await this.broker.stop();
+    removeTempDir(this.root);
+  }
 }

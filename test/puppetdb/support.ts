@@ -4,11 +4,14 @@
  * --puppetdb), brokers built from this repository as processes, the CLI, and a sampler of the
  * suite's memory.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { httpsJson, PuppetServer, run } from '../puppet/agent-support';
-import { canConnect, freePort, REPO, sleep } from '../puppet/support';
+import { httpsJson, PuppetServer, sslServeArgs, type Tls, tlsOf } from '../puppet/agent-support';
+import { freePort, REPO } from '../puppet/support';
+import { runProcess as run, startListening, stopProcess } from '../support/process';
+
+export { type Tls, tlsOf };
 
 const PUPPETDB_SCRIPT = path.join(REPO, 'scripts', 'puppetdb.sh');
 const PUPPETSERVER_SCRIPT = path.join(REPO, 'scripts', 'puppetserver.sh');
@@ -105,21 +108,6 @@ export class PuppetDb {
   }
 }
 
-export interface Tls {
-  ca: Buffer;
-  cert: Buffer;
-  key: Buffer;
-}
-
-/** The TLS files of `certname` in a Puppet ssldir. */
-export function tlsOf(ssldir: string, certname: string): Tls {
-  return {
-    ca: fs.readFileSync(path.join(ssldir, 'certs', 'ca.pem')),
-    cert: fs.readFileSync(path.join(ssldir, 'certs', `${certname}.pem`)),
-    key: fs.readFileSync(path.join(ssldir, 'private_keys', `${certname}.pem`)),
-  };
-}
-
 /** A query of PuppetDB's API over TLS (as the broker asks it, but from the test). */
 export async function pdbQuery<T>(db: PuppetDb, tls: Tls, endpoint: string, query: unknown): Promise<T> {
   const r = await httpsJson(`${db.url}${endpoint}?query=${encodeURIComponent(JSON.stringify(query))}`, tls);
@@ -166,14 +154,7 @@ export class PdbBroker {
     const args = [
       CLI,
       'serve',
-      '--ca',
-      path.join(ssl, 'certs', 'ca.pem'),
-      '--crl',
-      path.join(ssl, 'crl.pem'),
-      '--cert',
-      path.join(ssl, 'certs', `${opts.certname}.pem`),
-      '--key',
-      path.join(ssl, 'private_keys', `${opts.certname}.pem`),
+      ...sslServeArgs(ssl, opts.certname),
       '--listen',
       `127.0.0.1:${b.port}`,
       '--admin-listen',
@@ -186,17 +167,8 @@ export class PdbBroker {
       'json',
       ...opts.args,
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.workDir });
-    b.child = child;
-    child.stdout!.on('data', (c) => (b.log += c));
-    child.stderr!.on('data', (c) => (b.log += c));
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`broker exited with ${child.exitCode}: ${b.log}`);
-      if ((await canConnect(b.port)) && (await canConnect(b.adminPort))) return b;
-      await sleep(200);
-    }
-    throw new Error(`broker did not listen on ${b.port}: ${b.log}`);
+    b.child = await startListening(args, { cwd: opts.workDir, ports: [b.port, b.adminPort], sink: b });
+    return b;
   }
 
   get pid(): number | undefined {
@@ -239,14 +211,8 @@ export class PdbBroker {
     return r.body;
   }
 
-  async stop(): Promise<void> {
-    const child = this.child;
-    if (!child || child.exitCode !== null) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
+  stop(): Promise<void> {
+    return stopProcess(this.child);
   }
 }
 

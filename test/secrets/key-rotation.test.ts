@@ -15,9 +15,11 @@ import { startTestBroker, type TestBroker, tempDir } from '../support/broker';
 import { type ServeProcess, startServe } from '../support/cli';
 import { createTestDatabase, skipPg } from '../support/pg';
 import { getTestPki } from '../support/pki';
+import { sealedVersions } from '../support/sealed';
+import { serveTlsArgs } from '../support/tls-files';
+import { sleep } from '../support/wait';
 
 const quiet = pino({ level: 'silent' });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const node = (i: number): Caller => ({ certname: `node${i}.example.com`, environment: 'production', extensions: {} });
 
 async function until<T>(ms: number, fn: () => Promise<T | undefined | false>): Promise<T> {
@@ -40,18 +42,7 @@ async function rowsPerKey(store: PgStore): Promise<Record<string, number>> {
 /** Every sealed value still opens under the keyring and equals what was written. */
 async function assertAllOpen(store: PgStore, keyring: Keyring, expected: (name: string) => unknown): Promise<number> {
   const vault = new SecretVault(keyring, keyring.newestId);
-  const { rows } = await store.query<{
-    environment: string;
-    category: string;
-    name: string;
-    exporter: string;
-    version: number;
-    key_id: string;
-    nonce: Buffer;
-    ciphertext: Buffer;
-  }>(
-    'SELECT f.environment, f.category, f.name, s.exporter, s.version, s.key_id, s.nonce, s.ciphertext FROM secret_versions s JOIN facts f ON f.id = s.fact_id WHERE s.ciphertext IS NOT NULL',
-  );
+  const rows = await sealedVersions(store);
   for (const row of rows) expect(await vault.open(row, row)).to.equal(expected(row.name));
   return rows.length;
 }
@@ -117,20 +108,7 @@ describe('key rotation with two brokers on one PostgreSQL', function () {
   it('loses nothing when one broker is killed with kill -9 in the middle', async () => {
     const pki = await getTestPki();
     const dir = tempDir('rotate-kill');
-    const write = (name: string, content: string) => {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-      return path.join(dir, name);
-    };
-    const tls = [
-      '--ca',
-      write('ca.pem', pki.caBundlePem),
-      '--cert',
-      write('server.pem', pki.server.certPem),
-      '--key',
-      write('server_key.pem', pki.server.keyPem),
-      '--listen',
-      '127.0.0.1:0',
-    ];
+    const tls = [...serveTlsArgs(pki, dir), '--listen', '127.0.0.1:0'];
     const db = await createTestDatabase('rotatekill');
     const store = new PgStore(db.url);
     const keyA = path.join(dir, 'keyring-a.json');

@@ -6,6 +6,8 @@ import { runCli, startServe } from '../support/cli';
 import { Client } from '../support/client';
 import { createTestDatabase, skipPg } from '../support/pg';
 import { getTestPki, type TestPki } from '../support/pki';
+import { serveTlsArgs } from '../support/tls-files';
+import { eventually } from '../support/wait';
 
 describe('keyring at start and on reload (the serve command)', function () {
   this.timeout(120_000);
@@ -19,20 +21,7 @@ describe('keyring at start and on reload (the serve command)', function () {
     if (skipPg()) return this.skip();
     pki = await getTestPki();
     dir = tempDir('keyring');
-    const write = (name: string, content: string) => {
-      fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-      return path.join(dir, name);
-    };
-    tlsArgs = [
-      '--ca',
-      write('ca.pem', pki.caBundlePem),
-      '--cert',
-      write('server.pem', pki.server.certPem),
-      '--key',
-      write('server_key.pem', pki.server.keyPem),
-      '--listen',
-      '127.0.0.1:0',
-    ];
+    tlsArgs = [...serveTlsArgs(pki, dir), '--listen', '127.0.0.1:0'];
     db = await createTestDatabase('keyring');
     // A store that holds a secret, sealed with the keyring this first start creates.
     const first = await startServe([...tlsArgs, '--database-url', db.url, '--keyring', keyring()]);
@@ -117,8 +106,7 @@ describe('keyring at start and on reload (the serve command)', function () {
       const saved = fs.readFileSync(keyring(), 'utf8');
       fs.writeFileSync(keyring(), '{ not json', { mode: 0o600 });
       serve.child.kill('SIGHUP');
-      await new Promise((r) => setTimeout(r, 1500));
-      expect(serve.output()).to.match(/keyring refused; keeping the keys in force/);
+      await eventually('the broken keyring refused', () => /keyring refused; keeping the keys in force/.test(serve.output()));
       expect((await new Client(serve.url, pki.caBundlePem, pki.clients.alice).get('/v1/secrets/db/password')).json.value).to.equal(
         'held-secret',
       );
@@ -126,7 +114,8 @@ describe('keyring at start and on reload (the serve command)', function () {
       const added = await runCli(['keys', 'add', '--keyring', keyring()]);
       expect(added.code).to.equal(0, added.stderr);
       serve.child.kill('SIGHUP');
-      await new Promise((r) => setTimeout(r, 1500));
+      // The file watcher may reload first (on the rewrite); the new key shows the SIGHUP's reload.
+      await eventually('the keyring reloaded with the added key', () => serve.output().includes(added.stdout.trim()));
       expect(serve.output()).to.match(/"msg":"keyring reloaded"/);
       expect(serve.output()).to.contain(added.stdout.trim());
     } finally {

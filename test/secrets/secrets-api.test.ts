@@ -2,13 +2,13 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
-import { READ_ALL_SECRETS, startTestBroker, type TestBroker, tempDir } from '../support/broker';
+import { READ_ALL_SECRETS, startTestBrokerOn, type TestBroker } from '../support/broker';
 import type { Client } from '../support/client';
-import { createTestDatabase, skipPg } from '../support/pg';
+import { skipPg } from '../support/pg';
+import { eventually } from '../support/wait';
 
 const CANARY = 'canary-9f2c-Sekr1t';
 const ADMIN = { kind: 'admin', name: 'test-admin' } as const;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every file under dir, as one buffer: to prove a value is nowhere in plaintext. */
 function readTree(dir: string): Buffer {
@@ -24,20 +24,14 @@ for (const backend of ['embedded', 'postgres'] as const)
     this.timeout(120_000);
     let t: TestBroker;
     let db: { url: string; drop(): Promise<void> } | undefined;
-    let dataDir: string;
+    let dataDir: string | undefined;
     let alice: Client;
     let bob: Client;
     let carol: Client;
 
     before(async function () {
-      if (backend === 'postgres') {
-        if (skipPg()) return this.skip();
-        db = await createTestDatabase('secrets');
-        t = await startTestBroker({ store: { kind: 'postgres', url: db.url }, graceSeconds: 2, policy: READ_ALL_SECRETS });
-      } else {
-        dataDir = tempDir('secret-data');
-        t = await startTestBroker({ store: { kind: 'embedded', dataDir }, graceSeconds: 2, policy: READ_ALL_SECRETS });
-      }
+      if (backend === 'postgres' && skipPg()) return this.skip();
+      ({ t, db, dataDir } = await startTestBrokerOn(backend, 'secrets', { graceSeconds: 2, policy: READ_ALL_SECRETS }));
       alice = t.client(t.pki.clients.alice);
       bob = t.client(t.pki.clients.bob);
       carol = t.client(t.pki.clients.carol);
@@ -137,13 +131,17 @@ for (const backend of ['embedded', 'postgres'] as const)
       expect(now.value).to.not.equal(before.value);
       const pinned = await bob.get(`/v1/secrets/keystone/db_password?version=${before.version}`);
       expect(pinned.json).to.include({ value: before.value, state: 'previous' });
-      await sleep(4500); // grace is 2 s in this suite; the sweeper runs every 200 ms
-      const gone = await bob.get(`/v1/secrets/keystone/db_password?version=${before.version}`);
-      expect(gone.status).to.equal(404);
-      const { rows } = await t.broker.store.query<{ state: string; ciphertext: Buffer | null }>(
-        "SELECT s.state, s.ciphertext FROM secret_versions s JOIN facts f ON f.id = s.fact_id WHERE f.name = 'db_password' AND s.version = $1",
-        [before.version],
-      );
+      // Grace is 2 s in this suite; past it the pin is refused, and the sweeper (every 200 ms) destroys the row.
+      const row = async () =>
+        (
+          await t.broker.store.query<{ state: string; ciphertext: Buffer | null }>(
+            "SELECT s.state, s.ciphertext FROM secret_versions s JOIN facts f ON f.id = s.fact_id WHERE f.name = 'db_password' AND s.version = $1",
+            [before.version],
+          )
+        ).rows[0];
+      await eventually('the previous version destroyed after its grace', async () => (await row()).state === 'destroyed');
+      expect((await bob.get(`/v1/secrets/keystone/db_password?version=${before.version}`)).status).to.equal(404);
+      const rows = [await row()];
       expect(rows[0]).to.deep.equal({ state: 'destroyed', ciphertext: null });
     });
 
@@ -205,7 +203,7 @@ for (const backend of ['embedded', 'postgres'] as const)
         expect(dump.includes(Buffer.from('given-by-admin'))).to.equal(false);
       } else {
         await t.broker.store.query('CHECKPOINT');
-        const files = readTree(dataDir);
+        const files = readTree(dataDir!);
         expect(files.includes(Buffer.from(CANARY))).to.equal(false);
       }
     });

@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type pino from 'pino';
 import { auditFilesIn, openAudit } from '../../src/audit/open-audit';
@@ -11,7 +9,9 @@ import { createKeyringFile } from '../../src/secrets/keyring';
 import { SecretVault } from '../../src/secrets/secret-vault';
 import { createServices } from '../../src/services';
 import { Client } from './client';
+import { createTestDatabase } from './pg';
 import { getTestPki, type TestCert, type TestPki } from './pki';
+import { tempDir, writePrivate } from './temp';
 
 /**
  * For suites about something else than policy: every node may read every secret of its
@@ -24,9 +24,7 @@ export const READ_ALL_SECRETS = `rules:
     sensitive: true
 `;
 
-export function tempDir(label: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-${label}-`));
-}
+export { tempDir } from './temp';
 
 /** Captures the broker's JSON log lines so tests can assert what is (never) logged. */
 export class LogCapture {
@@ -71,11 +69,7 @@ export async function startTestBroker(
   const pki = await getTestPki();
   // Files of this broker only: reload tests rewrite its crl.pem.
   const dir = opts.reuseDir ?? tempDir('tls');
-  const write = (name: string, content: string) => {
-    const file = path.join(dir, name);
-    fs.writeFileSync(file, content, { mode: 0o600 });
-    return file;
-  };
+  const write = (name: string, content: string) => writePrivate(dir, name, content);
   const crl = opts.crl === undefined ? write('crl.pem', pki.crlBundlePem) : (opts.crl ?? undefined);
   const config: ServeConfig = {
     host: '127.0.0.1',
@@ -129,4 +123,21 @@ export async function testServices(store: Store, graceSeconds = 86_400) {
   const log = createLogger('silent');
   const audit = (await openAudit(store, auditFilesIn(dir), log)).log;
   return createServices({ store, vault: new SecretVault(keyring, keyring.newestId), secrets: { graceSeconds }, log, audit });
+}
+
+/**
+ * A test broker on a fresh store of `kind`: a PostgreSQL database of its own (`db`, drop it
+ * after) or an embedded folder (`dataDir`). Suites skip the PostgreSQL case themselves.
+ */
+export async function startTestBrokerOn(
+  kind: 'embedded' | 'postgres',
+  label: string,
+  opts: Omit<Parameters<typeof startTestBroker>[0], 'store'> = {},
+): Promise<{ t: TestBroker; db?: { url: string; drop(): Promise<void> }; dataDir?: string }> {
+  if (kind === 'postgres') {
+    const db = await createTestDatabase(label);
+    return { t: await startTestBroker({ ...opts, store: { kind: 'postgres', url: db.url } }), db };
+  }
+  const dataDir = tempDir(`${label}-data`);
+  return { t: await startTestBroker({ ...opts, store: { kind: 'embedded', dataDir } }), dataDir };
 }

@@ -1,7 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { expect } from 'chai';
+import { Client } from './client';
+import { type ProcessRun, runProcess } from './process';
+import { tempDir } from './temp';
 
 export const CLI = path.resolve(__dirname, '..', '..', 'src', 'cli', 'main.js');
 /** The repository (dist/test/support → ../../..). */
@@ -13,7 +16,7 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
  * never land in the repository, and port 8151 may be taken.
  */
 function isolated(opts: { cwd?: string; env?: NodeJS.ProcessEnv }): { cwd: string; env: NodeJS.ProcessEnv } {
-  const cwd = opts.cwd ?? fs.mkdtempSync(path.join(os.tmpdir(), 'exportfact-cwd-'));
+  const cwd = opts.cwd ?? tempDir('cwd');
   return {
     cwd,
     env: {
@@ -25,11 +28,7 @@ function isolated(opts: { cwd?: string; env?: NodeJS.ProcessEnv }): { cwd: strin
   };
 }
 
-export interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+export type CliRun = ProcessRun;
 
 /** Runs `exportfact ARGS` to completion. */
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliRun> {
@@ -54,19 +53,7 @@ export function runCommand(
   opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; untilListening?: boolean } = {},
 ): Promise<CliRun | ServeProcess> {
   if (opts.untilListening) return serveWith(command, args, opts);
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, isolated(opts));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runProcess(command, args, { ...isolated(opts), timeoutMs: opts.timeoutMs ?? 30_000 });
 }
 
 export interface ServeProcess {
@@ -127,4 +114,26 @@ function serveWith(
       reject(new Error(`serve exited with ${code}:\n${out}`));
     });
   });
+}
+
+/** A client with `certname`'s certificate from the dev CA that `serve --dev-ca` made in its working folder. */
+export function devCaClient(serve: ServeProcess, certname: string): Client {
+  const certs = path.join(serve.cwd, 'certs');
+  const ssl = path.join(certs, 'nodes', certname);
+  return new Client(serve.url, fs.readFileSync(path.join(certs, 'ca.pem'), 'utf8'), {
+    certname,
+    serial: '',
+    certPem: fs.readFileSync(path.join(ssl, 'certs', `${certname}.pem`), 'utf8'),
+    keyPem: fs.readFileSync(path.join(ssl, 'private_keys', `${certname}.pem`), 'utf8'),
+  });
+}
+
+/** `--admin-url … --token …` for the admin commands, with a 10-minute token for `subject` made by `admin token` in serve's folder. */
+export async function adminTokenArgs(serve: ServeProcess, subject: string): Promise<string[]> {
+  const token = await runCli(
+    ['admin', 'token', '--scope', 'secrets:read,secrets:rotate,keys:rotate,audit:read', '--subject', subject, '--ttl', '10m'],
+    { cwd: serve.cwd },
+  );
+  expect(token.code).to.equal(0, token.stderr);
+  return ['--admin-url', serve.adminUrl!, '--token', token.stdout.trim()];
 }

@@ -1,8 +1,6 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import pg from 'pg';
 import type { StoreConfig } from '../../src/config/serve-config';
+import { removeTempDir, tempDir } from './temp';
 
 /** The server the store suites use; each suite gets a database of its own on it. */
 export const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -56,11 +54,11 @@ export function pgStoreConfigs(label: string): StoreCase[] {
   const embedded: StoreCase = {
     label: 'embedded',
     async config() {
-      dir = fs.mkdtempSync(path.join(os.tmpdir(), `exportfact-${label}-`));
+      dir = tempDir(label);
       return { kind: 'embedded', dataDir: dir };
     },
     async cleanup() {
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+      removeTempDir(dir);
     },
   };
   const postgres: StoreCase = {

@@ -4,10 +4,10 @@
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as x509 from '@peculiar/x509';
 import { canonicalSerial, puppetExtensionOid } from '../../src/tls/certificate';
+import { tempDir } from './temp';
 
 const crypto = webcrypto as unknown as Crypto;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -320,9 +320,7 @@ async function buildTestPki(): Promise<TestPki> {
   });
 
   let nextCrlNumber = 2;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'exportfact-pki-'));
-  // Leftover private keys in /tmp are harmless but untidy; the keys are test-only.
-  process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const dir = tempDir('pki'); // removed at exit: every suite of the process shares it
   const writeFile = (name: string, content: string): string => {
     const file = path.join(dir, name);
     fs.mkdirSync(path.dirname(file), { recursive: true });

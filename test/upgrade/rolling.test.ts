@@ -2,13 +2,13 @@
 // database, a broker of the older release refuses to start (one line, exit 2, nothing changed),
 // while the older brokers already running keep serving, reads and writes: migrations only add.
 import fs from 'node:fs';
-import path from 'node:path';
 import { expect } from 'chai';
 import pg from 'pg';
 import { loadMigrations } from '../../src/db/migrate';
 import { startTestBroker, tempDir } from '../support/broker';
 import { runCli } from '../support/cli';
 import { createTestDatabase, skipPg } from '../support/pg';
+import { serveTlsArgs } from '../support/tls-files';
 
 describe('rolling upgrade on one PostgreSQL', function () {
   this.timeout(120_000);
@@ -40,27 +40,10 @@ describe('rolling upgrade on one PostgreSQL', function () {
 
       // A broker of this release started now: one line naming the versions, exit 2, no file made, no row changed.
       const dir = tempDir('rolling-tls');
-      const write = (name: string, content: string) => {
-        fs.writeFileSync(path.join(dir, name), content, { mode: 0o600 });
-        return path.join(dir, name);
-      };
       const cwd = tempDir('rolling-cwd');
-      const started = await runCli(
-        [
-          'serve',
-          '--ca',
-          write('ca.pem', running.pki.caBundlePem),
-          '--cert',
-          write('server.pem', running.pki.server.certPem),
-          '--key',
-          write('server_key.pem', running.pki.server.keyPem),
-          '--listen',
-          '127.0.0.1:0',
-          '--database-url',
-          db.url,
-        ],
-        { cwd },
-      );
+      const started = await runCli(['serve', ...serveTlsArgs(running.pki, dir), '--listen', '127.0.0.1:0', '--database-url', db.url], {
+        cwd,
+      });
       expect(started.code, started.stderr).to.equal(2);
       expect(started.stderr.trim().split('\n')).to.deep.equal([
         `exportfact: database schema is at version ${future}, newer than this exportfact knows (${future - 1}): a newer exportfact has migrated it; upgrade exportfact on this host`,

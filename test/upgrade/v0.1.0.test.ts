@@ -20,6 +20,7 @@ import { SecretVault } from '../../src/secrets/secret-vault';
 import { startTestBroker, type TestBroker, tempDir } from '../support/broker';
 import { REPO_ROOT, runCli } from '../support/cli';
 import { createTestDatabase, skipPg } from '../support/pg';
+import { sealedVersions } from '../support/sealed';
 
 const FIXTURE = path.join(REPO_ROOT, 'test', 'fixtures', 'upgrade', 'v0.1.0');
 const ADMIN = 'ops.admin.test';
@@ -75,27 +76,15 @@ async function readOld(store: StoreConfig, keyringFile: string): Promise<OldStat
     const heads = await s.query<{ n: number }>('SELECT count(*)::int AS n FROM audit_heads');
     const keyring = Keyring.load(keyringFile);
     const vault = new SecretVault(keyring, keyring.newestId);
-    const sealed = await s.query<{
-      environment: string;
-      category: string;
-      name: string;
-      exporter: string;
-      version: number;
-      key_id: string;
-      nonce: Buffer;
-      ciphertext: Buffer;
-    }>(
-      `SELECT f.environment, f.category, f.name, s.exporter, s.version, s.key_id, s.nonce, s.ciphertext
-         FROM secret_versions s JOIN facts f ON f.id = s.fact_id WHERE s.ciphertext IS NOT NULL`,
-    );
+    const sealed = await sealedVersions(s);
     const opened: Record<string, unknown> = {};
-    for (const r of sealed.rows) opened[`${r.environment}/${r.category}.${r.name}/${r.exporter}/${r.version}`] = await vault.open(r, r);
+    for (const r of sealed) opened[`${r.environment}/${r.category}.${r.name}/${r.exporter}/${r.version}`] = await vault.open(r, r);
     expect(opened, 'every sealed value of 0.1.0 opens with its keyring and is what its broker handed out').to.deep.equal(expectedSecrets);
     return {
       facts: facts.rows,
       chain: chain.rows.map((r) => ({ seq: r.seq, hash: r.hash.toString('hex') })),
       heads: heads.rows[0].n,
-      sealed: sealed.rows.length,
+      sealed: sealed.length,
     };
   } finally {
     await s.close();
@@ -162,8 +151,8 @@ async function checkUpgraded(t: TestBroker, old: OldState): Promise<void> {
 describe('upgrade from exportfact 0.1.0', function () {
   this.timeout(180_000);
 
-  it('on the embedded store: the current broker migrates the old folder and serves everything it held', async () => {
-    const store: StoreConfig = { kind: 'embedded', dataDir: path.join(tempDir('upgrade'), 'data') };
+  /** Loads 0.1.0's fixture into store, reads it as 0.1.0 left it, upgrades and checks nothing was lost. */
+  async function upgradeAndCheck(store: StoreConfig): Promise<void> {
     const keys = keyFolder();
     await loadFixture(store);
     const old = await readOld(store, path.join(keys, 'keyring.json'));
@@ -173,22 +162,17 @@ describe('upgrade from exportfact 0.1.0', function () {
     } finally {
       await t.close();
     }
+  }
+
+  it('on the embedded store: the current broker migrates the old folder and serves everything it held', async () => {
+    await upgradeAndCheck({ kind: 'embedded', dataDir: path.join(tempDir('upgrade'), 'data') });
   });
 
   it('on PostgreSQL: the current broker migrates the old database and serves everything it held', async function () {
     if (skipPg()) this.skip();
     const db = await createTestDatabase('upgrade');
-    const store: StoreConfig = { kind: 'postgres', url: db.url };
-    const keys = keyFolder();
     try {
-      await loadFixture(store);
-      const old = await readOld(store, path.join(keys, 'keyring.json'));
-      const t = await startUpgraded(store, keys);
-      try {
-        await checkUpgraded(t, old);
-      } finally {
-        await t.close();
-      }
+      await upgradeAndCheck({ kind: 'postgres', url: db.url });
     } finally {
       await db.drop();
     }

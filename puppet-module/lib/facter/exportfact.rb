@@ -29,6 +29,7 @@ if defined?(Puppet) && Puppet.respond_to?(:settings) && Puppet.settings.global_d
   begin
     require_relative '../puppet_x/exportfact/view_source'
     require_relative '../puppet_x/exportfact/fact_names'
+    require_relative '../puppet_x/exportfact/top_level'
 
     exportfact_config = PuppetX::Exportfact::Config.load
     exportfact_config.warnings.each { |w| Puppet.warning("exportfact: #{w}") }
@@ -72,10 +73,11 @@ if defined?(Puppet) && Puppet.respond_to?(:settings) && Puppet.settings.global_d
                        "#{name} comes from the broker (the class exportfact removes that file)")
       end
       Facter.add(name.to_sym) do
-        # Below every other resolution of the same name (and a core fact wins at <= 0): never
-        # shadows; above external facts only against an old-module file.
-        has_weight(old ? 20_000 : -1)
-        setcode { value }
+        # Below every other resolution of the same name (see TopLevel): never shadows; above
+        # external facts only against an old-module file.
+        resolution = self
+        has_weight(old ? 20_000 : PuppetX::Exportfact::TopLevel.weight(resolution))
+        setcode { PuppetX::Exportfact::TopLevel.yields?(resolution) ? nil : value }
       end
     end
   end

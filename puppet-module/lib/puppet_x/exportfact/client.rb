@@ -3,18 +3,23 @@
 require 'json'
 require 'uri'
 require 'puppet'
+require_relative 'bodies'
 require_relative 'config'
 require_relative 'connections'
 require_relative 'error'
 require_relative 'gate_requests'
 require_relative 'paths'
+require_relative 'unanswered'
 
 module PuppetX
   module Exportfact
     # The one HTTPS client of the module: the requests of docs/api.md, with this node's
     # Puppet certificate (see Connections), the short timeouts of exportfact.yaml, no
-    # redirects and no retries. Several URLs are tried in order (failover).
+    # redirects and no retries. Several URLs are tried in order (failover); one that did not
+    # answer earlier in this run is skipped (Unanswered), so a dead broker costs a run one
+    # timeout, not one per request.
     class Client
+      include Bodies
       include GateRequests
 
       attr_reader :config, :last_url
@@ -76,7 +81,9 @@ module PuppetX
         end
       end
 
+      # Ends this run's connections (and what was learnt with them: see GateRequests).
       def close
+        forget_gates
         @connections.close
       end
 
@@ -88,36 +95,54 @@ module PuppetX
 
       # Tries each URL until one answers. A broker that answers with a 4xx is an answer
       # (the request itself is wrong or refused): it is raised at once, not retried elsewhere.
+      # One that answers 5xx answered (it is asked again next time); one that did not answer
+      # at all is not asked again in this run.
       def request(method, path, headers: {}, body: nil, accept: [200])
         errors = []
         config.urls.each do |base|
-          url = base + path
-          resp = send_request(base, method, url, headers, body)
-          if accept.include?(resp.code.to_i)
-            @last_url = base
-            return yield(resp, url)
-          end
-          err = Error.from_response(resp, method, url)
-          raise err unless err.unreachable?
+          earlier = Unanswered.reason(base)
+          next errors << "#{base}: not asked again, no answer earlier in this run (#{earlier})" if earlier
 
-          errors << "#{base}: #{err.message}"
-        rescue Timeout::Error, SystemCallError, IOError, OpenSSL::SSL::SSLError, SocketError, Net::HTTPBadResponse => e
-          errors << "#{base}: #{transport_error(e)}"
+          url = base + path
+          outcome = attempt(base, build_request(method, url, headers, body), accept)
+          return yield(outcome, url) if outcome.is_a?(Net::HTTPResponse)
+
+          errors << "#{base}: #{outcome}"
         end
         raise Error, "exportfact broker unreachable (#{errors.join('; ')})"
+      end
+
+      # The answer of the broker at base, or why there is none (a String). An answer that
+      # refuses the request is raised.
+      def attempt(base, req, accept)
+        resp = @connections.to(base).request(req)
+        if accept.include?(resp.code.to_i)
+          @last_url = base
+          return resp
+        end
+        err = Error.from_response(resp, req.method, req.uri.to_s)
+        raise err unless err.unreachable?
+
+        err.message
+      rescue Timeout::Error, SystemCallError, IOError, OpenSSL::SSL::SSLError, SocketError, Net::HTTPBadResponse => e
+        reason = transport_error(e)
+        Unanswered.record(base, reason)
+        # The connection may be half-open (a request sent, no answer read): never reuse it.
+        @connections.drop(base)
+        reason
       end
 
       REQUESTS = { get: Net::HTTP::Get, put: Net::HTTP::Put, post: Net::HTTP::Post, delete: Net::HTTP::Delete }.freeze
       private_constant :REQUESTS
 
-      def send_request(base, method, url, headers, body)
+      def build_request(method, url, headers, body)
         req = REQUESTS.fetch(method).new(URI(url),
                                          { 'Accept' => 'application/json', 'User-Agent' => Puppet[:http_user_agent] }.merge(headers))
         if body
           req['Content-Type'] = 'application/json'
           req.body = body
         end
-        @connections.to(base).request(req)
+        req
       end
 
       def transport_error(err)
@@ -126,21 +151,6 @@ module PuppetX
         when Net::ReadTimeout, Net::WriteTimeout then "no answer within #{config.read_timeout}s"
         else err.message
         end
-      end
-
-      def parse(resp, url)
-        JSON.parse(resp.body.to_s)
-      rescue JSON::ParserError => e
-        raise Error.new("#{url} answered #{resp.code} with a body that is not JSON: #{e.message}", status: resp.code.to_i)
-      end
-
-      # Like #parse, but a body that is not JSON is reported without quoting it (JSON's own
-      # message would quote the start of the body: possibly a secret).
-      def parse_secret(resp, url)
-        JSON.parse(resp.body.to_s)
-      rescue JSON::ParserError
-        raise Error.new("#{url} answered #{resp.code} with a body that is not JSON (#{resp.body.to_s.bytesize} bytes, not shown)",
-                        status: resp.code.to_i)
       end
     end
   end

@@ -38,15 +38,23 @@ module PuppetX
       end
 
       def close
-        @open.each_value do |http|
-          http.finish if http.started?
-        rescue IOError, SystemCallError, OpenSSL::SSL::SSLError
-          nil # already gone: nothing to close
-        end
+        @open.each_value { |http| finish(http) }
         @open.clear
       end
 
+      # Closes and forgets the connection to base (after a failed request).
+      def drop(base)
+        http = @open.delete(base)
+        finish(http) if http
+      end
+
       private
+
+      def finish(http)
+        http.finish if http.started?
+      rescue IOError, SystemCallError, OpenSSL::SSL::SSLError
+        nil # already gone: nothing to close
+      end
 
       def build(uri)
         http = Net::HTTP.new(uri.host, uri.port, nil)

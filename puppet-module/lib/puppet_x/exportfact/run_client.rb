@@ -32,10 +32,12 @@ module PuppetX
         @current&.close
       end
 
-      # Forgets the shared client (tests start each example with their own broker).
+      # Forgets the shared client and the brokers that did not answer (tests start each
+      # example with their own broker).
       def self.reset
         @current = nil
         @current_identity = nil
+        Unanswered.reset
       end
     end
   end

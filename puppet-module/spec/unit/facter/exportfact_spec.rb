@@ -54,6 +54,21 @@ describe 'the exportfact facts' do
     expect(Facter.fact(:os)&.value).not_to eq('not the os fact')
   end
 
+  it 'never shadows another custom fact of the same name, loaded before or after it' do
+    Facter.add(:http_proxy_host) { setcode { 'from another module' } }
+    load fact_file
+    Facter.add(:url) { setcode { 'loaded later' } }
+    expect(Facter.fact(:http_proxy_host).value).to eq('from another module')
+    expect(Facter.fact(:url).value).to eq('loaded later')
+  end
+
+  it 'resolves a top-level fact without looking for a core fact of its name (Facter\'s slow path for weights <= 0)' do
+    allow(Facter).to receive(:core_value).and_call_original
+    load fact_file
+    expect(Facter.fact(:http_proxy_host).value).to eq('alice')
+    expect(Facter).not_to have_received(:core_value)
+  end
+
   it 'names, for one run, what left the view since the previous run (a deactivated exporter\'s facts)' do
     expect(resolve(:exportfact_status)[:exportfact_status]).to include('removed' => [], 'removed_exporters' => {})
     broker.facts.delete('db.url')
