@@ -56,16 +56,18 @@ function contentOf(der: Buffer, at: number): { start: number; end: number } {
 }
 
 /** Makes (or finds, from an earlier run with the same count, in `dir`) the fleet's PKI. */
-export async function fleetPki(dir: string, count: number, environment: string): Promise<FleetPki> {
+export async function fleetPki(parent: string, count: number, environment: string): Promise<FleetPki> {
+  // One folder per count and environment: a set is only ever reused whole (CA, keys and certificates).
+  const dir = path.join(parent, `${count}-${environment}`);
   fs.mkdirSync(dir, { recursive: true });
   const files = {
     caFile: path.join(dir, 'ca.pem'),
     crlFile: path.join(dir, 'crl.pem'),
     server: { cert: path.join(dir, 'server.pem'), key: path.join(dir, 'server-key.pem') },
     key: path.join(dir, 'client-key.pem'),
-    certsFile: path.join(dir, `certs-${count}.b64`),
+    certsFile: path.join(dir, 'certs.b64'),
   };
-  if (fs.existsSync(files.certsFile)) {
+  if (fs.existsSync(files.certsFile) && fs.existsSync(files.key)) {
     return {
       ...files,
       caPem: fs.readFileSync(files.caFile, 'utf8'),
