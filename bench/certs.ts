@@ -31,8 +31,8 @@ export interface Pki {
   caPem: string;
   crlFile?: string;
   server: CertFiles;
-  /** Issues one client certificate in the given Puppet environment. */
-  client(certname: string, environment: string): Promise<ClientCert>;
+  /** Issues one client certificate in the given Puppet environment (and further Puppet extensions, e.g. pp_role). */
+  client(certname: string, environment: string, extensions?: Record<string, string>): Promise<ClientCert>;
 }
 
 const serial = () => {
@@ -56,7 +56,8 @@ export async function p256Pki(dir: string): Promise<Pki> {
     caPem: pki.caBundlePem,
     crlFile: write(dir, 'p256-crl.pem', pki.crlBundlePem),
     server: { cert: write(dir, 'p256-server.pem', pki.server.certPem), key: write(dir, 'p256-server-key.pem', pki.server.keyPem) },
-    client: (certname, environment) => pki.issueClientCert({ certname, extensions: { pp_environment: environment } }),
+    client: (certname, environment, extensions = {}) =>
+      pki.issueClientCert({ certname, extensions: { ...extensions, pp_environment: environment } }),
   };
 }
 
@@ -71,8 +72,9 @@ async function rsaKeys(modulusLength: number): Promise<CryptoKeyPair> {
 const keyPem = async (key: CryptoKey) => x509.PemConverter.encode(await crypto.subtle.exportKey('pkcs8', key), 'PRIVATE KEY');
 
 /**
- * A Puppet-like RSA PKI: one RSA-4096 CA, an RSA-4096 server key. Client keys are RSA-2048
- * only to keep key generation short; the server merely verifies with them, which is cheap.
+ * A Puppet-like RSA PKI: one RSA-4096 CA, an RSA-4096 server key, RSA-4096 client keys (one
+ * key shared by every client certificate: the server's work, verifying the client's
+ * signature with its public key, is the same, and a 4096-bit key takes seconds to make).
  */
 export async function rsa4096Pki(dir: string): Promise<Pki> {
   const caKeys = await rsaKeys(4096);
@@ -136,6 +138,7 @@ export async function rsa4096Pki(dir: string): Promise<Pki> {
     crypto,
   );
   const caPem = ca.toString('pem');
+  let clientKeys: Promise<CryptoKeyPair> | undefined;
   return {
     label: 'RSA-4096',
     caFile: write(dir, 'rsa-ca.pem', caPem),
@@ -145,11 +148,16 @@ export async function rsa4096Pki(dir: string): Promise<Pki> {
       cert: write(dir, 'rsa-server.pem', server.toString('pem')),
       key: write(dir, 'rsa-server-key.pem', await keyPem(serverKeys.privateKey)),
     },
-    async client(certname, environment) {
-      const keys = await rsaKeys(2048);
-      const cert = await leaf(certname, keys, [
-        new x509.Extension(puppetExtensionOid('pp_environment'), false, utf8StringDer(environment)),
-      ]);
+    async client(certname, environment, extensions = {}) {
+      clientKeys ??= rsaKeys(4096);
+      const keys = await clientKeys;
+      const cert = await leaf(
+        certname,
+        keys,
+        Object.entries({ ...extensions, pp_environment: environment }).map(
+          ([k, v]) => new x509.Extension(puppetExtensionOid(k), false, utf8StringDer(v)),
+        ),
+      );
       return { certname, certPem: cert.toString('pem'), keyPem: await keyPem(keys.privateKey) };
     },
   };

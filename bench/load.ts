@@ -1,6 +1,7 @@
 // The load generator: a child process speaking real mutual TLS with node:https, so that
 // none of its work lands in the server's CPU figures. The parent sends jobs over IPC.
 import { type ChildProcess, fork } from 'node:child_process';
+import fs from 'node:fs';
 import https from 'node:https';
 import tls from 'node:tls';
 import type { ClientCert } from './certs';
@@ -28,6 +29,19 @@ export interface Job {
   latency?: boolean;
   /** Stop after this long even if `count` is not reached (count is then a cap). */
   durationMs?: number;
+  /**
+   * Fresh mode: request i presents certificate (offset + i) of a file of base64 DER lines
+   * (bench/fleet-certs.ts), all with one key, instead of `clients` (100,000 contexts made up
+   * front would not fit). The context is made per request, as a new agent process would.
+   */
+  certs?: { file: string; keyPem: string; offset: number };
+  /**
+   * Open loop: requests start at this rate (per second, exponential gaps as agents with
+   * `splay` arrive), whether earlier ones finished or not; `concurrency` caps those in flight.
+   */
+  rate?: number;
+  /** Every `every`-th run (i % every === 0) also makes a second request to paths[i % n] (a fresh connection). */
+  also?: { every: number; paths: string[]; status: number };
 }
 
 export interface JobResult {
@@ -41,6 +55,9 @@ export interface JobResult {
 }
 
 const stopped = new Set<number>();
+const certFiles = new Map<string, string[]>();
+const linesOf = (file: string) => certFiles.get(file) ?? certFiles.set(file, fs.readFileSync(file, 'utf8').trim().split('\n')).get(file)!;
+const pemOf = (b64: string) => `-----BEGIN CERTIFICATE-----\n${b64.replace(/(.{64})/g, '$1\n').trimEnd()}\n-----END CERTIFICATE-----\n`;
 
 // ---------------------------------------------------------------- child side
 
@@ -70,7 +87,62 @@ function request(job: Job, ctx: tls.SecureContext, agent: https.Agent | false, i
   });
 }
 
+/** Open-loop runs (job.rate): arrivals on a schedule, each a fresh connection, latency per run. */
+async function runOpenLoop(job: Job, id: number): Promise<JobResult> {
+  const result: JobResult = { count: 0, seconds: 0, statuses: {}, bytes: 0, errors: [], samples: [] };
+  const lines = job.certs ? linesOf(job.certs.file) : undefined;
+  const shared = job.clients.map((c) => tls.createSecureContext({ ca: job.ca, cert: c.certPem, key: c.keyPem }));
+  const contextFor = (i: number) =>
+    lines && job.certs
+      ? tls.createSecureContext({ ca: job.ca, cert: pemOf(lines[(job.certs.offset + i) % lines.length]), key: job.certs.keyPem })
+      : shared[i % shared.length];
+  const count = (status: number, bytes: number) => {
+    result.statuses[status] = (result.statuses[status] ?? 0) + 1;
+    result.bytes += bytes;
+  };
+  let inFlight = 0;
+  let wake: (() => void) | undefined;
+  const started = performance.now();
+  const deadline = Date.now() + (job.durationMs ?? Infinity);
+  const runs: Promise<void>[] = [];
+  let due = 0;
+  for (let i = 0; i < job.count && Date.now() < deadline && !stopped.has(id); i++) {
+    due += -Math.log(1 - Math.random()) / job.rate!; // seconds after start
+    const wait = started + due * 1000 - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    while (inFlight >= job.concurrency) await new Promise<void>((r) => (wake = r));
+    inFlight++;
+    runs.push(
+      (async () => {
+        const t0 = performance.now();
+        try {
+          const ctx = contextFor(i);
+          const r = await request(job, ctx, false, i);
+          count(r.status, r.bytes);
+          if (job.also && i % job.also.every === 0) {
+            const a = await request({ ...job, paths: job.also.paths }, ctx, false, i);
+            count(a.status, a.bytes);
+          }
+          result.samples!.push([Date.now(), performance.now() - t0]);
+          result.count++;
+        } catch (err) {
+          if (result.errors.length < 5) result.errors.push((err as Error).message);
+        } finally {
+          inFlight--;
+          wake?.();
+          wake = undefined;
+        }
+      })(),
+    );
+  }
+  await Promise.all(runs);
+  stopped.delete(id);
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}
+
 async function runJob(job: Job, id = 0): Promise<JobResult> {
+  if (job.rate) return runOpenLoop(job, id);
   const contexts = job.clients.map((c) => tls.createSecureContext({ ca: job.ca, cert: c.certPem, key: c.keyPem }));
   const lanes = Math.min(job.concurrency, job.count);
   const agents = Array.from({ length: lanes }, () =>

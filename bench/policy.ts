@@ -41,6 +41,22 @@ export function benchPolicyYaml(rules = 500): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The core bench's 500-rule policy: the same shape as benchPolicyYaml, over the facts the
+ * core bench seeds (svc0…svc19 / key0…key9) so that rules do match its views, plus one rule
+ * letting its writers (pp_role=writer) export: with any export rule, writes need a rule.
+ */
+export function benchCorePolicyYaml(rules = 500): string {
+  const lines = ['rules:', '  - name: bench writers', '    match: { pp_role: writer }', '    allow: export', '    facts: ["*.*"]'];
+  for (let r = 0; r < rules; r++) {
+    const role = `role${r % ROLES}`;
+    const facts = `svc${r % 20}.key${r % 10}*`;
+    const kind = r % 4 === 0 ? 'deny: read' : r % 4 === 1 ? 'allow: export' : 'allow: read';
+    lines.push(`  - name: rule ${r}`, `    match: { pp_role: ${role} }`, `    ${kind}`, `    facts: ["${facts}"]`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 const cpuSeconds = () => {
   const u = process.cpuUsage();
   return (u.user + u.system) / 1e6;

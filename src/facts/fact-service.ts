@@ -95,6 +95,16 @@ export class FactService {
     maxSize: BODY_CACHE_BYTES,
     sizeCalculation: (view) => view.body.length || 1,
   });
+  /**
+   * Rendered bodies by what they hold (environment, category, version, which rows are
+   * hidden): every node's ETag is its own (the policy tag names its identity), so in a fleet
+   * of thousands `bodies` misses for most syncs, but most nodes see the same rows. Bounded
+   * in bytes like `bodies`.
+   */
+  private readonly byContent = new LRUCache<string, string>({
+    maxSize: BODY_CACHE_BYTES,
+    sizeCalculation: (body) => body.length || 1,
+  });
 
   constructor(
     private readonly store: FactStore,
@@ -297,10 +307,20 @@ export class FactService {
       this.rows.set(key, entry);
     }
     const allowed = this.policy.current.forCaller(caller);
-    const visible = entry.rows.filter((r) =>
-      allowed.canRead({ category: r.category, name: r.name, sensitive: r.sensitive, exporters: [r.exporter], requesters: r.requesters }),
-    );
-    const view = { etag, body: renderView(caller.environment, visible) };
+    const visible: ViewRow[] = [];
+    const hidden: number[] = [];
+    entry.rows.forEach((r, i) => {
+      const read = { category: r.category, name: r.name, sensitive: r.sensitive, exporters: [r.exporter], requesters: r.requesters };
+      if (allowed.canRead(read)) visible.push(r);
+      else hidden.push(i);
+    });
+    const contentKey = `${key}\0${version}\0${hidden.join(',')}`;
+    let body = this.byContent.get(contentKey);
+    if (body === undefined) {
+      body = renderView(caller.environment, visible);
+      this.byContent.set(contentKey, body);
+    }
+    const view = { etag, body };
     this.bodies.set(etag, view);
     return view;
   }

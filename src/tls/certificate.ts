@@ -1,12 +1,15 @@
 // Identity of a peer, read from its Puppet certificate.
 //
-// Parsed with @peculiar/x509 rather than node-forge because forge's certificate
-// parser refuses EC keys, and Puppet CAs in the wild issue both RSA and EC certs.
+// The certificate's fields are found with a small DER reader (./der.ts): parsing the whole
+// certificate with @peculiar/x509 cost more than the TLS handshake, once per new node, and
+// OpenSSL has parsed and verified it by then. Names are still read with @peculiar/x509
+// (node-forge cannot read EC certificates), so their string form is the one used everywhere.
 import 'reflect-metadata';
-import { Name, X509Certificate } from '@peculiar/x509';
+import { Name } from '@peculiar/x509';
 import * as asn1js from 'asn1js';
 import { certnameProblem } from '../schemas/certname';
 import { environmentProblem } from '../schemas/environment';
+import { type CertificateFields, certificateFields } from './der';
 
 /** Puppet's enterprise arc; only extensions below it describe a node. */
 export const PUPPET_ARC = '1.3.6.1.4.1.34380';
@@ -96,14 +99,36 @@ export function canonicalName(name: Name | BufferSource): string {
   return (name instanceof Name ? name : new Name(name)).toString();
 }
 
+/**
+ * Issuer names by their DER: a fleet has a handful of issuers, and parsing the name again for
+ * every new node was a tenth of a first contact. Bounded: names come from client certificates
+ * (any the CA bundle verified, but still).
+ */
+const issuerNames = new Map<string, string>();
+function issuerName(der: Uint8Array): string {
+  const key = Buffer.from(der).toString('base64');
+  let name = issuerNames.get(key);
+  if (name === undefined) {
+    name = canonicalName(new Uint8Array(der));
+    if (issuerNames.size >= 64) issuerNames.clear();
+    issuerNames.set(key, name);
+  }
+  return name;
+}
+
 /** C0 controls and DEL: no extension value Puppet writes holds one, and a NUL cannot be stored. */
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 export function parsePuppetCertificate(der: Buffer): PeerIdentity {
   if (!der || der.length === 0) throw new Error('peer certificate is empty');
-  let cert: X509Certificate;
+  let cert: CertificateFields;
+  let subject: Name;
+  let issuer: string;
   try {
-    cert = new X509Certificate(new Uint8Array(der)); // copy: peculiar wants a plain ArrayBuffer
+    cert = certificateFields(der);
+    // copies: peculiar wants plain ArrayBuffers
+    subject = new Name(new Uint8Array(cert.subject));
+    issuer = issuerName(cert.issuer);
   } catch (err) {
     throw new Error(`peer certificate is not a valid DER X.509 certificate: ${(err as Error).message}`);
   }
@@ -112,19 +137,19 @@ export function parsePuppetCertificate(der: Buffer): PeerIdentity {
   const environmentWrong = environment === undefined ? null : environmentProblem('pp_environment', environment);
   if (environmentWrong) throw new Error(environmentWrong);
   return {
-    certname: certnameOf(cert),
+    certname: certnameOf(subject),
     extensions,
-    serial: canonicalSerial(cert.serialNumber),
-    issuer: canonicalName(cert.issuerName),
+    serial: canonicalSerial(cert.serialHex),
+    issuer,
     notAfter: cert.notAfter,
   };
 }
 
-function certnameOf(cert: X509Certificate): string {
-  const commonNames = cert.subjectName.getField('CN');
+function certnameOf(subject: Name): string {
+  const commonNames = subject.getField('CN');
   // Two CNs would make the identity depend on which one a reader picks.
   if (commonNames.length !== 1 || commonNames[0] === '') {
-    throw new Error(`peer certificate subject must hold exactly one non-empty CN, found ${commonNames.length} in "${cert.subject}"`);
+    throw new Error(`peer certificate subject must hold exactly one non-empty CN, found ${commonNames.length} in "${subject.toString()}"`);
   }
   const certname = commonNames[0];
   const problem = certnameProblem('peer certificate CN', certname);
@@ -133,16 +158,16 @@ function certnameOf(cert: X509Certificate): string {
 }
 
 /** A map without a prototype: extension names come from the certificate. */
-function puppetExtensionsOf(cert: X509Certificate): Record<string, string> {
+function puppetExtensionsOf(cert: CertificateFields): Record<string, string> {
   const extensions: Record<string, string> = Object.create(null);
   for (const extension of cert.extensions) {
-    if (!isPuppetArcOid(extension.type)) continue;
-    const key = puppetExtensionName(extension.type);
+    if (!isPuppetArcOid(extension.oid)) continue;
+    const key = puppetExtensionName(extension.oid);
     // RFC 5280 forbids repeats; accepting one would let the reader's order pick a role.
     if (key in extensions) throw new Error(`peer certificate carries extension ${key} more than once`);
     let value: string;
     try {
-      value = decodeExtensionString(new Uint8Array(extension.value));
+      value = decodeExtensionString(extension.value);
     } catch (err) {
       throw new Error(`peer certificate extension ${key}: ${(err as Error).message}`);
     }

@@ -1,7 +1,7 @@
 /// <reference types="mocha" />
 import 'reflect-metadata';
 import { X509Certificate as NodeX509Certificate } from 'node:crypto';
-import { Extension } from '@peculiar/x509';
+import { Extension, X509Certificate } from '@peculiar/x509';
 import { expect } from 'chai';
 import { canonicalSerial, parsePuppetCertificate, puppetExtensionName, puppetExtensionOid } from '../../src/tls/certificate';
 import { parseCrlBundle } from '../../src/tls/crl-set';
@@ -25,6 +25,37 @@ describe('tls/certificate', () => {
       expect(identity.serial).to.equal(alice.serial);
       expect(identity.notAfter.getTime()).to.equal(new Date(nodeView.validTo).getTime());
       expect(identity.issuer).to.equal('CN=Puppet CA: puppet.test');
+    });
+
+    it('agrees with @peculiar/x509 on every field it reads (its DER reader replaced a full parse)', async () => {
+      const certs = [
+        ...Object.values(pki.clients).map((c) => c.certPem),
+        pki.server.certPem,
+        (
+          await pki.issueClientCert({
+            certname: 'many.test',
+            extensions: { pp_role: 'a', pp_uuid: 'u', pp_environment: 'e', pp_auth_role: 'r' },
+          })
+        ).certPem,
+        (await pki.issueClientCert({ certname: 'rsa.test', keyAlgorithm: 'RSA-2048' })).certPem,
+      ];
+      for (const pem of certs) {
+        const peculiar = new X509Certificate(pem);
+        const identity = parsePuppetCertificate(pemToDer(pem));
+        expect(identity.serial).to.equal(canonicalSerial(peculiar.serialNumber));
+        expect(identity.issuer).to.equal(peculiar.issuer);
+        expect(identity.notAfter.getTime()).to.equal(peculiar.notAfter.getTime());
+        expect(identity.certname).to.equal(peculiar.subjectName.getField('CN')[0]);
+        const puppet = peculiar.extensions.filter((e) => e.type.startsWith('1.3.6.1.4.1.34380.')).map((e) => puppetExtensionName(e.type));
+        expect(Object.keys(identity.extensions).sort()).to.deep.equal(puppet.sort());
+      }
+    });
+
+    it('refuses bytes that are not one DER certificate', () => {
+      const der = pemToDer(pki.clients.bob.certPem);
+      for (const bad of [der.subarray(0, der.length - 1), Buffer.concat([der, Buffer.from([0])]), Buffer.from([0x30, 0x80, 0, 0])]) {
+        expect(() => parsePuppetCertificate(bad)).to.throw(/not a valid DER X.509 certificate/);
+      }
     });
 
     it('reads an EC P-256 certificate', () => {
