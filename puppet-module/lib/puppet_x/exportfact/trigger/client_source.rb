@@ -1,6 +1,7 @@
 # frozen_string_literal: true
 
 require_relative '../config'
+require_relative '../unanswered'
 require_relative '../watch_client'
 
 module PuppetX
@@ -20,12 +21,20 @@ module PuppetX
           @build = build
         end
 
+        # The per-run memories of the module's client are for one Puppet run; the trigger lives
+        # for weeks and has its own backoff. So each call asks the broker afresh: a broker that
+        # did not answer once is asked again (not skipped for Unanswered::RUN_SECONDS), and the
+        # gates are read anew (Client keeps GET /v1/gates for the rest of a run).
         def watch(**options)
+          Unanswered.reset
           current.watch(**options)
         end
 
         def gates
-          current.gates
+          Unanswered.reset
+          client = current
+          client.forget_gates
+          client.gates
         end
 
         private

@@ -9,9 +9,13 @@ describe PuppetX::Exportfact::Trigger::ClientSource do
   let(:built) { [] }
   let(:lines) { [] }
   let(:source) do
-    client = Struct.new(:urls) do
+    client = Struct.new(:urls, :forgotten) do
       def gates
         [{ 'name' => urls.first }]
+      end
+
+      def forget_gates
+        self.forgotten = (forgotten || 0) + 1
       end
 
       def close; end
@@ -43,5 +47,13 @@ describe PuppetX::Exportfact::Trigger::ClientSource do
     2.times { expect(source.gates).to eq([{ 'name' => 'https://a:8150' }]) }
     expect(lines.length).to eq(1)
     expect(lines.first).to match(%r{must start with https://; going on with the brokers read before})
+  end
+
+  it 'reads the gates anew at each call and asks a broker that did not answer again (a run’s memories are not the trigger’s)' do
+    write("url: https://a:8150\n", Time.at(1_000))
+    PuppetX::Exportfact::Unanswered.record('https://a:8150', 'no answer within 5s')
+    3.times { source.gates }
+    expect(built.first.forgotten).to eq(3)
+    expect(PuppetX::Exportfact::Unanswered.reason('https://a:8150')).to be_nil
   end
 end
