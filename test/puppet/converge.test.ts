@@ -10,9 +10,10 @@
  * A third case disables one node's agent with `puppet agent --disable`: its trigger waits, and
  * runs once the agent is enabled again.
  *
- * The interval-only deployment runs on Puppet 7 only (kickstack.test.ts runs the same rounds,
- * without the interval, on both); the triggered one on Puppet 7 and on Puppet 8, whose Ruby and
- * settings the trigger runs with.
+ * The interval-only deployment runs only with EXPORTFACT_INTERVAL_BASELINE=1: it is a
+ * measurement (2½ minutes, most of it interval waits) of what kickstack.test.ts already asserts
+ * on Puppet 7 and 8 in every run (4 rounds, 24 runs, in the worst order). The triggered one runs
+ * on Puppet 7 and on Puppet 8, whose Ruby and settings the trigger runs with.
  */
 
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -226,7 +227,9 @@ describe('puppet module: the Kickstack example in the worst order with interval 
 
   after(() => printFigures(`Kickstack, worst order, until every gate is open (interval ${INTERVAL_S} s)`, figures));
 
-  it(`with interval runs only, converges in ${DEPTH} rounds: an interval wait between hops`, async () => {
+  it(`with interval runs only, converges in ${DEPTH} rounds: an interval wait between hops`, async function () {
+    // The figure beside the trigger's (README, puppet-module/README.md): EXPORTFACT_INTERVAL_BASELINE=1.
+    if (process.env.EXPORTFACT_INTERVAL_BASELINE !== '1') this.skip();
     d = await deploy('interval', HOST_PUPPET);
     const started = Date.now();
     let rounds = 0;
